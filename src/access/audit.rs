@@ -1,0 +1,126 @@
+//! The append-only audit trail (SPEC §2): who did what to which code, lock
+//! or booking. Written in the same transaction as the change it records.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::error::AccessResult;
+
+/// Who caused a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The admin REST API (the PMS or an operator's script).
+    Api,
+    /// doorman itself: the scheduler, a provider callback.
+    System,
+    /// A staff member, through a chat command.
+    Staff(Uuid),
+    /// A guest, through the conversation.
+    Guest(Uuid),
+}
+
+impl Actor {
+    /// The stored form: `api`, `system`, `staff:<id>`, `guest:<id>`.
+    pub fn to_db(self) -> String {
+        match self {
+            Self::Api => "api".to_owned(),
+            Self::System => "system".to_owned(),
+            Self::Staff(id) => format!("staff:{id}"),
+            Self::Guest(id) => format!("guest:{id}"),
+        }
+    }
+}
+
+/// What an audit event is about; any of these may be absent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Subject {
+    /// The property concerned.
+    pub property_id: Option<Uuid>,
+    /// The lock concerned.
+    pub lock_id: Option<Uuid>,
+    /// The access code concerned.
+    pub code_id: Option<Uuid>,
+    /// The booking concerned.
+    pub booking_id: Option<Uuid>,
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// Increasing with time.
+    pub id: i64,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// `api`, `system`, `staff:<id>` or `guest:<id>`.
+    pub actor: String,
+    /// What happened, e.g. `code.created`, `code.set`, `code.revoked`.
+    pub action: String,
+    /// The property concerned.
+    pub property_id: Option<Uuid>,
+    /// The lock concerned.
+    pub lock_id: Option<Uuid>,
+    /// The access code concerned.
+    pub code_id: Option<Uuid>,
+    /// The booking concerned.
+    pub booking_id: Option<Uuid>,
+    /// Free-form details; never a full code or secret.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// Filters of `GET /api/v1/audit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only events of this booking.
+    pub booking_id: Option<Uuid>,
+    /// Only events of this lock.
+    pub lock_id: Option<Uuid>,
+    /// At most this many, newest last.
+    pub limit: i64,
+}
+
+/// Appends an event. Use the caller's transaction so the event commits (or
+/// rolls back) with the change it records.
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    actor: Actor,
+    action: &str,
+    subject: Subject,
+    details: serde_json::Value,
+) -> AccessResult<()> {
+    sqlx::query!(
+        "INSERT INTO audit_events (actor, action, property_id, lock_id, code_id, booking_id, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        actor.to_db(),
+        action,
+        subject.property_id,
+        subject.lock_id,
+        subject.code_id,
+        subject.booking_id,
+        details,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The latest `filter.limit` events matching the filter, oldest first.
+pub async fn list(conn: &mut PgConnection, filter: &AuditFilter) -> AccessResult<Vec<AuditEvent>> {
+    let mut events = sqlx::query_as!(
+        AuditEvent,
+        "SELECT id, occurred_at, actor, action, property_id, lock_id, code_id, booking_id, details
+         FROM audit_events
+         WHERE ($1::uuid IS NULL OR booking_id = $1) AND ($2::uuid IS NULL OR lock_id = $2)
+         ORDER BY id DESC
+         LIMIT $3",
+        filter.booking_id,
+        filter.lock_id,
+        filter.limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    events.reverse();
+    Ok(events)
+}

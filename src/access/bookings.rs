@@ -1,0 +1,450 @@
+//! Bookings pushed by the PMS, and their guests.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::audit::{self, Actor, Subject};
+use super::error::{AccessError, AccessResult};
+use super::model::{BookingStatus, Language, RoomName};
+use super::phone::Phone;
+use super::properties::{find_room, get_property};
+use super::stay::Stay;
+
+/// A booking's reference in the PMS, e.g. `BK-10234`: 1–64 printable
+/// characters without spaces or slashes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct BookingRef(String);
+
+impl BookingRef {
+    /// Parses a reference, trimming surrounding whitespace.
+    pub fn parse(raw: &str) -> AccessResult<Self> {
+        let trimmed = raw.trim();
+        let valid = !trimmed.is_empty()
+            && trimmed.len() <= 64
+            && trimmed.chars().all(|c| c.is_ascii_graphic() && c != '/' && c != '?' && c != '#');
+        if !valid {
+            return Err(AccessError::invalid(
+                "external_ref",
+                "1 to 64 printable ASCII characters without spaces, '/', '?' or '#'",
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The reference as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The guest as the PMS describes them.
+#[derive(Debug, Clone)]
+pub struct GuestDetails {
+    /// Full name.
+    pub name: String,
+    /// Their phone; the identity of a WhatsApp guest.
+    pub phone: Option<Phone>,
+    /// Their email.
+    pub email: Option<String>,
+    /// Preferred language; kept as stored when absent.
+    pub language: Option<Language>,
+}
+
+/// When the stay is, as the PMS gives it.
+#[derive(Debug, Clone, Copy)]
+pub enum StayInput {
+    /// Exact instants (`check_in_at`/`check_out_at`).
+    Instants(Stay),
+    /// Dates; the property's local check-in and check-out times apply.
+    LocalDates {
+        /// Arrival date.
+        check_in: NaiveDate,
+        /// Departure date.
+        check_out: NaiveDate,
+    },
+}
+
+/// `PUT /api/v1/bookings/{external_ref}`, parsed.
+#[derive(Debug, Clone)]
+pub struct BookingUpsert {
+    /// The PMS reference.
+    pub external_ref: BookingRef,
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room, by name.
+    pub room: RoomName,
+    /// Its guest.
+    pub guest: GuestDetails,
+    /// When.
+    pub stay: StayInput,
+    /// Pending, confirmed or cancelled.
+    pub status: BookingStatus,
+    /// Whether ID, agreement or payment are done; kept as stored when absent.
+    pub verified: Option<bool>,
+}
+
+/// A guest as stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Guest {
+    /// Identifier.
+    pub id: Uuid,
+    /// Full name.
+    pub name: String,
+    /// E.164 phone.
+    #[schema(value_type = Option<String>, example = "+421900123456")]
+    pub phone: Option<Phone>,
+    /// Email.
+    pub email: Option<String>,
+    /// Preferred language.
+    pub language: String,
+}
+
+/// A booking as stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Booking {
+    /// Identifier.
+    pub id: Uuid,
+    /// The PMS reference.
+    pub external_ref: String,
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room's id.
+    pub room_id: Uuid,
+    /// Its room's name.
+    pub room: String,
+    /// Its guest.
+    pub guest: Guest,
+    /// Check-in instant (UTC).
+    pub check_in_at: DateTime<Utc>,
+    /// Check-out instant (UTC).
+    pub check_out_at: DateTime<Utc>,
+    /// Pending, confirmed or cancelled.
+    pub status: BookingStatus,
+    /// Whether the PMS reported the guest verified.
+    pub verified: bool,
+    /// When doorman first heard of it.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The stored fields an upsert compares and may change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingState {
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room.
+    pub room_id: Uuid,
+    /// Its guest.
+    pub guest_id: Uuid,
+    /// Check-in instant.
+    pub check_in_at: DateTime<Utc>,
+    /// Check-out instant.
+    pub check_out_at: DateTime<Utc>,
+    /// Status.
+    pub status: BookingStatus,
+    /// Verified flag.
+    pub verified: bool,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone)]
+pub struct UpsertOutcome {
+    /// The booking's id.
+    pub booking_id: Uuid,
+    /// The state before, `None` when the booking was created.
+    pub previous: Option<BookingState>,
+    /// The state now.
+    pub current: BookingState,
+}
+
+impl UpsertOutcome {
+    /// Whether this upsert created the booking.
+    pub fn created(&self) -> bool {
+        self.previous.is_none()
+    }
+}
+
+/// Creates or updates a booking by its external reference, idempotently:
+/// the same request twice changes nothing the second time. Concurrent
+/// upserts of one reference are serialized on the booking's row.
+#[tracing::instrument(skip_all, fields(booking = %input.external_ref.as_str()))]
+pub async fn upsert_booking(
+    conn: &mut PgConnection,
+    input: &BookingUpsert,
+    actor: Actor,
+) -> AccessResult<UpsertOutcome> {
+    let property = match get_property(&mut *conn, input.property_id).await {
+        Err(AccessError::NotFound { .. }) => return Err(AccessError::invalid("property_id", "no such property")),
+        other => other?,
+    };
+    let room = find_room(&mut *conn, property.id, &input.room).await?.ok_or_else(|| {
+        AccessError::invalid("room", format!("{} has no room {:?}", property.name, input.room.as_str()))
+    })?;
+    let stay = match input.stay {
+        StayInput::Instants(stay) => stay,
+        StayInput::LocalDates { check_in, check_out } => Stay::from_local_dates(
+            property.timezone.tz(),
+            check_in,
+            property.check_in_time,
+            check_out,
+            property.check_out_time,
+        )
+        .map_err(|e| AccessError::invalid("check_out", e))?,
+    };
+
+    let previous = lock_booking(&mut *conn, &input.external_ref).await?;
+    let guest_id = upsert_guest(&mut *conn, &input.guest, previous.as_ref().map(|p| p.1.guest_id)).await?;
+    let current = BookingState {
+        property_id: property.id,
+        room_id: room.id,
+        guest_id,
+        check_in_at: stay.check_in_at,
+        check_out_at: stay.check_out_at,
+        status: input.status,
+        verified: input.verified.or(previous.as_ref().map(|p| p.1.verified)).unwrap_or(false),
+    };
+
+    let (booking_id, previous) = match previous {
+        Some((id, before)) if before == current => {
+            return Ok(UpsertOutcome { booking_id: id, previous: Some(before), current })
+        }
+        Some((id, before)) => {
+            update_booking(&mut *conn, id, &current).await?;
+            let changes = describe_changes(&before, &current);
+            record_booking_event(&mut *conn, actor, "booking.updated", id, &current, changes).await?;
+            (id, Some(before))
+        }
+        None => {
+            let id = insert_booking(&mut *conn, &input.external_ref, &current).await?;
+            let details = json!({ "external_ref": input.external_ref.as_str(), "status": current.status });
+            record_booking_event(&mut *conn, actor, "booking.created", id, &current, details).await?;
+            (id, None)
+        }
+    };
+    Ok(UpsertOutcome { booking_id, previous, current })
+}
+
+/// A booking by its PMS reference, with its room and guest.
+pub async fn get_booking_by_ref(db: impl PgExecutor<'_>, external_ref: &str) -> AccessResult<Booking> {
+    let row = sqlx::query!(
+        r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, r.name AS room, b.check_in_at, b.check_out_at,
+               b.status AS "status: BookingStatus", b.verified, b.created_at, b.updated_at,
+               g.id AS guest_id, g.name AS guest_name, g.phone AS "guest_phone: Phone", g.email AS guest_email,
+               g.language AS guest_language
+           FROM bookings b
+           JOIN rooms r ON r.id = b.room_id
+           JOIN guests g ON g.id = b.guest_id
+           WHERE b.external_ref = $1"#,
+        external_ref
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "booking" })?;
+    Ok(Booking {
+        id: row.id,
+        external_ref: row.external_ref,
+        property_id: row.property_id,
+        room_id: row.room_id,
+        room: row.room,
+        guest: Guest {
+            id: row.guest_id,
+            name: row.guest_name,
+            phone: row.guest_phone,
+            email: row.guest_email,
+            language: row.guest_language,
+        },
+        check_in_at: row.check_in_at,
+        check_out_at: row.check_out_at,
+        status: row.status,
+        verified: row.verified,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// The id of a booking by its PMS reference.
+pub async fn find_booking_id(db: impl PgExecutor<'_>, external_ref: &str) -> AccessResult<Uuid> {
+    sqlx::query_scalar!("SELECT id FROM bookings WHERE external_ref = $1", external_ref)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AccessError::NotFound { entity: "booking" })
+}
+
+/// Serializes upserts of one reference for this transaction and reads the
+/// booking's state.
+async fn lock_booking(
+    conn: &mut PgConnection,
+    external_ref: &BookingRef,
+) -> AccessResult<Option<(Uuid, BookingState)>> {
+    // A row lock cannot serialize two *first* upserts of one reference (there
+    // is no row yet), so take a transaction-scoped advisory lock on the
+    // reference itself: concurrent upserts of one booking run one by one.
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", external_ref.as_str())
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query!(
+        r#"SELECT id, property_id, room_id, guest_id, check_in_at, check_out_at,
+               status AS "status: BookingStatus", verified
+           FROM bookings WHERE external_ref = $1 FOR UPDATE"#,
+        external_ref.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            r.id,
+            BookingState {
+                property_id: r.property_id,
+                room_id: r.room_id,
+                guest_id: r.guest_id,
+                check_in_at: r.check_in_at,
+                check_out_at: r.check_out_at,
+                status: r.status,
+                verified: r.verified,
+            },
+        )
+    }))
+}
+
+async fn insert_booking(
+    conn: &mut PgConnection,
+    external_ref: &BookingRef,
+    state: &BookingState,
+) -> AccessResult<Uuid> {
+    let id = sqlx::query_scalar!(
+        "INSERT INTO bookings (external_ref, property_id, room_id, guest_id, check_in_at, check_out_at, status, verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING id",
+        external_ref.as_str(),
+        state.property_id,
+        state.room_id,
+        state.guest_id,
+        state.check_in_at,
+        state.check_out_at,
+        state.status.as_str(),
+        state.verified,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+async fn update_booking(conn: &mut PgConnection, id: Uuid, state: &BookingState) -> AccessResult<()> {
+    sqlx::query!(
+        "UPDATE bookings SET property_id = $2, room_id = $3, guest_id = $4, check_in_at = $5, check_out_at = $6,
+             status = $7, verified = $8, updated_at = now()
+         WHERE id = $1",
+        id,
+        state.property_id,
+        state.room_id,
+        state.guest_id,
+        state.check_in_at,
+        state.check_out_at,
+        state.status.as_str(),
+        state.verified,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Finds or creates the guest. With a phone, the guest with that phone is
+/// updated (one guest per number); without one, the booking's current guest
+/// is kept and updated, since missing upstream data never erases ours.
+async fn upsert_guest(conn: &mut PgConnection, guest: &GuestDetails, current: Option<Uuid>) -> AccessResult<Uuid> {
+    let language = guest.language.as_ref().map(Language::as_str);
+    if let Some(phone) = &guest.phone {
+        return Ok(sqlx::query_scalar!(
+            "INSERT INTO guests (name, phone, email, language) VALUES ($1, $2, $3, COALESCE($4, 'en'))
+             ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name,
+                 email = COALESCE(EXCLUDED.email, guests.email),
+                 language = COALESCE($4, guests.language),
+                 updated_at = now()
+             RETURNING id",
+            guest.name,
+            phone.as_str(),
+            guest.email,
+            language,
+        )
+        .fetch_one(&mut *conn)
+        .await?);
+    }
+    if let Some(id) = current {
+        sqlx::query!(
+            "UPDATE guests SET name = $2, email = COALESCE($3, email), language = COALESCE($4, language), updated_at = now()
+             WHERE id = $1",
+            id,
+            guest.name,
+            guest.email,
+            language,
+        )
+        .execute(&mut *conn)
+        .await?;
+        return Ok(id);
+    }
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO guests (name, email, language) VALUES ($1, $2, COALESCE($3, 'en')) RETURNING id",
+        guest.name,
+        guest.email,
+        language,
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+fn describe_changes(before: &BookingState, after: &BookingState) -> serde_json::Value {
+    let mut changes = serde_json::Map::new();
+    if before.status != after.status {
+        changes.insert("status".into(), json!({ "from": before.status, "to": after.status }));
+    }
+    if before.check_in_at != after.check_in_at || before.check_out_at != after.check_out_at {
+        changes.insert(
+            "stay".into(),
+            json!({
+                "from": [before.check_in_at, before.check_out_at],
+                "to": [after.check_in_at, after.check_out_at],
+            }),
+        );
+    }
+    if before.room_id != after.room_id {
+        changes.insert("room_id".into(), json!({ "from": before.room_id, "to": after.room_id }));
+    }
+    if before.guest_id != after.guest_id {
+        changes.insert("guest_id".into(), json!({ "from": before.guest_id, "to": after.guest_id }));
+    }
+    if before.verified != after.verified {
+        changes.insert("verified".into(), json!({ "from": before.verified, "to": after.verified }));
+    }
+    serde_json::Value::Object(changes)
+}
+
+async fn record_booking_event(
+    conn: &mut PgConnection,
+    actor: Actor,
+    action: &str,
+    booking_id: Uuid,
+    state: &BookingState,
+    details: serde_json::Value,
+) -> AccessResult<()> {
+    let subject = Subject { property_id: Some(state.property_id), booking_id: Some(booking_id), ..Subject::default() };
+    audit::record(&mut *conn, actor, action, subject, details).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booking_refs_are_path_safe() {
+        assert_eq!(BookingRef::parse(" BK-10234 ").unwrap().as_str(), "BK-10234");
+        assert!(BookingRef::parse("").is_err());
+        assert!(BookingRef::parse("BK 1").is_err());
+        assert!(BookingRef::parse("a/b").is_err());
+        assert!(BookingRef::parse(&"x".repeat(65)).is_err());
+    }
+}

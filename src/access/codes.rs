@@ -1,0 +1,116 @@
+//! Access codes: the secrets on the locks, and where each one stands.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use super::error::AccessResult;
+use super::model::{CodeKind, CodeState};
+
+/// A stored access code. The admin API shows it in full; chat listings use
+/// [`mask`].
+#[derive(Clone, Serialize, utoipa::ToSchema)]
+pub struct AccessCode {
+    /// Identifier.
+    pub id: Uuid,
+    /// The lock it opens.
+    pub lock_id: Uuid,
+    /// The secret.
+    pub code: String,
+    /// Why it exists.
+    pub kind: CodeKind,
+    /// Where it stands on its way to or from the lock.
+    pub state: CodeState,
+    /// Start of validity.
+    pub valid_from: DateTime<Utc>,
+    /// End of validity; absent for persistent staff codes.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Its booking, for guest codes.
+    pub booking_id: Option<Uuid>,
+    /// Its staff member, for staff codes.
+    pub staff_id: Option<Uuid>,
+    /// Free text, e.g. "plumber".
+    pub label: Option<String>,
+    /// The provider's id of the code on the device.
+    pub provider_ref: Option<String>,
+    /// The provider's last error.
+    pub last_error: Option<String>,
+    /// Who created it.
+    pub created_by: String,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+    /// Why it was revoked.
+    pub revoke_reason: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When its state last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for AccessCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessCode")
+            .field("id", &self.id)
+            .field("lock_id", &self.lock_id)
+            .field("code", &mask(&self.code))
+            .field("kind", &self.kind)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A code with its middle hidden, as listings show it: `84••91`.
+pub fn mask(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    let shown = if chars.len() >= 6 { 2 } else { 1 };
+    if chars.len() <= shown * 2 {
+        return "•".repeat(chars.len());
+    }
+    let head: String = chars[..shown].iter().collect();
+    let tail: String = chars[chars.len() - shown..].iter().collect();
+    format!("{head}{}{tail}", "•".repeat(chars.len() - 2 * shown))
+}
+
+/// Every code of a booking, newest first.
+pub async fn list_booking_codes(db: impl PgExecutor<'_>, booking_id: Uuid) -> AccessResult<Vec<AccessCode>> {
+    Ok(sqlx::query_as!(
+        AccessCode,
+        r#"SELECT id, lock_id, code, kind AS "kind: CodeKind", state AS "state: CodeState", valid_from, valid_until,
+               booking_id, staff_id, label, provider_ref, last_error, created_by, revoked_by, revoke_reason,
+               created_at, updated_at
+           FROM access_codes WHERE booking_id = $1
+           ORDER BY created_at DESC, id"#,
+        booking_id
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Every code of a lock, live and past, newest first.
+pub async fn list_lock_codes(db: impl PgExecutor<'_>, lock_id: Uuid) -> AccessResult<Vec<AccessCode>> {
+    Ok(sqlx::query_as!(
+        AccessCode,
+        r#"SELECT id, lock_id, code, kind AS "kind: CodeKind", state AS "state: CodeState", valid_from, valid_until,
+               booking_id, staff_id, label, provider_ref, last_error, created_by, revoked_by, revoke_reason,
+               created_at, updated_at
+           FROM access_codes WHERE lock_id = $1
+           ORDER BY created_at DESC, id"#,
+        lock_id
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn masks_the_middle() {
+        assert_eq!(mask("849391"), "84••91");
+        assert_eq!(mask("1234"), "1••4");
+        assert_eq!(mask("ABCDEFGHJK"), "AB••••••JK");
+        assert_eq!(mask("12"), "••");
+    }
+}

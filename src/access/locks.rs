@@ -1,0 +1,139 @@
+//! Locks: a room's door or a property-wide entrance.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::error::{AccessError, AccessResult};
+use super::model::{CodeFormat, CodeLength, LockKind, LockStatus, ProviderKind};
+
+/// A lock to register, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewLock {
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room; `None` for an entrance shared by every room.
+    pub room_id: Option<Uuid>,
+    /// Display name, e.g. "Room 101 door".
+    pub name: String,
+    /// Manufacturer, e.g. "Nuki".
+    pub brand: String,
+    /// Model, e.g. "Keypad 2.0".
+    pub model: String,
+    /// How a guest operates it.
+    pub kind: LockKind,
+    /// Who programs it.
+    pub provider: ProviderKind,
+    /// The provider's id of the device.
+    pub provider_device_id: String,
+    /// Characters its codes use.
+    pub code_format: CodeFormat,
+    /// Length of its guest codes.
+    pub code_length: CodeLength,
+    /// How many codes it holds.
+    pub capacity: i32,
+    /// Whether doorman programs codes on it.
+    pub status: LockStatus,
+}
+
+/// A stored lock.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Lock {
+    /// Identifier.
+    pub id: Uuid,
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room; absent for a property-wide entrance.
+    pub room_id: Option<Uuid>,
+    /// Display name.
+    pub name: String,
+    /// Manufacturer.
+    pub brand: String,
+    /// Model.
+    pub model: String,
+    /// How a guest operates it.
+    pub kind: LockKind,
+    /// Who programs it.
+    pub provider: ProviderKind,
+    /// The provider's id of the device.
+    pub provider_device_id: String,
+    /// Characters its codes use.
+    pub code_format: CodeFormat,
+    /// Length of its guest codes.
+    pub code_length: i32,
+    /// How many codes it holds.
+    pub capacity: i32,
+    /// Whether doorman programs codes on it.
+    pub status: LockStatus,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Registers a lock. The room, when given, must belong to the property.
+#[tracing::instrument(skip_all, fields(property_id = %new.property_id, lock.name = %new.name))]
+pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult<Lock> {
+    super::properties::get_property(&mut *conn, new.property_id).await?;
+    if let Some(room_id) = new.room_id {
+        let room_property = sqlx::query_scalar!("SELECT property_id FROM rooms WHERE id = $1", room_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(AccessError::NotFound { entity: "room" })?;
+        if room_property != new.property_id {
+            return Err(AccessError::invalid("room_id", "the room belongs to another property"));
+        }
+    }
+    let id = sqlx::query_scalar!(
+        "INSERT INTO locks (property_id, room_id, name, brand, model, kind, provider, provider_device_id,
+             code_format, code_length, capacity, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING id",
+        new.property_id,
+        new.room_id,
+        new.name,
+        new.brand,
+        new.model,
+        new.kind.as_str(),
+        new.provider.as_str(),
+        new.provider_device_id,
+        new.code_format.as_str(),
+        new.code_length.get() as i32,
+        new.capacity,
+        new.status.as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    get_lock(&mut *conn, id).await
+}
+
+/// A lock by id.
+pub async fn get_lock(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Lock> {
+    sqlx::query_as!(
+        Lock,
+        r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
+               provider AS "provider: ProviderKind", provider_device_id,
+               code_format AS "code_format: CodeFormat", code_length, capacity,
+               status AS "status: LockStatus", created_at
+           FROM locks WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "lock" })
+}
+
+/// Every lock of a property, entrances first, then by name.
+pub async fn list_property_locks(db: impl PgExecutor<'_>, property_id: Uuid) -> AccessResult<Vec<Lock>> {
+    Ok(sqlx::query_as!(
+        Lock,
+        r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
+               provider AS "provider: ProviderKind", provider_device_id,
+               code_format AS "code_format: CodeFormat", code_length, capacity,
+               status AS "status: LockStatus", created_at
+           FROM locks WHERE property_id = $1
+           ORDER BY room_id IS NOT NULL, name"#,
+        property_id
+    )
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,18 @@
+//! The code-management core: properties, locks, bookings, codes and the
+//! audit trail. No HTTP, chat or provider types in here: every channel and
+//! the admin API call the same functions.
+
+pub mod audit;
+pub mod bookings;
+pub mod codes;
+pub mod error;
+pub mod locks;
+pub mod model;
+pub mod notifications;
+pub mod phone;
+pub mod properties;
+pub mod staff;
+pub mod stay;
+pub mod timezone;
+
+pub use error::{AccessError, AccessResult};

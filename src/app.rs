@@ -1,0 +1,111 @@
+//! Wiring: the database, the HTTP server, and their lifetimes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::{self, LocalOptions, LocalPostgres};
+use crate::http::{self, AppState};
+
+/// Where `doorman` keeps its own PostgreSQL when `DATABASE_URL` is unset.
+pub const LOCAL_PG_DIR: &str = ".doorman/pg";
+
+/// The database doorman uses, and the local server behind it if doorman
+/// started one (stopped when this is dropped).
+pub struct Database {
+    /// The connection pool.
+    pub pool: PgPool,
+    local: Option<LocalPostgres>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the local server under
+    /// [`LOCAL_PG_DIR`] and uses its `doorman` database.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        if let Some(url) = &config.database_url {
+            return Ok(Self { pool: db::pool(url.expose_secret())?, local: None });
+        }
+        let local =
+            tokio::task::spawn_blocking(|| LocalPostgres::start(Path::new(LOCAL_PG_DIR), LocalOptions::default()))
+                .await
+                .context("starting the local PostgreSQL")??;
+        tracing::info!(port = local.port(), dir = LOCAL_PG_DIR, "DATABASE_URL unset: using doorman's local PostgreSQL");
+        db::ensure_database(&local.url("postgres"), "doorman").await?;
+        Ok(Self { pool: db::pool(&local.url("doorman"))?, local: Some(local) })
+    }
+
+    /// Closes the pool and stops the local server, if any.
+    pub async fn close(mut self) {
+        self.pool.close().await;
+        if let Some(mut local) = self.local.take() {
+            tokio::task::spawn_blocking(move || local.stop()).await.ok();
+        }
+    }
+}
+
+/// The HTTP service, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `BIND_ADDR` (port 0 picks a free port).
+    pub async fn build(config: &Config, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("binding BIND_ADDR {}", config.bind_addr))?;
+        let state = AppState { db: pool, admin_token: config.admin_api_token.clone().map(Arc::new) };
+        if state.admin_token.is_none() {
+            tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");
+        }
+        Ok(Self { listener, state })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        axum::serve(self.listener, http::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "listening for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "listening for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

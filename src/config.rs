@@ -1,0 +1,165 @@
+//! Every setting, read once from the environment (SPEC §7) into typed
+//! values. `.env.sample` documents each variable. A malformed value stops
+//! the start with a message naming the variable; secrets are
+//! `SecretString`, whose `Debug` output is redacted.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// A setting that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// doorman's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; `None` runs a local PostgreSQL under `./.doorman/pg`.
+    pub database_url: Option<SecretString>,
+    /// `BIND_ADDR`, default `127.0.0.1:8080`.
+    pub bind_addr: SocketAddr,
+    /// `ADMIN_API_TOKEN`; the admin API is disabled without it.
+    pub admin_api_token: Option<SecretString>,
+    /// `SCHEDULER_TICK_MS`: how often due jobs are looked for when no
+    /// notification wakes the scheduler (default 1000 ms).
+    pub scheduler_tick: Duration,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            database_url: get("DATABASE_URL").map(SecretString::from),
+            bind_addr: parse_or(&get, "BIND_ADDR", "127.0.0.1:8080".parse().expect("valid literal"))?,
+            admin_api_token: secret(&get, "ADMIN_API_TOKEN", 16)?,
+            scheduler_tick: Duration::from_millis(parse_bounded(&get, "SCHEDULER_TICK_MS", 1000, 10..=60_000)?),
+            log_format: match get("LOG_FORMAT").as_deref().map(str::trim) {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => return Err(problem("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            },
+        })
+    }
+}
+
+fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { variable, problem: problem.into() }
+}
+
+fn parse_or<T: FromStr>(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e| problem(name, format!("{e} ({:?})", raw.trim()))),
+    }
+}
+
+fn parse_bounded(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = parse_or(get, name, default)?;
+    if !range.contains(&value) {
+        return Err(problem(name, format!("must be between {} and {}", range.start(), range.end())));
+    }
+    Ok(value)
+}
+
+/// A secret setting; too short a value is refused rather than trusted.
+fn secret(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    min_len: usize,
+) -> Result<Option<SecretString>, ConfigError> {
+    match get(name) {
+        None => Ok(None),
+        Some(value) if value.trim().len() < min_len => {
+            Err(problem(name, format!("must be at least {min_len} characters long")))
+        }
+        Some(value) => Ok(Some(SecretString::from(value.trim().to_owned()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.is_none());
+        assert!(config.admin_api_token.is_none());
+        assert_eq!(config.scheduler_tick, Duration::from_millis(1000));
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let err = config(&[("BIND_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(err.variable, "BIND_ADDR");
+        let err = config(&[("SCHEDULER_TICK_MS", "fast")]).unwrap_err();
+        assert_eq!(err.variable, "SCHEDULER_TICK_MS");
+        let err = config(&[("SCHEDULER_TICK_MS", "0")]).unwrap_err();
+        assert!(err.to_string().starts_with("SCHEDULER_TICK_MS: must be between"), "{err}");
+        let err = config(&[("LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(err.variable, "LOG_FORMAT");
+        let err = config(&[("ADMIN_API_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.variable, "ADMIN_API_TOKEN");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config =
+            config(&[("ADMIN_API_TOKEN", "super-secret-admin-token"), ("DATABASE_URL", "postgres://u:hunter2@db/x")])
+                .unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("super-secret-admin-token"), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config = config(&[("ADMIN_API_TOKEN", " "), ("BIND_ADDR", "")]).unwrap();
+        assert!(config.admin_api_token.is_none());
+        assert_eq!(config.bind_addr.port(), 8080);
+    }
+}

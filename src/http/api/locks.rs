@@ -1,0 +1,115 @@
+//! `POST /locks`, `GET /locks/{id}`, `GET /locks/{id}/codes`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::codes::{list_lock_codes, AccessCode};
+use crate::access::locks::{self, Lock, NewLock};
+use crate::access::model::{CodeFormat, CodeLength, LockKind, LockStatus, ProviderKind};
+use crate::access::{AccessError, AccessResult};
+use crate::http::error::{ApiError, Json, Path};
+use crate::http::AppState;
+
+/// A lock to register.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LockRequest {
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room; omit for a property-wide entrance.
+    pub room_id: Option<Uuid>,
+    /// Display name.
+    #[schema(example = "Room 101 door")]
+    pub name: String,
+    /// Manufacturer.
+    #[serde(default)]
+    pub brand: String,
+    /// Model.
+    #[serde(default)]
+    pub model: String,
+    /// How a guest operates it (default `pin_pad`).
+    pub kind: Option<LockKind>,
+    /// Who programs it.
+    pub provider: ProviderKind,
+    /// The provider's id of the device; generated for `simulated` locks.
+    pub provider_device_id: Option<String>,
+    /// Characters its codes use (default `numeric`).
+    pub code_format: Option<CodeFormat>,
+    /// Length of its guest codes, 4–10 (default 6).
+    pub code_length: Option<i64>,
+    /// How many codes it holds (default 100).
+    pub capacity: Option<i32>,
+    /// Whether doorman programs codes on it (default `active`).
+    pub status: Option<LockStatus>,
+}
+
+impl TryFrom<LockRequest> for NewLock {
+    type Error = AccessError;
+
+    fn try_from(request: LockRequest) -> AccessResult<Self> {
+        let name = request.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AccessError::invalid("name", "1 to 100 characters"));
+        }
+        let provider_device_id = match (request.provider_device_id.map(|d| d.trim().to_owned()), request.provider) {
+            (Some(id), _) if !id.is_empty() && id.len() <= 200 => id,
+            (None, ProviderKind::Simulated) => format!("sim-{}", Uuid::new_v4().simple()),
+            _ => {
+                return Err(AccessError::invalid("provider_device_id", "1 to 200 characters, required for real locks"))
+            }
+        };
+        let capacity = request.capacity.unwrap_or(100);
+        if !(1..=10_000).contains(&capacity) {
+            return Err(AccessError::invalid("capacity", "between 1 and 10000"));
+        }
+        Ok(NewLock {
+            property_id: request.property_id,
+            room_id: request.room_id,
+            name,
+            brand: request.brand.trim().to_owned(),
+            model: request.model.trim().to_owned(),
+            kind: request.kind.unwrap_or(LockKind::PinPad),
+            provider: request.provider,
+            provider_device_id,
+            code_format: request.code_format.unwrap_or(CodeFormat::Numeric),
+            code_length: CodeLength::new(request.code_length.unwrap_or(6))
+                .map_err(|e| AccessError::invalid("code_length", e))?,
+            capacity,
+            status: request.status.unwrap_or(LockStatus::Active),
+        })
+    }
+}
+
+/// Register a lock on a room, or on the property as a shared entrance.
+#[utoipa::path(post, path = "/api/v1/locks", tag = "locks", request_body = LockRequest,
+    responses((status = 201, body = Lock), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Json(request): Json<LockRequest>,
+) -> Result<(StatusCode, Json<Lock>), ApiError> {
+    let new = NewLock::try_from(request)?;
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let lock = locks::create_lock(&mut tx, &new).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok((StatusCode::CREATED, Json(lock)))
+}
+
+/// A lock.
+#[utoipa::path(get, path = "/api/v1/locks/{id}", tag = "locks",
+    responses((status = 200, body = Lock), (status = 404, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Lock>, ApiError> {
+    Ok(Json(locks::get_lock(&state.db, id).await?))
+}
+
+/// Live and past codes of a lock, newest first, in full.
+#[utoipa::path(get, path = "/api/v1/locks/{id}/codes", tag = "codes",
+    responses((status = 200, body = Vec<AccessCode>), (status = 404, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn codes(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Vec<AccessCode>>, ApiError> {
+    locks::get_lock(&state.db, id).await?;
+    Ok(Json(list_lock_codes(&state.db, id).await?))
+}

@@ -1,0 +1,39 @@
+//! The admin REST API (SPEC §7), behind the bearer token.
+
+pub mod bookings;
+pub mod locks;
+pub mod properties;
+pub mod staff;
+pub mod trail;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use super::{auth, AppState};
+
+/// Page size of list endpoints when `limit` is not given, and the most
+/// allowed.
+pub const DEFAULT_LIMIT: i64 = 200;
+/// The most rows a list endpoint returns.
+pub const MAX_LIMIT: i64 = 1000;
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/properties", post(properties::create))
+        .route("/properties/{id}", get(properties::show))
+        .route("/properties/{id}/rooms", post(properties::create_room))
+        .route("/locks", post(locks::create))
+        .route("/locks/{id}", get(locks::show))
+        .route("/locks/{id}/codes", get(locks::codes))
+        .route("/staff", post(staff::create))
+        .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show))
+        .route("/audit", get(trail::audit))
+        .route("/notifications", get(trail::notifications))
+        .fallback(|| async { super::error::ApiError::no_route() })
+        .route_layer(axum::middleware::from_fn_with_state(state, auth::require_admin))
+}
+
+/// Clamps a requested page size.
+pub fn limit(requested: Option<i64>) -> i64 {
+    requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}

@@ -1,0 +1,50 @@
+//! The HTTP surface: health, the admin API and its OpenAPI document (and,
+//! with the channels, the webhooks). Handlers parse, call one core
+//! function, and map its error.
+
+mod api;
+mod auth;
+pub mod error;
+mod health;
+pub mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// The largest request body accepted: 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: PgPool,
+    /// The admin API's bearer token; `None` disables the API.
+    pub admin_token: Option<Arc<SecretString>>,
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::routes())
+        .nest("/api/v1", api::routes(state.clone()))
+        .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .fallback(|| async { error::ApiError::no_route() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            // The path only: query strings may carry tokens.
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,16 @@
+//! doorman hands guests of short-term rentals and small hotels their
+//! smart-lock access codes over chat, and lets staff manage those codes.
+//!
+//! - [`access`]: the code-management core (properties, locks, bookings,
+//!   codes, audit trail).
+//! - [`http`]: the admin API, health and (later) webhooks.
+//! - [`db`]: the pool, migrations and the local PostgreSQL.
+//! - [`app`]: wiring: build the service from a [`config::Config`] and run it.
+
+pub mod access;
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod telemetry;

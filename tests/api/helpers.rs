@@ -1,0 +1,190 @@
+//! Spawns the real service on its own database, on port 0.
+//!
+//! The PostgreSQL server is `DATABASE_URL` when set; otherwise a throwaway
+//! server is started with the installed binaries for this test run and
+//! stopped when it ends. Every test gets a fresh database.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use doorman::app::Application;
+use doorman::config::Config;
+use doorman::db::{LocalOptions, LocalPostgres, MIGRATOR};
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use uuid::Uuid;
+
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
+static SERVER: OnceLock<PgConnectOptions> = OnceLock::new();
+static LOCAL: Mutex<Option<LocalPostgres>> = Mutex::new(None);
+
+extern "C" fn stop_local_server() {
+    if let Ok(mut local) = LOCAL.lock() {
+        if let Some(mut server) = local.take() {
+            let dir = std::env::temp_dir().join(format!("doorman-test-pg-{}", std::process::id()));
+            server.stop();
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The server every test database is created on.
+fn server() -> &'static PgConnectOptions {
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            let options: PgConnectOptions = url.parse().expect("DATABASE_URL is a PostgreSQL URL");
+            drop_leftover_databases(&options);
+            return options;
+        }
+        let dir = std::env::temp_dir().join(format!("doorman-test-pg-{}", std::process::id()));
+        let local = LocalPostgres::start(&dir, LocalOptions { ephemeral: true })
+            .expect("DATABASE_URL is unset, so the tests start their own PostgreSQL, which failed");
+        let url = local.url("postgres");
+        *LOCAL.lock().unwrap() = Some(local);
+        // SAFETY: registers a plain extern "C" function; the test harness
+        // exits through `exit`, which runs it once.
+        unsafe { libc::atexit(stop_local_server) };
+        url.parse().expect("a valid local URL")
+    })
+}
+
+/// Drops the databases earlier runs left on a shared server (those nobody is
+/// connected to), so that repeated runs do not fill its disk.
+fn drop_leftover_databases(server: &PgConnectOptions) {
+    let server = server.clone();
+    let cleanup = async move {
+        let mut admin = server.connect().await.expect("connecting to DATABASE_URL");
+        let leftovers: Vec<String> = sqlx::query_scalar(
+            r"SELECT datname FROM pg_database d WHERE datname LIKE 'doorman\_test\_%'
+              AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+        for name in leftovers {
+            let statement = format!("DROP DATABASE IF EXISTS {name}");
+            let _ = sqlx::query(&statement).execute(&mut admin).await;
+        }
+    };
+    // Called from inside a test's runtime, so run on a thread of its own.
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(cleanup)
+    })
+    .join()
+    .expect("dropping leftover test databases");
+}
+
+/// Creates an empty, migrated database of its own for one test.
+pub async fn fresh_database() -> PgPool {
+    let name = format!("doorman_test_{}", Uuid::new_v4().simple());
+    let mut admin = server().clone().connect().await.expect("connecting to the test PostgreSQL server");
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating a test database");
+    admin.close().await.ok();
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(server().clone().database(&name))
+        .await
+        .expect("connecting to the test database");
+    MIGRATOR.run(&pool).await.expect("migrating the test database");
+    pool
+}
+
+/// A running doorman and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: PgPool,
+}
+
+impl TestApp {
+    /// The service with the admin API on, on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[("ADMIN_API_TOKEN", TOKEN)]).await
+    }
+
+    /// The service with these settings (plus `BIND_ADDR=127.0.0.1:0`).
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let db = fresh_database().await;
+        Self::spawn_on(db, vars).await
+    }
+
+    /// The service on a given pool.
+    pub async fn spawn_on(db: PgPool, vars: &[(&str, &str)]) -> Self {
+        let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        env.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid test configuration");
+        let app = Application::build(&config, db.clone()).await.expect("building the app");
+        let address = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until(std::future::pending()));
+        Self { address, client: reqwest::Client::new(), db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(TOKEN).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(TOKEN).json(body).send().await.expect("POST")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.put(self.url(path)).bearer_auth(TOKEN).json(body).send().await.expect("PUT")
+    }
+
+    /// Creates a property in Europe/Bratislava with rooms 101 and 102, an
+    /// entrance lock and one lock per room.
+    pub async fn seed_property(&self) -> Fixture {
+        let property = self
+            .post("/api/v1/properties", &json!({ "name": "Old Town Flats", "timezone": "Europe/Bratislava" }))
+            .await;
+        assert_eq!(property.status(), 201);
+        let property_id: Uuid = id_of(&property.json().await.unwrap());
+        let mut rooms = HashMap::new();
+        let mut locks = HashMap::new();
+        let entrance = self
+            .post("/api/v1/locks", &json!({ "property_id": property_id, "name": "Entrance", "provider": "simulated" }))
+            .await;
+        assert_eq!(entrance.status(), 201);
+        locks.insert("entrance".to_owned(), id_of(&entrance.json().await.unwrap()));
+        for name in ["101", "102"] {
+            let room = self.post(&format!("/api/v1/properties/{property_id}/rooms"), &json!({ "name": name })).await;
+            assert_eq!(room.status(), 201);
+            let room_id = id_of(&room.json().await.unwrap());
+            rooms.insert(name.to_owned(), room_id);
+            let lock = self
+                .post(
+                    "/api/v1/locks",
+                    &json!({ "property_id": property_id, "room_id": room_id, "name": format!("Room {name}"), "provider": "simulated" }),
+                )
+                .await;
+            assert_eq!(lock.status(), 201);
+            locks.insert(name.to_owned(), id_of(&lock.json().await.unwrap()));
+        }
+        Fixture { property_id, rooms, locks }
+    }
+}
+
+/// What `seed_property` created.
+pub struct Fixture {
+    pub property_id: Uuid,
+    pub rooms: HashMap<String, Uuid>,
+    pub locks: HashMap<String, Uuid>,
+}
+
+pub fn id_of(body: &Value) -> Uuid {
+    body["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no id in {body}"))
+}
+
+/// Asserts an error response's status and code, and returns its message.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(response.status(), status, "unexpected status");
+    let body: Value = response.json().await.expect("a JSON error body");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"]["message"].as_str().expect("a message").to_owned()
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real service, in-process on port 0, each test on
+//! a fresh PostgreSQL database, driven over HTTP.
+
+mod bookings;
+mod cli;
+mod health;
+mod helpers;
+mod locks;
+mod properties;
+mod staff;
+mod trail;
