@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::db::{self, LocalOptions, LocalPostgres};
 use crate::http::{self, AppState};
+use crate::jobs::{JobContext, Worker, WorkerSettings};
+use crate::lock_providers::simulated::SimulatedProvider;
+use crate::lock_providers::Providers;
 
 /// Where `doorman` keeps its own PostgreSQL when `DATABASE_URL` is unset.
 pub const LOCAL_PG_DIR: &str = ".doorman/pg";
@@ -50,10 +53,11 @@ impl Database {
     }
 }
 
-/// The HTTP service, bound and ready to run.
+/// The HTTP service and the scheduler, bound and ready to run.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    worker: Option<Worker>,
 }
 
 impl Application {
@@ -62,11 +66,30 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("binding BIND_ADDR {}", config.bind_addr))?;
-        let state = AppState { db: pool, admin_token: config.admin_api_token.clone().map(Arc::new) };
+        let jobs = JobContext { db: pool.clone(), providers: providers(config, &pool) };
+        let state = AppState {
+            db: pool,
+            admin_token: config.admin_api_token.clone().map(Arc::new),
+            providers: jobs.providers.clone(),
+        };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");
         }
-        Ok(Self { listener, state })
+        let settings = WorkerSettings {
+            concurrency: config.scheduler_concurrency,
+            tick: config.scheduler_tick,
+            ..WorkerSettings::default()
+        };
+        let worker = config.scheduler_enabled.then(|| Worker::new(jobs, settings));
+        if worker.is_none() {
+            tracing::info!("scheduler: off (SCHEDULER_ENABLED=false)");
+        }
+        Ok(Self { listener, state, worker })
+    }
+
+    /// What jobs can reach: for tests that drive the scheduler by hand.
+    pub fn job_context(&self) -> JobContext {
+        JobContext { db: self.state.db.clone(), providers: self.state.providers.clone() }
     }
 
     /// The address it listens on.
@@ -74,14 +97,29 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    /// Serves until `shutdown` resolves, then lets requests in flight
+    /// finish and the scheduler finish or release its claimed jobs.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
-        axum::serve(self.listener, http::router(self.state))
-            .with_graceful_shutdown(shutdown)
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let scheduler = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
+        let served = axum::serve(self.listener, http::router(self.state))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        if let Some(scheduler) = scheduler {
+            scheduler.await.context("stopping the scheduler")?;
+        }
+        served
     }
+}
+
+/// The lock providers this configuration enables.
+fn providers(config: &Config, pool: &PgPool) -> Providers {
+    Providers::new(Arc::new(SimulatedProvider::new(pool.clone(), config.simulated)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::lock_providers::simulated::SimulatedSettings;
+
 /// A setting that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -41,6 +43,13 @@ pub struct Config {
     /// `SCHEDULER_TICK_MS`: how often due jobs are looked for when no
     /// notification wakes the scheduler (default 1000 ms).
     pub scheduler_tick: Duration,
+    /// `SCHEDULER_ENABLED`: whether this instance runs jobs (default true);
+    /// an instance may serve HTTP only.
+    pub scheduler_enabled: bool,
+    /// `SCHEDULER_CONCURRENCY`: jobs one instance runs at once (default 16).
+    pub scheduler_concurrency: usize,
+    /// `SIMULATED_LOCK_*`: defaults for simulated devices.
+    pub simulated: SimulatedSettings,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
 }
@@ -60,6 +69,18 @@ impl Config {
             bind_addr: parse_or(&get, "BIND_ADDR", "127.0.0.1:8080".parse().expect("valid literal"))?,
             admin_api_token: secret(&get, "ADMIN_API_TOKEN", 16)?,
             scheduler_tick: Duration::from_millis(parse_bounded(&get, "SCHEDULER_TICK_MS", 1000, 10..=60_000)?),
+            scheduler_enabled: parse_or(&get, "SCHEDULER_ENABLED", true)?,
+            scheduler_concurrency: parse_bounded(&get, "SCHEDULER_CONCURRENCY", 16, 1..=256)? as usize,
+            simulated: SimulatedSettings {
+                failure_rate: parse_or(&get, "SIMULATED_LOCK_FAILURE_RATE", 0.0_f32).and_then(|rate| {
+                    match (0.0..=1.0).contains(&rate) {
+                        true => Ok(rate),
+                        false => Err(problem("SIMULATED_LOCK_FAILURE_RATE", "must be between 0 and 1")),
+                    }
+                })?,
+                confirm_delay_ms: parse_bounded(&get, "SIMULATED_LOCK_CONFIRM_DELAY_MS", 0, 0..=600_000)? as i32,
+                offline: parse_or(&get, "SIMULATED_LOCK_OFFLINE", false)?,
+            },
             log_format: match get("LOG_FORMAT").as_deref().map(str::trim) {
                 None | Some("text") => LogFormat::Text,
                 Some("json") => LogFormat::Json,
@@ -144,6 +165,10 @@ mod tests {
         assert_eq!(err.variable, "LOG_FORMAT");
         let err = config(&[("ADMIN_API_TOKEN", "short")]).unwrap_err();
         assert_eq!(err.variable, "ADMIN_API_TOKEN");
+        let err = config(&[("SIMULATED_LOCK_FAILURE_RATE", "1.5")]).unwrap_err();
+        assert_eq!(err.variable, "SIMULATED_LOCK_FAILURE_RATE");
+        let err = config(&[("SCHEDULER_ENABLED", "maybe")]).unwrap_err();
+        assert_eq!(err.variable, "SCHEDULER_ENABLED");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   codes, audit trail).
 //! - [`http`]: the admin API, health and (later) webhooks.
 //! - [`db`]: the pool, migrations and the local PostgreSQL.
+//! - [`jobs`]: the durable job queue and the jobs that carry codes to locks.
+//! - [`lock_providers`]: the provider trait, the simulated lock (Nuki, Seam).
 //! - [`app`]: wiring: build the service from a [`config::Config`] and run it.
 
 pub mod access;
@@ -13,4 +15,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod http;
+pub mod jobs;
+pub mod lock_providers;
 pub mod telemetry;

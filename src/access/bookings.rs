@@ -210,9 +210,7 @@ pub async fn upsert_booking(
     };
 
     let (booking_id, previous) = match previous {
-        Some((id, before)) if before == current => {
-            return Ok(UpsertOutcome { booking_id: id, previous: Some(before), current })
-        }
+        Some((id, before)) if before == current => (id, Some(before)),
         Some((id, before)) => {
             update_booking(&mut *conn, id, &current).await?;
             let changes = describe_changes(&before, &current);
@@ -226,6 +224,9 @@ pub async fn upsert_booking(
             (id, None)
         }
     };
+    // Confirming twice, or again after a lock was added, converges on one
+    // code per lock: the sync is idempotent.
+    super::lifecycle::sync_booking_codes(&mut *conn, booking_id, actor, Utc::now()).await?;
     Ok(UpsertOutcome { booking_id, previous, current })
 }
 

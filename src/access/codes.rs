@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::error::AccessResult;
+use super::error::{AccessError, AccessResult};
 use super::model::{CodeKind, CodeState};
 
 /// A stored access code. The admin API shows it in full; chat listings use
@@ -70,6 +70,21 @@ pub fn mask(code: &str) -> String {
     let head: String = chars[..shown].iter().collect();
     let tail: String = chars[chars.len() - shown..].iter().collect();
     format!("{head}{}{tail}", "•".repeat(chars.len() - 2 * shown))
+}
+
+/// A code by id.
+pub async fn get_code(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<AccessCode> {
+    sqlx::query_as!(
+        AccessCode,
+        r#"SELECT id, lock_id, code, kind AS "kind: CodeKind", state AS "state: CodeState", valid_from, valid_until,
+               booking_id, staff_id, label, provider_ref, last_error, created_by, revoked_by, revoke_reason,
+               created_at, updated_at
+           FROM access_codes WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "code" })
 }
 
 /// Every code of a booking, newest first.

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod bookings;
 pub mod codes;
 pub mod error;
+pub mod generate;
+pub mod lifecycle;
 pub mod locks;
 pub mod model;
 pub mod notifications;

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::access::AccessError;
+use crate::lock_providers::observe::ObserveError;
 
 /// An error answered to an API client.
 #[derive(Debug)]
@@ -66,6 +67,18 @@ impl From<AccessError> for ApiError {
             }
         };
         Self::new(status, err.code(), err.to_string())
+    }
+}
+
+impl From<ObserveError> for ApiError {
+    fn from(err: ObserveError) -> Self {
+        match err {
+            ObserveError::Access(e) => e.into(),
+            ObserveError::Provider(e) => {
+                tracing::warn!(error = %e, "lock provider failed");
+                Self::new(StatusCode::BAD_GATEWAY, "provider_error", format!("the lock provider failed: {e}"))
+            }
+        }
     }
 }
 

@@ -18,6 +18,8 @@ use sqlx::PgPool;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::lock_providers::Providers;
+
 /// The largest request body accepted: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -28,6 +30,8 @@ pub struct AppState {
     pub db: PgPool,
     /// The admin API's bearer token; `None` disables the API.
     pub admin_token: Option<Arc<SecretString>>,
+    /// The lock providers (device listings).
+    pub providers: Providers,
 }
 
 /// The whole router.

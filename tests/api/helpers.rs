@@ -10,6 +10,7 @@ use std::sync::{Mutex, OnceLock};
 use doorman::app::Application;
 use doorman::config::Config;
 use doorman::db::{LocalOptions, LocalPostgres, MIGRATOR};
+use doorman::jobs::{run_pending_jobs, JobContext};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
@@ -91,11 +92,13 @@ pub async fn fresh_database() -> PgPool {
     pool
 }
 
-/// A running doorman and a client for it.
+/// A running doorman and a client for it. Its scheduler is off: tests run
+/// jobs by hand with `run_jobs`.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: PgPool,
+    pub jobs: JobContext,
 }
 
 impl TestApp {
@@ -114,11 +117,35 @@ impl TestApp {
     pub async fn spawn_on(db: PgPool, vars: &[(&str, &str)]) -> Self {
         let mut env: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         env.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+        env.entry("SCHEDULER_ENABLED".into()).or_insert_with(|| "false".into());
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid test configuration");
         let app = Application::build(&config, db.clone()).await.expect("building the app");
         let address = format!("http://{}", app.local_addr());
+        let jobs = app.job_context();
         tokio::spawn(app.run_until(std::future::pending()));
-        Self { address, client: reqwest::Client::new(), db }
+        Self { address, client: reqwest::Client::new(), db, jobs }
+    }
+
+    /// Runs every due job until none is due.
+    pub async fn run_jobs(&self) -> usize {
+        run_pending_jobs(&self.jobs).await
+    }
+
+    /// Makes every waiting job due now, except check-out expiries, as if
+    /// their backoff had passed.
+    pub async fn fast_forward(&self) {
+        sqlx::query("UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind <> 'expire_code'")
+            .execute(&self.db)
+            .await
+            .unwrap();
+    }
+
+    /// Runs jobs, fast-forwarding backoffs, for `rounds` rounds.
+    pub async fn run_jobs_through_retries(&self, rounds: usize) {
+        for _ in 0..rounds {
+            self.fast_forward().await;
+            self.run_jobs().await;
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,6 +5,8 @@ mod bookings;
 mod cli;
 mod health;
 mod helpers;
+mod jobs;
+mod lifecycle;
 mod locks;
 mod properties;
 mod staff;

@@ -1,6 +1,7 @@
 //! The admin REST API (SPEC §7), behind the bearer token.
 
 pub mod bookings;
+pub mod codes;
 pub mod locks;
 pub mod properties;
 pub mod staff;
@@ -24,7 +25,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/properties/{id}/rooms", post(properties::create_room))
         .route("/locks", post(locks::create))
         .route("/locks/{id}", get(locks::show))
-        .route("/locks/{id}/codes", get(locks::codes))
+        .route("/locks/{id}/codes", get(locks::codes).post(codes::create))
+        .route("/locks/{id}/device-codes", get(codes::device_codes))
+        .route("/codes/{id}/revoke", post(codes::revoke))
         .route("/staff", post(staff::create))
         .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show))
         .route("/audit", get(trail::audit))

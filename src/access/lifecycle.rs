@@ -1,0 +1,639 @@
+//! The life of an access code (SPEC §3): issued when a booking is confirmed,
+//! moved with its dates, revoked when it is cancelled, removed at check-out;
+//! manual codes; the safety rule for stays in progress; capacity.
+//!
+//! Every function here runs in the caller's transaction: a code's change,
+//! its audit event and the job that carries it to the lock commit together.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::audit::{self, Actor, Subject};
+use super::codes::mask;
+use super::error::{AccessError, AccessResult};
+use super::generate::{generate, CodeRules};
+use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
+use crate::jobs::{queue, Job};
+
+/// How many times a value is drawn again after losing a race for it.
+const INSERT_ATTEMPTS: usize = 8;
+/// Share of a lock's capacity at which staff are warned.
+const NEARLY_FULL: f64 = 0.9;
+
+/// A lock as code issuing sees it.
+#[derive(Debug, Clone)]
+struct LockSlot {
+    id: Uuid,
+    property_id: Uuid,
+    name: String,
+    provider: ProviderKind,
+    code_format: CodeFormat,
+    code_length: i32,
+    capacity: i32,
+    status: LockStatus,
+}
+
+impl LockSlot {
+    fn rules(&self, kind: CodeKind) -> CodeRules {
+        let length = usize::try_from(self.code_length).unwrap_or(6);
+        CodeRules::for_lock(self.code_format, length, self.provider, kind)
+    }
+}
+
+/// A live code of a booking.
+#[derive(Debug, Clone)]
+struct LiveCode {
+    id: Uuid,
+    lock_id: Uuid,
+    code: String,
+    state: CodeState,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+/// The booking fields code issuing needs.
+#[derive(Debug, Clone)]
+struct BookingWindow {
+    id: Uuid,
+    external_ref: String,
+    property_id: Uuid,
+    room_id: Uuid,
+    check_in_at: DateTime<Utc>,
+    check_out_at: DateTime<Utc>,
+    status: BookingStatus,
+}
+
+impl BookingWindow {
+    fn in_progress(&self, now: DateTime<Utc>) -> bool {
+        self.check_in_at <= now && now < self.check_out_at
+    }
+}
+
+/// Brings a booking's guest codes in line with the booking (SPEC §3.4,
+/// §3.6, §3.9): confirmed → a code on every active lock of its room and of
+/// its property's entrances (one value for all where they allow it), dates
+/// moved on live codes, codes on locks it no longer uses revoked; cancelled →
+/// its codes revoked. Idempotent. A stay in progress is never revoked here:
+/// the revocation is held for staff and audited.
+#[tracing::instrument(skip_all, fields(%booking_id))]
+pub async fn sync_booking_codes(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    let booking = load_booking(conn, booking_id).await?;
+    let live = live_guest_codes(conn, booking_id).await?;
+    match booking.status {
+        BookingStatus::Pending => Ok(()),
+        BookingStatus::Cancelled => {
+            for code in &live {
+                revoke_or_hold(conn, &booking, code, actor, "booking cancelled", now).await?;
+            }
+            Ok(())
+        }
+        BookingStatus::Confirmed => {
+            let targets = booking_locks(conn, booking.property_id, booking.room_id).await?;
+            let target_ids: HashSet<Uuid> = targets.iter().map(|l| l.id).collect();
+            for code in live.iter().filter(|c| !target_ids.contains(&c.lock_id)) {
+                revoke_or_hold(conn, &booking, code, actor, "lock no longer serves the booking's room", now).await?;
+            }
+            for code in live.iter().filter(|c| target_ids.contains(&c.lock_id)) {
+                move_window(conn, &booking, code, actor).await?;
+            }
+            let covered: HashSet<Uuid> = live.iter().map(|c| c.lock_id).collect();
+            let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
+            let told = live.iter().find(|c| target_ids.contains(&c.lock_id)).map(|c| c.code.clone());
+            issue_guest_codes(conn, &booking, missing, told, actor).await
+        }
+    }
+}
+
+/// A manual code to create through the API.
+#[derive(Debug, Clone)]
+pub struct ManualCode {
+    /// `standalone`, `master`, `staff` or `guest`.
+    pub kind: CodeKind,
+    /// For `guest` codes: the booking.
+    pub booking_ref: Option<String>,
+    /// For `staff` codes: the staff member.
+    pub staff_id: Option<Uuid>,
+    /// Start of validity; now when absent.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of validity; required for `standalone`, the booking's check-out
+    /// for `guest`, none (persistent) allowed for `staff` and `master`.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Free text, e.g. "plumber".
+    pub label: Option<String>,
+}
+
+/// Creates a manual code on a lock (SPEC §7 `POST /locks/{id}/codes`),
+/// within the lock's capacity, and queues it for programming.
+#[tracing::instrument(skip_all, fields(%lock_id, kind = %manual.kind))]
+pub async fn create_manual_code(
+    conn: &mut PgConnection,
+    lock_id: Uuid,
+    manual: &ManualCode,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<Uuid> {
+    let lock = load_lock(conn, lock_id).await?;
+    if lock.status != LockStatus::Active {
+        return Err(AccessError::Conflict(format!("lock {} is inactive", lock.name)));
+    }
+    let (booking, valid_from, valid_until) = manual_window(conn, manual, now).await?;
+    if manual.kind == CodeKind::Staff {
+        let staff_id = manual.staff_id.ok_or_else(|| AccessError::invalid("staff_id", "required for staff codes"))?;
+        let known = sqlx::query_scalar!("SELECT EXISTS (SELECT 1 FROM staff WHERE id = $1 AND active)", staff_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if known != Some(true) {
+            return Err(AccessError::invalid("staff_id", "no such active staff member"));
+        }
+    }
+    let live = live_count(conn, lock.id).await?;
+    if live >= i64::from(lock.capacity) {
+        return Err(AccessError::LockFull { lock: lock.name.clone(), live, capacity: lock.capacity });
+    }
+    let new = NewCode {
+        lock: &lock,
+        kind: manual.kind,
+        booking_id: booking.as_ref().map(|b| b.id),
+        booking_ref: booking.as_ref().map(|b| b.external_ref.as_str()),
+        staff_id: if manual.kind == CodeKind::Staff { manual.staff_id } else { None },
+        label: manual.label.as_deref(),
+        valid_from,
+        valid_until,
+    };
+    let rules = lock.rules(manual.kind);
+    let id = insert_code_drawing(conn, &new, &rules, actor).await?;
+    let Some(id) = id else {
+        return Err(AccessError::Conflict("the booking already has a live code on this lock".into()));
+    };
+    warn_if_nearly_full(conn, &lock, live + 1, actor).await?;
+    Ok(id)
+}
+
+/// Revokes a code end to end: `removing` now, `removed` once the provider
+/// confirms (SPEC §3.7). A guest code of a stay in progress needs `force`
+/// (SPEC §3.9). Revoking a code already on its way out changes nothing.
+#[tracing::instrument(skip_all, fields(%code_id, force))]
+pub async fn revoke_code(
+    conn: &mut PgConnection,
+    code_id: Uuid,
+    reason: &str,
+    force: bool,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    let row = sqlx::query!(
+        r#"SELECT c.state AS "state: CodeState", c.kind AS "kind: CodeKind", b.check_in_at AS "check_in_at?",
+               b.check_out_at AS "check_out_at?"
+           FROM access_codes c LEFT JOIN bookings b ON b.id = c.booking_id
+           WHERE c.id = $1 FOR UPDATE OF c"#,
+        code_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "code" })?;
+    if matches!(row.state, CodeState::Removing | CodeState::Removed) {
+        return Ok(());
+    }
+    let in_progress = match (row.check_in_at, row.check_out_at) {
+        (Some(check_in), Some(check_out)) => row.kind == CodeKind::Guest && check_in <= now && now < check_out,
+        _ => false,
+    };
+    if in_progress && !force {
+        return Err(AccessError::StayInProgress);
+    }
+    begin_removal(conn, code_id, actor, reason).await
+}
+
+/// Starts removing a code: `removing`, audited, and a removal job queued.
+pub async fn begin_removal(conn: &mut PgConnection, code_id: Uuid, actor: Actor, reason: &str) -> AccessResult<()> {
+    let row = sqlx::query!(
+        "UPDATE access_codes SET state = 'removing', revoked_by = $2, revoke_reason = $3, revoked_at = now(),
+             updated_at = now()
+         WHERE id = $1 AND state NOT IN ('removing', 'removed')
+         RETURNING lock_id, booking_id, code",
+        code_id,
+        actor.to_db(),
+        reason,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let subject = Subject {
+        lock_id: Some(row.lock_id),
+        code_id: Some(code_id),
+        booking_id: row.booking_id,
+        ..Default::default()
+    };
+    audit::record(&mut *conn, actor, "code.revoked", subject, json!({ "reason": reason, "code": mask(&row.code) }))
+        .await?;
+    queue::enqueue(conn, &Job::RemoveCode { code_id }, Utc::now()).await?;
+    Ok(())
+}
+
+/// Live codes on a lock: everything not removed or failed, plus codes found
+/// on the device that doorman does not manage.
+pub async fn live_count(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state NOT IN ('removed', 'failed'))
+                + (SELECT count(*) FROM device_codes WHERE lock_id = $1 AND NOT managed) AS "n!""#,
+        lock_id
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+async fn issue_guest_codes(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    locks: Vec<LockSlot>,
+    told: Option<String>,
+    actor: Actor,
+) -> AccessResult<()> {
+    let mut open = Vec::new();
+    for lock in locks {
+        let live = live_count(conn, lock.id).await?;
+        if live >= i64::from(lock.capacity) {
+            let subject = Subject {
+                property_id: Some(lock.property_id),
+                lock_id: Some(lock.id),
+                booking_id: Some(booking.id),
+                ..Default::default()
+            };
+            let details = json!({ "lock": lock.name, "live": live, "capacity": lock.capacity });
+            audit::record(&mut *conn, actor, "lock.full", subject, details).await?;
+            tracing::error!(lock = %lock.name, live, capacity = lock.capacity, "lock is full: no guest code issued");
+            continue;
+        }
+        open.push((lock, live));
+    }
+    if open.is_empty() {
+        return Ok(());
+    }
+    // One value for every lock when their rules allow it (SPEC §3.4), and
+    // the value the guest already has when it still fits.
+    let shared = open
+        .iter()
+        .skip(1)
+        .try_fold(open[0].0.rules(CodeKind::Guest), |acc, (lock, _)| acc.shared_with(&lock.rules(CodeKind::Guest)));
+    match shared {
+        Some(rules) => {
+            let slots: Vec<&LockSlot> = open.iter().map(|(lock, _)| lock).collect();
+            insert_shared(conn, booking, &slots, &rules, told, actor).await?;
+        }
+        None => {
+            for (lock, _) in &open {
+                insert_shared(conn, booking, &[lock], &lock.rules(CodeKind::Guest), told.clone(), actor).await?;
+            }
+        }
+    }
+    for (lock, live) in &open {
+        warn_if_nearly_full(conn, lock, live + 1, actor).await?;
+    }
+    Ok(())
+}
+
+/// Inserts one guest code per lock with a single value, drawing again when
+/// a concurrent writer took the value first.
+async fn insert_shared(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    locks: &[&LockSlot],
+    rules: &CodeRules,
+    mut preferred: Option<String>,
+    actor: Actor,
+) -> AccessResult<()> {
+    let lock_ids: Vec<Uuid> = locks.iter().map(|l| l.id).collect();
+    for _ in 0..INSERT_ATTEMPTS {
+        let taken = taken_values(conn, &lock_ids).await?;
+        let value = match preferred.take().filter(|v| rules.accepts(v) && !taken.contains(v)) {
+            Some(value) => value,
+            None => generate(rules, &taken).ok_or_else(no_free_value)?,
+        };
+        let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+        let mut lost_race = false;
+        for lock in locks {
+            let new = NewCode {
+                lock,
+                kind: CodeKind::Guest,
+                booking_id: Some(booking.id),
+                booking_ref: Some(&booking.external_ref),
+                staff_id: None,
+                label: None,
+                valid_from: booking.check_in_at,
+                valid_until: Some(booking.check_out_at),
+            };
+            match insert_code(&mut savepoint, &new, &value, actor).await {
+                Ok(_) => {}
+                Err(InsertError::ValueTaken) => {
+                    lost_race = true;
+                    break;
+                }
+                Err(InsertError::Other(e)) => return Err(e),
+            }
+        }
+        if lost_race {
+            savepoint.rollback().await?;
+            continue;
+        }
+        savepoint.commit().await?;
+        return Ok(());
+    }
+    Err(no_free_value())
+}
+
+/// Inserts a code of a freshly drawn value; `None` when the booking already
+/// has a live code on the lock.
+async fn insert_code_drawing(
+    conn: &mut PgConnection,
+    new: &NewCode<'_>,
+    rules: &CodeRules,
+    actor: Actor,
+) -> AccessResult<Option<Uuid>> {
+    for _ in 0..INSERT_ATTEMPTS {
+        let taken = taken_values(conn, &[new.lock.id]).await?;
+        let value = generate(rules, &taken).ok_or_else(no_free_value)?;
+        let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+        match insert_code(&mut savepoint, new, &value, actor).await {
+            Ok(id) => {
+                savepoint.commit().await?;
+                return Ok(id);
+            }
+            Err(InsertError::ValueTaken) => savepoint.rollback().await?,
+            Err(InsertError::Other(e)) => return Err(e),
+        }
+    }
+    Err(no_free_value())
+}
+
+fn no_free_value() -> AccessError {
+    AccessError::Conflict("no free code value could be found for the lock".into())
+}
+
+struct NewCode<'a> {
+    lock: &'a LockSlot,
+    kind: CodeKind,
+    booking_id: Option<Uuid>,
+    booking_ref: Option<&'a str>,
+    staff_id: Option<Uuid>,
+    label: Option<&'a str>,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+enum InsertError {
+    ValueTaken,
+    Other(AccessError),
+}
+
+/// Inserts the row, its audit event, its programming job and its expiry.
+/// `Ok(None)`: the booking already has a live code on this lock.
+async fn insert_code(
+    conn: &mut PgConnection,
+    new: &NewCode<'_>,
+    value: &str,
+    actor: Actor,
+) -> Result<Option<Uuid>, InsertError> {
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO access_codes (lock_id, code, kind, booking_id, staff_id, label, valid_from, valid_until, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id",
+        new.lock.id,
+        value,
+        new.kind.as_str(),
+        new.booking_id,
+        new.staff_id,
+        new.label,
+        new.valid_from,
+        new.valid_until,
+        actor.to_db(),
+    )
+    .fetch_one(&mut *conn)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) => {
+            let constraint = e.as_database_error().and_then(|d| d.constraint()).map(str::to_owned);
+            return match constraint.as_deref() {
+                Some("access_codes_live_value_key") => Err(InsertError::ValueTaken),
+                Some("access_codes_booking_lock_key") => Ok(None),
+                _ => Err(InsertError::Other(e.into())),
+            };
+        }
+    };
+    let subject = Subject {
+        property_id: Some(new.lock.property_id),
+        lock_id: Some(new.lock.id),
+        code_id: Some(id),
+        booking_id: new.booking_id,
+    };
+    let details = json!({
+        "kind": new.kind,
+        "lock": new.lock.name,
+        "booking_ref": new.booking_ref,
+        "code": mask(value),
+        "valid_from": new.valid_from,
+        "valid_until": new.valid_until,
+    });
+    let queued = async {
+        audit::record(&mut *conn, actor, "code.created", subject, details).await?;
+        queue::enqueue(conn, &Job::ProgramCode { code_id: id }, Utc::now()).await?;
+        if let Some(until) = new.valid_until {
+            queue::enqueue(conn, &Job::ExpireCode { code_id: id }, until).await?;
+        }
+        AccessResult::Ok(())
+    };
+    queued.await.map_err(InsertError::Other)?;
+    Ok(Some(id))
+}
+
+async fn move_window(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    code: &LiveCode,
+    actor: Actor,
+) -> AccessResult<()> {
+    if code.valid_from == booking.check_in_at && code.valid_until == Some(booking.check_out_at) {
+        return Ok(());
+    }
+    sqlx::query!(
+        "UPDATE access_codes SET valid_from = $2, valid_until = $3, updated_at = now() WHERE id = $1",
+        code.id,
+        booking.check_in_at,
+        booking.check_out_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let subject = Subject {
+        lock_id: Some(code.lock_id),
+        code_id: Some(code.id),
+        booking_id: Some(booking.id),
+        ..Default::default()
+    };
+    let details = json!({
+        "from": [code.valid_from, code.valid_until],
+        "to": [booking.check_in_at, booking.check_out_at],
+    });
+    audit::record(&mut *conn, actor, "code.window_moved", subject, details).await?;
+    // A pending code is programmed with the window it has then; a code on
+    // (or on its way to) the lock gets the new window there too.
+    if matches!(code.state, CodeState::Programming | CodeState::Set) {
+        queue::enqueue(conn, &Job::UpdateCode { code_id: code.id }, Utc::now()).await?;
+    }
+    queue::enqueue(conn, &Job::ExpireCode { code_id: code.id }, booking.check_out_at).await?;
+    Ok(())
+}
+
+async fn revoke_or_hold(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    code: &LiveCode,
+    actor: Actor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    if !booking.in_progress(now) {
+        return begin_removal(conn, code.id, actor, reason).await;
+    }
+    // SPEC §3.9: never revoke a stay in progress without staff.
+    let subject = Subject {
+        lock_id: Some(code.lock_id),
+        code_id: Some(code.id),
+        booking_id: Some(booking.id),
+        ..Default::default()
+    };
+    audit::record(
+        &mut *conn,
+        actor,
+        "code.revocation_held",
+        subject,
+        json!({ "reason": reason, "why_held": "stay in progress" }),
+    )
+    .await?;
+    tracing::warn!(booking = %booking.external_ref, reason, "revocation held: stay in progress, staff must confirm");
+    Ok(())
+}
+
+async fn warn_if_nearly_full(conn: &mut PgConnection, lock: &LockSlot, live: i64, actor: Actor) -> AccessResult<()> {
+    let threshold = (f64::from(lock.capacity) * NEARLY_FULL).ceil() as i64;
+    if live != threshold {
+        return Ok(());
+    }
+    let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(lock.id), ..Default::default() };
+    audit::record(&mut *conn, actor, "lock.nearly_full", subject, json!({ "live": live, "capacity": lock.capacity }))
+        .await?;
+    tracing::warn!(lock = %lock.name, live, capacity = lock.capacity, "lock is nearly full");
+    Ok(())
+}
+
+async fn manual_window(
+    conn: &mut PgConnection,
+    manual: &ManualCode,
+    now: DateTime<Utc>,
+) -> AccessResult<(Option<BookingWindow>, DateTime<Utc>, Option<DateTime<Utc>>)> {
+    let booking = match &manual.booking_ref {
+        Some(reference) => {
+            let id = super::bookings::find_booking_id(&mut *conn, reference)
+                .await
+                .map_err(|_| AccessError::invalid("booking_ref", "no such booking"))?;
+            Some(load_booking(conn, id).await?)
+        }
+        None if manual.kind == CodeKind::Guest => {
+            return Err(AccessError::invalid("booking_ref", "required for guest codes"));
+        }
+        None => None,
+    };
+    let valid_from = manual.valid_from.or(booking.as_ref().map(|b| b.check_in_at)).unwrap_or(now);
+    let valid_until = manual.valid_until.or(booking.as_ref().map(|b| b.check_out_at));
+    match (manual.kind, valid_until) {
+        (CodeKind::Standalone | CodeKind::Guest, None) => {
+            return Err(AccessError::invalid("valid_until", "required for standalone codes"));
+        }
+        (_, Some(until)) if until <= valid_from => {
+            return Err(AccessError::invalid("valid_until", "must be after valid_from"));
+        }
+        (_, Some(until)) if until <= now => {
+            return Err(AccessError::invalid("valid_until", "is in the past"));
+        }
+        _ => {}
+    }
+    Ok((booking, valid_from, valid_until))
+}
+
+async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<BookingWindow> {
+    sqlx::query_as!(
+        BookingWindow,
+        r#"SELECT id, external_ref, property_id, room_id, check_in_at, check_out_at, status AS "status: BookingStatus"
+           FROM bookings WHERE id = $1"#,
+        booking_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "booking" })
+}
+
+async fn live_guest_codes(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<Vec<LiveCode>> {
+    Ok(sqlx::query_as!(
+        LiveCode,
+        r#"SELECT id, lock_id, code, state AS "state: CodeState", valid_from, valid_until
+           FROM access_codes
+           WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')
+           ORDER BY created_at, id"#,
+        booking_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The active locks of a room and of its property's entrances.
+async fn booking_locks(conn: &mut PgConnection, property_id: Uuid, room_id: Uuid) -> AccessResult<Vec<LockSlot>> {
+    Ok(sqlx::query_as!(
+        LockSlot,
+        r#"SELECT id, property_id, name, provider AS "provider: ProviderKind", code_format AS "code_format: CodeFormat",
+               code_length, capacity, status AS "status: LockStatus"
+           FROM locks
+           WHERE property_id = $1 AND (room_id = $2 OR room_id IS NULL) AND status = 'active'
+           ORDER BY room_id IS NOT NULL, name, id"#,
+        property_id,
+        room_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn load_lock(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<LockSlot> {
+    sqlx::query_as!(
+        LockSlot,
+        r#"SELECT id, property_id, name, provider AS "provider: ProviderKind", code_format AS "code_format: CodeFormat",
+               code_length, capacity, status AS "status: LockStatus"
+           FROM locks WHERE id = $1"#,
+        lock_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "lock" })
+}
+
+/// Values a new code must not take on these locks: live codes, and codes
+/// found on the devices that doorman does not manage.
+async fn taken_values(conn: &mut PgConnection, lock_ids: &[Uuid]) -> AccessResult<HashSet<String>> {
+    let rows = sqlx::query_scalar!(
+        r#"SELECT code AS "code!" FROM access_codes WHERE lock_id = ANY($1) AND state <> 'removed'
+           UNION
+           SELECT code AS "code!" FROM device_codes WHERE lock_id = ANY($1) AND NOT managed AND code IS NOT NULL"#,
+        lock_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,119 @@
+//! `POST /locks/{id}/codes`, `GET /locks/{id}/device-codes`,
+//! `POST /codes/{id}/revoke`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::audit::Actor;
+use crate::access::codes::{get_code, AccessCode};
+use crate::access::lifecycle::{self, ManualCode};
+use crate::access::model::CodeKind;
+use crate::access::AccessError;
+use crate::http::error::{ApiError, Json, Path};
+use crate::http::AppState;
+use crate::lock_providers::observe::{observe_device_codes, ObservedCode};
+
+/// A manual code.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ManualCodeRequest {
+    /// `standalone` (e.g. a contractor), `master`, `staff` or `guest`.
+    pub kind: CodeKind,
+    /// For `guest` codes: the booking.
+    pub booking_ref: Option<String>,
+    /// For `staff` codes: the staff member.
+    pub staff_id: Option<Uuid>,
+    /// Start of validity (default: now, or the booking's check-in).
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of validity; required for `standalone`.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Free text, e.g. "plumber".
+    #[schema(example = "plumber")]
+    pub label: Option<String>,
+}
+
+/// Why and how to revoke.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct RevokeRequest {
+    /// Recorded in the audit trail.
+    pub reason: Option<String>,
+    /// Revoke even the code of a stay in progress.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Create a manual code on a lock; it is programmed by the scheduler.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/codes", tag = "codes", request_body = ManualCodeRequest,
+    responses((status = 201, body = AccessCode), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Path(lock_id): Path<Uuid>,
+    Json(request): Json<ManualCodeRequest>,
+) -> Result<(StatusCode, Json<AccessCode>), ApiError> {
+    let label = request.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+    if label.as_ref().is_some_and(|l| l.chars().count() > 100) {
+        return Err(AccessError::invalid("label", "at most 100 characters").into());
+    }
+    let manual = ManualCode {
+        kind: request.kind,
+        booking_ref: request.booking_ref,
+        staff_id: request.staff_id,
+        valid_from: request.valid_from,
+        valid_until: request.valid_until,
+        label,
+    };
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let id = lifecycle::create_manual_code(&mut tx, lock_id, &manual, Actor::Api, Utc::now()).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok((StatusCode::CREATED, Json(get_code(&state.db, id).await?)))
+}
+
+/// Revoke a code end to end: `removing` until the provider confirms.
+/// 409 `stay_in_progress` for a guest code of a stay in progress without
+/// `force`.
+#[utoipa::path(post, path = "/api/v1/codes/{id}/revoke", tag = "codes", request_body = RevokeRequest,
+    responses((status = 200, body = AccessCode), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(code_id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<Json<AccessCode>, ApiError> {
+    // The body is optional: an empty POST revokes with the default reason.
+    let request: RevokeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RevokeRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
+            let code = if e.is_data() { "invalid_value" } else { "malformed_json" };
+            ApiError::new(status, code, e.to_string())
+        })?
+    };
+    let reason = request
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "revoked through the API".into());
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    lifecycle::revoke_code(&mut tx, code_id, &reason, request.force, Actor::Api, Utc::now()).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok(Json(get_code(&state.db, code_id).await?))
+}
+
+/// What the provider reports is on the lock now, each code `managed` or
+/// `orphan`.
+#[utoipa::path(get, path = "/api/v1/locks/{id}/device-codes", tag = "codes",
+    responses((status = 200, body = Vec<ObservedCode>), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 502, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn device_codes(
+    State(state): State<AppState>,
+    Path(lock_id): Path<Uuid>,
+) -> Result<Json<Vec<ObservedCode>>, ApiError> {
+    Ok(Json(observe_device_codes(&state.db, &state.providers, lock_id).await?))
+}

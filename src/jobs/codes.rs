@@ -1,0 +1,379 @@
+//! Carrying codes to and from the locks. A code is `set` only once the
+//! provider shows it on the device, and `removed` only once the device no
+//! longer shows it (SPEC §3.5, §3.7). No row lock is held across a call.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{queue, Job, JobContext, JobError};
+use crate::access::audit::{self, Actor, Subject};
+use crate::access::lifecycle::begin_removal;
+use crate::access::model::{CodeState, ProviderKind};
+use crate::lock_providers::{CodeRequest, Created, Device, DeviceCode, LockProvider, ProviderError};
+
+/// How long after an accepted create the first confirmation poll runs.
+const FIRST_POLL_DELAY: chrono::Duration = chrono::Duration::seconds(2);
+/// How long an accepted code may take to land on a lock: until then, a code
+/// missing from the device is not yet believed gone.
+const LANDING_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// A code with what a provider needs to reach its lock.
+struct CodeOnLock {
+    id: Uuid,
+    lock_id: Uuid,
+    booking_id: Option<Uuid>,
+    booking_ref: Option<String>,
+    provider: ProviderKind,
+    device_id: String,
+    code: String,
+    state: CodeState,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+    provider_ref: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl CodeOnLock {
+    fn device(&self) -> Device {
+        Device { lock_id: self.lock_id, device_id: self.device_id.clone() }
+    }
+
+    fn request(&self) -> CodeRequest {
+        CodeRequest {
+            code_id: self.id,
+            name: code_name(self.booking_ref.as_deref(), self.id),
+            code: self.code.clone(),
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+        }
+    }
+
+    /// This code among what the device reports: by the provider's id, or by
+    /// the unique name doorman gave it.
+    fn find_in<'a>(&self, listed: &'a [DeviceCode]) -> Option<&'a DeviceCode> {
+        let name = code_name(self.booking_ref.as_deref(), self.id);
+        listed
+            .iter()
+            .find(|d| self.provider_ref.as_deref() == Some(d.provider_ref.as_str()))
+            .or_else(|| listed.iter().find(|d| d.name == name))
+    }
+
+    fn subject(&self) -> Subject {
+        Subject {
+            lock_id: Some(self.lock_id),
+            code_id: Some(self.id),
+            booking_id: self.booking_id,
+            ..Default::default()
+        }
+    }
+}
+
+/// The name a code carries on the device: unique, at most 20 characters,
+/// with the booking reference when there is one (`BK-10234-1a2b3c4d`).
+pub fn code_name(booking_ref: Option<&str>, code_id: Uuid) -> String {
+    let short = &code_id.simple().to_string()[..8];
+    match booking_ref {
+        Some(reference) => format!("{}-{short}", reference.chars().take(11).collect::<String>()),
+        None => format!("doorman-{short}"),
+    }
+}
+
+/// `ProgramCode`: sends a pending code to its lock.
+pub async fn program(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
+    let started = sqlx::query_scalar!(
+        "UPDATE access_codes SET state = 'programming', sent_at = now(), updated_at = now()
+         WHERE id = $1 AND state IN ('pending', 'programming') RETURNING id",
+        code_id
+    )
+    .fetch_optional(&ctx.db)
+    .await?;
+    if started.is_none() {
+        return Ok(());
+    }
+    let code = load(ctx, code_id).await?;
+    let provider = ctx.providers.get(code.provider).map_err(JobError::from)?;
+    match provider.create_code(&code.device(), &code.request()).await {
+        Ok(Created::Set { provider_ref }) => mark_set(ctx, &code, &provider_ref).await,
+        Ok(Created::Accepted { provider_ref }) => {
+            let mut tx = ctx.db.begin().await?;
+            sqlx::query!(
+                "UPDATE access_codes SET provider_ref = COALESCE($2, provider_ref), last_error = NULL, updated_at = now()
+                 WHERE id = $1",
+                code_id,
+                provider_ref
+            )
+            .execute(&mut *tx)
+            .await?;
+            queue::enqueue(&mut tx, &Job::ConfirmCode { code_id }, Utc::now() + FIRST_POLL_DELAY).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(e) => Err(note_error(ctx, code_id, e).await),
+    }
+}
+
+/// `ConfirmCode`: polls until an accepted code shows on the device.
+pub async fn confirm(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
+    let code = load(ctx, code_id).await?;
+    if code.state != CodeState::Programming {
+        return Ok(());
+    }
+    let provider = ctx.providers.get(code.provider).map_err(JobError::from)?;
+    let listed = match provider.list_codes(&code.device()).await {
+        Ok(listed) => listed,
+        Err(e) => return Err(note_error(ctx, code_id, e).await),
+    };
+    match code.find_in(&listed) {
+        Some(found) => mark_set(ctx, &code, &found.provider_ref.clone()).await,
+        None => Err(JobError::Retry("accepted by the provider, not on the lock yet".into())),
+    }
+}
+
+/// `UpdateCode`: moves a code's window on its lock.
+pub async fn update(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
+    let code = load(ctx, code_id).await?;
+    match (code.state, &code.provider_ref) {
+        (CodeState::Programming, _) => Err(JobError::Retry("waiting until the code is on the lock".into())),
+        (CodeState::Set, Some(provider_ref)) => {
+            let provider = ctx.providers.get(code.provider).map_err(JobError::from)?;
+            match provider.update_code(&code.device(), provider_ref, &code.request()).await {
+                Ok(()) => {
+                    let mut conn = ctx.db.acquire().await?;
+                    let details = json!({ "valid_from": code.valid_from, "valid_until": code.valid_until });
+                    audit::record(&mut *conn, Actor::System, "code.window_updated_on_lock", code.subject(), details)
+                        .await?;
+                    Ok(())
+                }
+                Err(e) => Err(note_error(ctx, code_id, e).await),
+            }
+        }
+        // Pending codes are programmed with their current window; codes on
+        // their way out need no new one.
+        _ => Ok(()),
+    }
+}
+
+/// `RemoveCode`: asks the device to drop the code, and counts it removed
+/// only when the device no longer shows it.
+pub async fn remove(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
+    let code = load(ctx, code_id).await?;
+    if code.state != CodeState::Removing {
+        return Ok(());
+    }
+    let provider = ctx.providers.get(code.provider).map_err(JobError::from)?;
+    let device = code.device();
+    let listed = match provider.list_codes(&device).await {
+        Ok(listed) => listed,
+        Err(e) => return Err(note_error(ctx, code_id, e).await),
+    };
+    let Some(found) = code.find_in(&listed) else {
+        return removed_unless_landing(ctx, provider.as_ref(), &code).await;
+    };
+    if let Err(e) = provider.remove_code(&device, &found.provider_ref).await {
+        return Err(note_error(ctx, code_id, e).await);
+    }
+    if gone(provider.as_ref(), &device, &code).await {
+        return mark_removed(ctx, &code).await;
+    }
+    Err(JobError::Retry("removal requested; the lock still shows the code".into()))
+}
+
+/// The device does not show the code. One the provider accepted may still
+/// land: drop it by its id if it has one, otherwise wait out the landing
+/// window before believing the lock never got it.
+async fn removed_unless_landing(
+    ctx: &JobContext,
+    provider: &dyn LockProvider,
+    code: &CodeOnLock,
+) -> Result<(), JobError> {
+    if let Some(provider_ref) = &code.provider_ref {
+        if let Err(e) = provider.remove_code(&code.device(), provider_ref).await {
+            return Err(note_error(ctx, code.id, e).await);
+        }
+        return mark_removed(ctx, code).await;
+    }
+    match code.sent_at {
+        Some(sent) if Utc::now() - sent < LANDING_WINDOW => {
+            Err(JobError::Retry("the provider accepted the code recently; waiting to see whether it lands".into()))
+        }
+        _ => mark_removed(ctx, code).await,
+    }
+}
+
+/// `ExpireCode`: at the end of a code's validity, starts its removal; if the
+/// window moved later, waits for the new end.
+pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let row = sqlx::query!(
+        r#"SELECT state AS "state: CodeState", valid_until FROM access_codes WHERE id = $1 FOR UPDATE"#,
+        code_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    match (row.state, row.valid_until) {
+        (CodeState::Removing | CodeState::Removed, _) | (_, None) => return Ok(()),
+        (_, Some(until)) if until > Utc::now() => {
+            queue::enqueue(&mut tx, &Job::ExpireCode { code_id }, until).await?;
+        }
+        _ => begin_removal(&mut tx, code_id, Actor::System, "validity ended (check-out)").await?,
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A programming job died: the code is `failed`, audited; staff are told.
+pub async fn gave_up_programming(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
+    let failed = sqlx::query!(
+        "UPDATE access_codes SET state = 'failed', last_error = $2, updated_at = now()
+         WHERE id = $1 AND state IN ('pending', 'programming') RETURNING lock_id, booking_id",
+        code_id,
+        error
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (action, subject) = match failed {
+        Some(row) => (
+            "code.failed",
+            Subject {
+                lock_id: Some(row.lock_id),
+                code_id: Some(code_id),
+                booking_id: row.booking_id,
+                ..Default::default()
+            },
+        ),
+        None => ("code.update_failed", Subject { code_id: Some(code_id), ..Default::default() }),
+    };
+    audit::record(&mut *conn, Actor::System, action, subject, json!({ "error": error })).await?;
+    tracing::error!(%code_id, error, "{action}: staff attention needed");
+    Ok(())
+}
+
+/// A removal job died: the code stays `removing` (it may still be on the
+/// lock), the failure is audited and staff are told.
+pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
+    let row = sqlx::query!(
+        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1 RETURNING lock_id, booking_id",
+        code_id,
+        error
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let subject = Subject {
+        lock_id: row.as_ref().map(|r| r.lock_id),
+        code_id: Some(code_id),
+        booking_id: row.and_then(|r| r.booking_id),
+        ..Default::default()
+    };
+    audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
+    tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
+    Ok(())
+}
+
+async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {
+    sqlx::query_as!(
+        CodeOnLock,
+        r#"SELECT c.id, c.lock_id, c.booking_id, b.external_ref AS "booking_ref?", l.provider AS "provider: ProviderKind",
+               l.provider_device_id AS device_id, c.code, c.state AS "state: CodeState", c.valid_from, c.valid_until,
+               c.provider_ref, c.sent_at
+           FROM access_codes c
+           JOIN locks l ON l.id = c.lock_id
+           LEFT JOIN bookings b ON b.id = c.booking_id
+           WHERE c.id = $1"#,
+        code_id
+    )
+    .fetch_optional(&ctx.db)
+    .await?
+    .ok_or_else(|| JobError::Permanent(format!("code {code_id} no longer exists")))
+}
+
+/// `programming` → `set`. When the code was revoked while it was being
+/// programmed, it has just landed on the lock: its removal starts again.
+async fn mark_set(ctx: &JobContext, code: &CodeOnLock, provider_ref: &str) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let set = sqlx::query!(
+        "UPDATE access_codes SET state = 'set', provider_ref = $2, set_at = now(), last_error = NULL, updated_at = now()
+         WHERE id = $1 AND state = 'programming'",
+        code.id,
+        provider_ref
+    )
+    .execute(&mut *tx)
+    .await?;
+    if set.rows_affected() == 1 {
+        audit::record(&mut *tx, Actor::System, "code.set", code.subject(), json!({ "provider_ref": provider_ref }))
+            .await?;
+    } else {
+        sqlx::query!(
+            "UPDATE access_codes SET provider_ref = $2, state = 'removing', removed_at = NULL, updated_at = now()
+             WHERE id = $1 AND state IN ('removing', 'removed')",
+            code.id,
+            provider_ref
+        )
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            Actor::System,
+            "code.removal_restarted",
+            code.subject(),
+            json!({
+                "why": "the code reached the lock after it was revoked"
+            }),
+        )
+        .await?;
+        queue::enqueue(&mut tx, &Job::RemoveCode { code_id: code.id }, Utc::now()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn mark_removed(ctx: &JobContext, code: &CodeOnLock) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let removed = sqlx::query!(
+        "UPDATE access_codes SET state = 'removed', removed_at = now(), last_error = NULL, updated_at = now()
+         WHERE id = $1 AND state = 'removing'",
+        code.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if removed.rows_affected() == 1 {
+        audit::record(&mut *tx, Actor::System, "code.removed", code.subject(), json!({})).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn gone(provider: &dyn LockProvider, device: &Device, code: &CodeOnLock) -> bool {
+    match provider.list_codes(device).await {
+        Ok(listed) => code.find_in(&listed).is_none(),
+        Err(_) => false,
+    }
+}
+
+/// Keeps the provider's message on the code, and maps its class.
+async fn note_error(ctx: &JobContext, code_id: Uuid, error: ProviderError) -> JobError {
+    let noted = sqlx::query!(
+        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1",
+        code_id,
+        error.to_string()
+    )
+    .execute(&ctx.db)
+    .await;
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "recording a provider error");
+    }
+    JobError::from(error)
+}
+
+impl From<ProviderError> for JobError {
+    fn from(error: ProviderError) -> Self {
+        match error {
+            ProviderError::Retryable(message) => Self::Retry(message),
+            ProviderError::Permanent(message) => Self::Permanent(message),
+        }
+    }
+}

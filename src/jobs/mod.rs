@@ -1,0 +1,157 @@
+//! Durable jobs in PostgreSQL (SPEC §6): every effect on the outside world
+//! is a job, enqueued in the transaction of the change that needs it,
+//! claimed with `FOR UPDATE SKIP LOCKED`, retried with backoff and jitter,
+//! and `dead` when it keeps failing. Safe with several instances.
+//!
+//! Why not `graphile_worker`: it brings its own schema and migration runner,
+//! and its job keys replace rather than merge a running job; doorman needs
+//! dedupe among *waiting* jobs only (a change made while a job runs must not
+//! be lost), release of claimed jobs at shutdown, and a hook when a job dies.
+//! That is a few hundred lines on the same sqlx pool.
+
+mod codes;
+pub mod queue;
+mod worker;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::lock_providers::Providers;
+
+pub use codes::code_name;
+pub use worker::{run_pending_jobs, Worker, WorkerSettings};
+
+/// A unit of work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Put a code on its lock.
+    ProgramCode {
+        /// The code.
+        code_id: Uuid,
+    },
+    /// Poll the provider until an accepted code shows on the lock.
+    ConfirmCode {
+        /// The code.
+        code_id: Uuid,
+    },
+    /// Move a code's validity window on its lock.
+    UpdateCode {
+        /// The code.
+        code_id: Uuid,
+    },
+    /// Take a code off its lock, and poll until it is gone.
+    RemoveCode {
+        /// The code.
+        code_id: Uuid,
+    },
+    /// At the end of a code's validity (check-out), start its removal.
+    ExpireCode {
+        /// The code.
+        code_id: Uuid,
+    },
+    /// Does nothing: measures the queue itself (benchmarks).
+    Ping {
+        /// Distinguishes pings.
+        seq: u64,
+    },
+}
+
+impl Job {
+    /// The stored kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ProgramCode { .. } => "program_code",
+            Self::ConfirmCode { .. } => "confirm_code",
+            Self::UpdateCode { .. } => "update_code",
+            Self::RemoveCode { .. } => "remove_code",
+            Self::ExpireCode { .. } => "expire_code",
+            Self::Ping { .. } => "ping",
+        }
+    }
+
+    /// Waiting jobs with the same key are merged into one.
+    pub fn dedupe_key(&self) -> Option<String> {
+        match self {
+            Self::ProgramCode { code_id }
+            | Self::ConfirmCode { code_id }
+            | Self::UpdateCode { code_id }
+            | Self::RemoveCode { code_id }
+            | Self::ExpireCode { code_id } => Some(format!("{}:{code_id}", self.kind())),
+            Self::Ping { .. } => None,
+        }
+    }
+
+    /// Attempts before the job is dead. Confirmation polls are cheap and
+    /// wait for a slow lock; the backoff spreads twelve attempts over about
+    /// an hour.
+    pub fn max_attempts(&self) -> i32 {
+        match self {
+            Self::ConfirmCode { .. } => 15,
+            _ => 12,
+        }
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// Try again after a backoff.
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again will not help: the job is dead at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Retry(format!("database: {err}"))
+    }
+}
+
+impl From<crate::access::AccessError> for JobError {
+    fn from(err: crate::access::AccessError) -> Self {
+        match err {
+            crate::access::AccessError::Database(e) => Self::Retry(format!("database: {e}")),
+            other => Self::Permanent(other.to_string()),
+        }
+    }
+}
+
+/// What a job can reach.
+#[derive(Clone)]
+pub struct JobContext {
+    /// The database.
+    pub db: PgPool,
+    /// The lock providers.
+    pub providers: Providers,
+}
+
+impl JobContext {
+    /// Runs one attempt of a job.
+    pub async fn perform(&self, job: &Job) -> Result<(), JobError> {
+        match job {
+            Job::ProgramCode { code_id } => codes::program(self, *code_id).await,
+            Job::ConfirmCode { code_id } => codes::confirm(self, *code_id).await,
+            Job::UpdateCode { code_id } => codes::update(self, *code_id).await,
+            Job::RemoveCode { code_id } => codes::remove(self, *code_id).await,
+            Job::ExpireCode { code_id } => codes::expire(self, *code_id).await,
+            Job::Ping { .. } => Ok(()),
+        }
+    }
+
+    /// Called once when a job dies, in the transaction that buries it.
+    pub async fn on_dead(&self, conn: &mut sqlx::PgConnection, job: &Job, error: &str) -> Result<(), JobError> {
+        match job {
+            Job::ProgramCode { code_id } | Job::ConfirmCode { code_id } | Job::UpdateCode { code_id } => {
+                codes::gave_up_programming(conn, *code_id, error).await
+            }
+            Job::RemoveCode { code_id } | Job::ExpireCode { code_id } => {
+                codes::gave_up_removing(conn, *code_id, error).await
+            }
+            Job::Ping { .. } => Ok(()),
+        }
+    }
+}

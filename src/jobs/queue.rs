@@ -1,0 +1,182 @@
+//! The job table's operations: enqueue in the caller's transaction, claim
+//! with `FOR UPDATE SKIP LOCKED`, finish, retry with backoff, bury, release.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::Job;
+
+/// The channel a commit with a due job notifies.
+pub const CHANNEL: &str = "doorman_jobs";
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Row id.
+    pub id: i64,
+    /// What to do.
+    pub job: Result<Job, String>,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    /// Attempts allowed before the job is dead.
+    pub max_attempts: i32,
+    /// When it was (last) enqueued.
+    pub enqueued_at: DateTime<Utc>,
+}
+
+/// Adds a job, due at `run_at`, inside the caller's transaction. A waiting
+/// job with the same dedupe key is merged: it takes the new time and payload.
+/// Workers are woken at commit.
+pub async fn enqueue(conn: &mut PgConnection, job: &Job, run_at: DateTime<Utc>) -> sqlx::Result<()> {
+    let payload = serde_json::to_value(job).expect("jobs serialize");
+    sqlx::query!(
+        "INSERT INTO jobs (kind, payload, dedupe_key, run_at, max_attempts) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (dedupe_key) WHERE state = 'queued'
+         DO UPDATE SET run_at = EXCLUDED.run_at, payload = EXCLUDED.payload, updated_at = now()",
+        job.kind(),
+        payload,
+        job.dedupe_key(),
+        run_at,
+        job.max_attempts(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if run_at <= Utc::now() {
+        sqlx::query!("SELECT pg_notify($1, '')", CHANNEL).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Claims up to `limit` due jobs for `worker`, leased for `lease`. Commits at
+/// once: no row lock outlives this statement.
+pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Duration) -> sqlx::Result<Vec<Claimed>> {
+    let rows = sqlx::query!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,
+             locked_until = now() + make_interval(secs => $3), updated_at = now()
+         WHERE id IN (
+             SELECT id FROM jobs WHERE state = 'queued' AND run_at <= now()
+             ORDER BY run_at, id LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id, payload, attempts, max_attempts, enqueued_at",
+        worker,
+        limit,
+        lease.as_secs_f64(),
+    )
+    .fetch_all(db)
+    .await?;
+    let mut claimed: Vec<Claimed> = rows
+        .into_iter()
+        .map(|r| Claimed {
+            id: r.id,
+            job: serde_json::from_value(r.payload).map_err(|e| e.to_string()),
+            attempt: r.attempts,
+            max_attempts: r.max_attempts,
+            enqueued_at: r.enqueued_at,
+        })
+        .collect();
+    claimed.sort_by_key(|c| c.id);
+    Ok(claimed)
+}
+
+/// Deletes a finished job.
+pub async fn finish(db: impl PgExecutor<'_>, id: i64, worker: &str) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM jobs WHERE id = $1 AND locked_by = $2", id, worker).execute(db).await?;
+    Ok(())
+}
+
+/// Puts a failed job back in the queue after a backoff with jitter. When a
+/// newer job with the same dedupe key is already waiting, that one will do
+/// the work and this one is dropped.
+pub async fn retry(conn: &mut PgConnection, claimed: &Claimed, worker: &str, error: &str) -> sqlx::Result<Duration> {
+    let delay = backoff(claimed.attempt);
+    let requeued = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', run_at = now() + make_interval(secs => $3), last_error = $4,
+             locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE id = $1 AND locked_by = $2
+           AND NOT EXISTS (SELECT 1 FROM jobs newer WHERE newer.dedupe_key = jobs.dedupe_key AND newer.state = 'queued')",
+        claimed.id,
+        worker,
+        delay.as_secs_f64(),
+        error,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if requeued.rows_affected() == 0 {
+        finish(&mut *conn, claimed.id, worker).await?;
+    }
+    Ok(delay)
+}
+
+/// Marks a job dead: it stays in the table for people to look at.
+pub async fn bury(db: impl PgExecutor<'_>, id: i64, worker: &str, error: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE jobs SET state = 'dead', last_error = $3, locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE id = $1 AND locked_by = $2",
+        id,
+        worker,
+        error,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Gives a worker's claimed jobs back to the queue (graceful shutdown); the
+/// interrupted attempt does not count.
+pub async fn release(db: impl PgExecutor<'_>, worker: &str) -> sqlx::Result<u64> {
+    let released = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), locked_by = NULL, locked_until = NULL,
+             updated_at = now()
+         WHERE state = 'running' AND locked_by = $1
+           AND NOT EXISTS (SELECT 1 FROM jobs newer WHERE newer.dedupe_key = jobs.dedupe_key AND newer.state = 'queued')",
+        worker
+    )
+    .execute(db)
+    .await?;
+    Ok(released.rows_affected())
+}
+
+/// Requeues jobs whose worker died (lease expired).
+pub async fn reclaim_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let reclaimed = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE state = 'running' AND locked_until < now()
+           AND NOT EXISTS (SELECT 1 FROM jobs newer WHERE newer.dedupe_key = jobs.dedupe_key AND newer.state = 'queued')"
+    )
+    .execute(db)
+    .await?;
+    Ok(reclaimed.rows_affected())
+}
+
+/// The delay before attempt `attempt + 1`: exponential from 2 s, capped at
+/// 10 minutes, with jitter so that a fleet of failed jobs does not retry in
+/// lockstep.
+pub fn backoff(attempt: i32) -> Duration {
+    let nth = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(2))
+        .with_max_delay(Duration::from_secs(600))
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(nth)
+        .unwrap_or(Duration::from_secs(600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let first = backoff(1);
+        assert!(first >= Duration::from_secs(2) && first <= Duration::from_secs(4), "{first:?}");
+        let fourth = backoff(4);
+        assert!(fourth >= Duration::from_secs(16) && fourth <= Duration::from_secs(32), "{fourth:?}");
+        assert!(backoff(40) <= Duration::from_secs(1200));
+    }
+}

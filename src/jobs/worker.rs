@@ -1,0 +1,207 @@
+//! The scheduler loop: wake on `LISTEN/NOTIFY` or every tick, claim due
+//! jobs, run them concurrently, and give claimed jobs back at shutdown.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::queue::{self, Claimed};
+use super::{JobContext, JobError};
+
+/// How a worker runs.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// Jobs run at once by this instance.
+    pub concurrency: usize,
+    /// How often due jobs are looked for without a notification
+    /// (`SCHEDULER_TICK_MS`).
+    pub tick: Duration,
+    /// How long a claim lasts before another instance may take the job over.
+    pub lease: Duration,
+    /// One attempt's time limit; shorter than the lease.
+    pub attempt_timeout: Duration,
+    /// How long shutdown waits for running jobs before releasing them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            tick: Duration::from_secs(1),
+            lease: Duration::from_secs(300),
+            attempt_timeout: Duration::from_secs(120),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One instance's scheduler.
+pub struct Worker {
+    id: String,
+    ctx: JobContext,
+    settings: WorkerSettings,
+}
+
+impl Worker {
+    /// A worker with a unique id.
+    pub fn new(ctx: JobContext, settings: WorkerSettings) -> Self {
+        Self { id: format!("worker-{}", Uuid::new_v4().simple()), ctx, settings }
+    }
+
+    /// Runs until `shutdown` turns true, then waits for running jobs up to
+    /// the grace period and releases the rest.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut listener = listen(&self.ctx).await;
+        let mut in_flight: JoinSet<()> = JoinSet::new();
+        let mut tick = tokio::time::interval(self.settings.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::info!(worker = %self.id, concurrency = self.settings.concurrency, "scheduler started");
+        while !*shutdown.borrow() {
+            while in_flight.try_join_next().is_some() {}
+            let free = self.settings.concurrency.saturating_sub(in_flight.len());
+            let claimed = if free == 0 { Vec::new() } else { self.claim(free).await };
+            let saturated = free > 0 && claimed.len() == free;
+            for job in claimed {
+                in_flight.spawn(execute(self.ctx.clone(), self.id.clone(), job, self.settings.attempt_timeout));
+            }
+            if saturated {
+                continue;
+            }
+            tokio::select! {
+                _ = next_notification(&mut listener), if listener.is_some() => {}
+                _ = tick.tick() => {
+                    if listener.is_none() {
+                        listener = listen(&self.ctx).await;
+                    }
+                    if let Err(e) = queue::reclaim_expired(&self.ctx.db).await {
+                        tracing::warn!(error = %e, "reclaiming expired job leases");
+                    }
+                }
+                Some(_) = in_flight.join_next(), if free == 0 => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        self.drain(in_flight).await;
+    }
+
+    async fn claim(&self, limit: usize) -> Vec<Claimed> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        match queue::claim(&self.ctx.db, &self.id, limit, self.settings.lease).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming jobs");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn drain(&self, mut in_flight: JoinSet<()>) {
+        let waited = tokio::time::timeout(self.settings.shutdown_grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if waited.is_err() {
+            in_flight.abort_all();
+        }
+        match queue::release(&self.ctx.db, &self.id).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "released claimed jobs"),
+            Err(e) => tracing::warn!(error = %e, "releasing claimed jobs; their leases will expire"),
+        }
+        tracing::info!(worker = %self.id, "scheduler stopped");
+    }
+}
+
+async fn listen(ctx: &JobContext) -> Option<PgListener> {
+    let mut listener = match PgListener::connect_with(&ctx.db).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::warn!(error = %e, "LISTEN unavailable; polling every tick");
+            return None;
+        }
+    };
+    match listener.listen(queue::CHANNEL).await {
+        Ok(()) => Some(listener),
+        Err(e) => {
+            tracing::warn!(error = %e, "LISTEN unavailable; polling every tick");
+            None
+        }
+    }
+}
+
+async fn next_notification(listener: &mut Option<PgListener>) {
+    let Some(active) = listener else {
+        return std::future::pending().await;
+    };
+    if let Err(e) = active.recv().await {
+        tracing::warn!(error = %e, "job notifications lost; polling until they are back");
+        *listener = None;
+    }
+}
+
+/// Runs every due job, one at a time, until none is due; returns how many
+/// ran. Tests drive the scheduler with this instead of sleeping.
+pub async fn run_pending_jobs(ctx: &JobContext) -> usize {
+    let worker = format!("inline-{}", Uuid::new_v4().simple());
+    let mut ran = 0;
+    loop {
+        let claimed = match queue::claim(&ctx.db, &worker, 1, Duration::from_secs(300)).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming jobs");
+                return ran;
+            }
+        };
+        let Some(job) = claimed.into_iter().next() else {
+            return ran;
+        };
+        execute(ctx.clone(), worker.clone(), job, Duration::from_secs(120)).await;
+        ran += 1;
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job.id = claimed.id, job.kind, attempt = claimed.attempt))]
+async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Duration) {
+    let outcome = match &claimed.job {
+        Ok(job) => {
+            tracing::Span::current().record("job.kind", job.kind());
+            match tokio::time::timeout(timeout, ctx.perform(job)).await {
+                Ok(result) => result,
+                Err(_) => Err(JobError::Retry(format!("attempt timed out after {}s", timeout.as_secs()))),
+            }
+        }
+        Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
+    };
+    let settled = match outcome {
+        Ok(()) => queue::finish(&ctx.db, claimed.id, &worker).await.map_err(|e| e.to_string()),
+        Err(JobError::Retry(error)) if claimed.attempt < claimed.max_attempts => {
+            retry(&ctx, &claimed, &worker, &error).await
+        }
+        Err(JobError::Retry(error) | JobError::Permanent(error)) => bury(&ctx, &claimed, &worker, &error).await,
+    };
+    if let Err(e) = settled {
+        // The lease expires and another attempt follows.
+        tracing::error!(error = %e, "recording a job's outcome");
+    }
+}
+
+async fn retry(ctx: &JobContext, claimed: &Claimed, worker: &str, error: &str) -> Result<(), String> {
+    let mut conn = ctx.db.acquire().await.map_err(|e| e.to_string())?;
+    let delay = queue::retry(&mut conn, claimed, worker, error).await.map_err(|e| e.to_string())?;
+    tracing::info!(error, retry_in_s = delay.as_secs(), "job failed; will retry");
+    Ok(())
+}
+
+async fn bury(ctx: &JobContext, claimed: &Claimed, worker: &str, error: &str) -> Result<(), String> {
+    tracing::error!(error, "job is dead");
+    let mut tx = ctx.db.begin().await.map_err(|e| e.to_string())?;
+    queue::bury(&mut *tx, claimed.id, worker, error).await.map_err(|e| e.to_string())?;
+    if let Ok(job) = &claimed.job {
+        ctx.on_dead(&mut tx, job, error).await.map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,112 @@
+//! The job queue itself: claims, dedupe, retries, release, leases.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use doorman::jobs::{queue, Job, JobContext, Worker, WorkerSettings};
+use uuid::Uuid;
+
+use crate::helpers::{fresh_database, TestApp};
+
+async fn enqueue_pings(db: &sqlx::PgPool, n: u64) {
+    let mut tx = db.begin().await.unwrap();
+    for seq in 0..n {
+        queue::enqueue(&mut tx, &Job::Ping { seq }, Utc::now()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_workers_never_claim_the_same_job() {
+    let db = fresh_database().await;
+    enqueue_pings(&db, 300).await;
+    let claim_all = |worker: &'static str| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let batch = queue::claim(&db, worker, 7, Duration::from_secs(60)).await.unwrap();
+                if batch.is_empty() {
+                    return ids;
+                }
+                ids.extend(batch.iter().map(|c| c.id));
+            }
+        })
+    };
+    let (a, b) = tokio::join!(claim_all("a"), claim_all("b"));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let a_set: HashSet<i64> = a.iter().copied().collect();
+    let b_set: HashSet<i64> = b.iter().copied().collect();
+    assert!(a_set.is_disjoint(&b_set), "a job was claimed twice");
+    assert_eq!(a_set.len() + b_set.len(), 300);
+    assert!(!a.is_empty() && !b.is_empty(), "both workers got work");
+}
+
+#[tokio::test]
+async fn waiting_jobs_with_one_key_are_merged_and_take_the_latest_time() {
+    let db = fresh_database().await;
+    let code_id = Uuid::new_v4();
+    let later = Utc::now() + chrono::Duration::hours(3);
+    let mut tx = db.begin().await.unwrap();
+    queue::enqueue(&mut tx, &Job::ExpireCode { code_id }, Utc::now() + chrono::Duration::hours(1)).await.unwrap();
+    queue::enqueue(&mut tx, &Job::ExpireCode { code_id }, later).await.unwrap();
+    tx.commit().await.unwrap();
+    let rows: Vec<(chrono::DateTime<Utc>,)> = sqlx::query_as("SELECT run_at FROM jobs").fetch_all(&db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0.timestamp(), later.timestamp());
+}
+
+#[tokio::test]
+async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
+    let db = fresh_database().await;
+    let mut tx = db.begin().await.unwrap();
+    queue::enqueue(&mut tx, &Job::Ping { seq: 1 }, Utc::now()).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(queue::claim(&db, "w", 10, Duration::from_secs(60)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_dead_workers_jobs_are_claimed_again_after_its_lease() {
+    let db = fresh_database().await;
+    enqueue_pings(&db, 1).await;
+    let first = queue::claim(&db, "crashed", 1, Duration::from_millis(1)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(queue::claim(&db, "other", 1, Duration::from_secs(60)).await.unwrap().is_empty());
+    sqlx::query("UPDATE jobs SET locked_until = now() - interval '1 second'").execute(&db).await.unwrap();
+    assert_eq!(queue::reclaim_expired(&db).await.unwrap(), 1);
+    let again = queue::claim(&db, "other", 1, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(again[0].id, first[0].id);
+    assert_eq!(again[0].attempt, 2);
+}
+
+#[tokio::test]
+async fn the_worker_runs_notified_jobs_and_releases_claims_when_stopped() {
+    let app = TestApp::spawn().await;
+    let ctx = JobContext { db: app.db.clone(), providers: app.jobs.providers.clone() };
+    let settings = WorkerSettings { tick: Duration::from_secs(30), ..WorkerSettings::default() };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(Worker::new(ctx, settings).run(stopped));
+    enqueue_pings(&app.db, 50).await;
+    // The tick is 30 s: only LISTEN/NOTIFY can get these done quickly.
+    let done = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let left: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.db).await.unwrap();
+            if left == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "the notified worker ran the jobs");
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+
+    // A job a stopped worker held goes back to the queue.
+    enqueue_pings(&app.db, 1).await;
+    queue::claim(&app.db, "stopping", 1, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(queue::release(&app.db, "stopping").await.unwrap(), 1);
+    let state: String = sqlx::query_scalar("SELECT state FROM jobs").fetch_one(&app.db).await.unwrap();
+    assert_eq!(state, "queued");
+}
