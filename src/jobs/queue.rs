@@ -25,6 +25,16 @@ pub struct Claimed {
     pub max_attempts: i32,
     /// When it was (last) enqueued.
     pub enqueued_at: DateTime<Utc>,
+    /// When it was due.
+    pub run_at: DateTime<Utc>,
+}
+
+impl Claimed {
+    /// How long it waited past the moment it could have started: the queue's
+    /// lag, from enqueue (or due time) to this claim's start.
+    pub fn lag(&self, started: DateTime<Utc>) -> std::time::Duration {
+        (started - self.run_at.max(self.enqueued_at)).to_std().unwrap_or_default()
+    }
 }
 
 /// Adds a job, due at `run_at`, inside the caller's transaction. A waiting
@@ -60,7 +70,7 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Dur
              SELECT id FROM jobs WHERE state = 'queued' AND run_at <= now()
              ORDER BY run_at, id LIMIT $2
              FOR UPDATE SKIP LOCKED)
-         RETURNING id, payload, attempts, max_attempts, enqueued_at",
+         RETURNING id, payload, attempts, max_attempts, enqueued_at, run_at",
         worker,
         limit,
         lease.as_secs_f64(),
@@ -75,6 +85,7 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Dur
             attempt: r.attempts,
             max_attempts: r.max_attempts,
             enqueued_at: r.enqueued_at,
+            run_at: r.run_at,
         })
         .collect();
     claimed.sort_by_key(|c| c.id);

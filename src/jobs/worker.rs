@@ -166,6 +166,8 @@ pub async fn run_pending_jobs(ctx: &JobContext) -> usize {
 
 #[tracing::instrument(skip_all, fields(job.id = claimed.id, job.kind, attempt = claimed.attempt))]
 async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Duration) {
+    let kind = claimed.job.as_ref().map(|j| j.kind()).unwrap_or("unreadable");
+    metrics::histogram!("doorman_job_start_lag_seconds", "kind" => kind).record(claimed.lag(chrono::Utc::now()));
     let outcome = match &claimed.job {
         Ok(job) => {
             tracing::Span::current().record("job.kind", job.kind());
@@ -176,6 +178,12 @@ async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Dur
         }
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
     };
+    let label = match &outcome {
+        Ok(()) => "done",
+        Err(JobError::Retry(_)) if claimed.attempt < claimed.max_attempts => "retry",
+        Err(_) => "dead",
+    };
+    metrics::counter!("doorman_jobs_total", "kind" => kind, "outcome" => label).increment(1);
     let settled = match outcome {
         Ok(()) => queue::finish(&ctx.db, claimed.id, &worker).await.map_err(|e| e.to_string()),
         Err(JobError::Retry(error)) if claimed.attempt < claimed.max_attempts => {
