@@ -135,6 +135,7 @@ fn room_name(name: &str) -> RoomName {
 /// What the demo prints once it is up.
 pub fn instructions(base_url: &str, token: &str, data: &DemoData) -> String {
     let property = data.property_id;
+    let door = data.lock_ids.get(1).map(Uuid::to_string).unwrap_or_default();
     let auth = format!("-H 'Authorization: Bearer {token}'");
     [
         String::new(),
@@ -150,6 +151,7 @@ pub fn instructions(base_url: &str, token: &str, data: &DemoData) -> String {
         format!("  curl -s {auth} {base_url}/api/v1/properties/{property}"),
         format!("  curl -s {auth} {base_url}/api/v1/bookings/{BOOKING_REF}"),
         format!("  curl -s {auth} '{base_url}/api/v1/audit?booking_ref={BOOKING_REF}'"),
+        format!("  curl -s {auth} {base_url}/api/v1/locks/{door}/device-codes    # what is on room 101's lock"),
         format!("  curl -s {base_url}/api/openapi.json"),
         String::new(),
         "Press Ctrl-C to stop.".to_owned(),
