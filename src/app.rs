@@ -10,8 +10,12 @@ use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::channels::outbox::{Senders, TelegramSender, WhatsappSender};
+use crate::channels::telegram::client::TelegramClient;
+use crate::channels::whatsapp::client::WhatsappClient;
 use crate::config::Config;
 use crate::db::{self, LocalOptions, LocalPostgres};
+use crate::http::webhooks::WebhookSecrets;
 use crate::http::{self, AppState};
 use crate::jobs::{JobContext, Worker, WorkerSettings};
 use crate::lock_providers::simulated::SimulatedProvider;
@@ -58,6 +62,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     worker: Option<Worker>,
+    jobs: JobContext,
 }
 
 impl Application {
@@ -66,11 +71,16 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("binding BIND_ADDR {}", config.bind_addr))?;
-        let jobs = JobContext { db: pool.clone(), providers: providers(config, &pool) };
+        let jobs = job_context(config, &pool)?;
         let state = AppState {
             db: pool,
             admin_token: config.admin_api_token.clone().map(Arc::new),
             providers: jobs.providers.clone(),
+            webhooks: Arc::new(WebhookSecrets {
+                whatsapp_app_secret: config.whatsapp.as_ref().map(|w| w.app_secret.clone()),
+                whatsapp_verify_token: config.whatsapp.as_ref().and_then(|w| w.verify_token.clone()),
+                telegram_secret: config.telegram.as_ref().map(|t| t.webhook_secret.clone()),
+            }),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");
@@ -80,16 +90,16 @@ impl Application {
             tick: config.scheduler_tick,
             ..WorkerSettings::default()
         };
-        let worker = config.scheduler_enabled.then(|| Worker::new(jobs, settings));
+        let worker = config.scheduler_enabled.then(|| Worker::new(jobs.clone(), settings));
         if worker.is_none() {
             tracing::info!("scheduler: off (SCHEDULER_ENABLED=false)");
         }
-        Ok(Self { listener, state, worker })
+        Ok(Self { listener, state, worker, jobs })
     }
 
     /// What jobs can reach: for tests that drive the scheduler by hand.
     pub fn job_context(&self) -> JobContext {
-        JobContext { db: self.state.db.clone(), providers: self.state.providers.clone() }
+        self.jobs.clone()
     }
 
     /// The address it listens on.
@@ -117,9 +127,28 @@ impl Application {
     }
 }
 
-/// The lock providers this configuration enables.
-fn providers(config: &Config, pool: &PgPool) -> Providers {
-    Providers::new(Arc::new(SimulatedProvider::new(pool.clone(), config.simulated)))
+/// What jobs can reach with this configuration: the lock providers and the
+/// chat providers it enables. Says once which channels are off.
+pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext> {
+    let providers = Providers::new(Arc::new(SimulatedProvider::new(pool.clone(), config.simulated)));
+    let whatsapp = config.whatsapp.as_ref().map(|w| {
+        let client = WhatsappClient::new(&w.api_base, &w.phone_number_id, w.token.clone());
+        WhatsappSender::new(client, w.rate_per_second, w.template_language.clone())
+    });
+    let telegram = match &config.telegram {
+        Some(t) => {
+            let client = TelegramClient::new(&t.bot_token, t.api_base.as_deref()).map_err(anyhow::Error::msg)?;
+            Some(TelegramSender::new(client, t.bot_username.clone()))
+        }
+        None => None,
+    };
+    if whatsapp.is_none() {
+        tracing::info!("WhatsApp: off (WHATSAPP_TOKEN unset)");
+    }
+    if telegram.is_none() {
+        tracing::info!("Telegram: off (TELEGRAM_BOT_TOKEN unset)");
+    }
+    Ok(JobContext { db: pool.clone(), providers, senders: Senders { whatsapp, telegram } })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -31,6 +31,41 @@ pub enum LogFormat {
     Json,
 }
 
+/// The WhatsApp Cloud API, on when `WHATSAPP_TOKEN` is set.
+#[derive(Debug, Clone)]
+pub struct WhatsappConfig {
+    /// `WHATSAPP_TOKEN`: a system-user access token.
+    pub token: SecretString,
+    /// `WHATSAPP_PHONE_NUMBER_ID`: the business number's id.
+    pub phone_number_id: String,
+    /// `WHATSAPP_APP_SECRET`: signs the webhooks.
+    pub app_secret: SecretString,
+    /// `WHATSAPP_VERIFY_TOKEN`: Meta's subscription handshake.
+    pub verify_token: Option<SecretString>,
+    /// `WHATSAPP_API_BASE`: Graph API URL with its version.
+    pub api_base: String,
+    /// `WHATSAPP_RATE_PER_SECOND`: messages a second (default 80).
+    pub rate_per_second: u32,
+    /// `WHATSAPP_TEMPLATE_LANGUAGE`: language of the approved templates.
+    pub template_language: String,
+}
+
+/// The Telegram Bot API, on when `TELEGRAM_BOT_TOKEN` is set.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// `TELEGRAM_BOT_TOKEN`.
+    pub bot_token: SecretString,
+    /// `TELEGRAM_WEBHOOK_SECRET`: checked on every webhook.
+    pub webhook_secret: SecretString,
+    /// `TELEGRAM_API_BASE`: Telegram's by default.
+    pub api_base: Option<String>,
+    /// `TELEGRAM_BOT_USERNAME`: for `https://t.me/<bot>?start=<token>` links.
+    pub bot_username: Option<String>,
+}
+
+/// Graph API version doorman is written against.
+pub const WHATSAPP_DEFAULT_API_BASE: &str = "https://graph.facebook.com/v26.0";
+
 /// doorman's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -50,6 +85,10 @@ pub struct Config {
     pub scheduler_concurrency: usize,
     /// `SIMULATED_LOCK_*`: defaults for simulated devices.
     pub simulated: SimulatedSettings,
+    /// WhatsApp, when configured.
+    pub whatsapp: Option<WhatsappConfig>,
+    /// Telegram, when configured.
+    pub telegram: Option<TelegramConfig>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
 }
@@ -81,6 +120,8 @@ impl Config {
                 confirm_delay_ms: parse_bounded(&get, "SIMULATED_LOCK_CONFIRM_DELAY_MS", 0, 0..=600_000)? as i32,
                 offline: parse_or(&get, "SIMULATED_LOCK_OFFLINE", false)?,
             },
+            whatsapp: whatsapp(&get)?,
+            telegram: telegram(&get)?,
             log_format: match get("LOG_FORMAT").as_deref().map(str::trim) {
                 None | Some("text") => LogFormat::Text,
                 Some("json") => LogFormat::Json,
@@ -88,6 +129,41 @@ impl Config {
             },
         })
     }
+}
+
+fn whatsapp(get: &impl Fn(&str) -> Option<String>) -> Result<Option<WhatsappConfig>, ConfigError> {
+    let Some(token) = get("WHATSAPP_TOKEN") else {
+        return Ok(None);
+    };
+    let required = |name: &'static str| get(name).ok_or_else(|| problem(name, "required when WHATSAPP_TOKEN is set"));
+    Ok(Some(WhatsappConfig {
+        token: SecretString::from(token.trim().to_owned()),
+        phone_number_id: required("WHATSAPP_PHONE_NUMBER_ID")?.trim().to_owned(),
+        app_secret: SecretString::from(required("WHATSAPP_APP_SECRET")?.trim().to_owned()),
+        verify_token: get("WHATSAPP_VERIFY_TOKEN").map(|t| SecretString::from(t.trim().to_owned())),
+        api_base: get("WHATSAPP_API_BASE").unwrap_or_else(|| WHATSAPP_DEFAULT_API_BASE.to_owned()),
+        rate_per_second: parse_bounded(get, "WHATSAPP_RATE_PER_SECOND", 80, 1..=1000)? as u32,
+        template_language: get("WHATSAPP_TEMPLATE_LANGUAGE").unwrap_or_else(|| "en".to_owned()),
+    }))
+}
+
+fn telegram(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TelegramConfig>, ConfigError> {
+    let Some(token) = get("TELEGRAM_BOT_TOKEN") else {
+        return Ok(None);
+    };
+    let secret = get("TELEGRAM_WEBHOOK_SECRET")
+        .ok_or_else(|| problem("TELEGRAM_WEBHOOK_SECRET", "required when TELEGRAM_BOT_TOKEN is set"))?;
+    let valid =
+        (16..=256).contains(&secret.len()) && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(problem("TELEGRAM_WEBHOOK_SECRET", "16 to 256 characters of A-Z, a-z, 0-9, _ and -"));
+    }
+    Ok(Some(TelegramConfig {
+        bot_token: SecretString::from(token.trim().to_owned()),
+        webhook_secret: SecretString::from(secret),
+        api_base: get("TELEGRAM_API_BASE"),
+        bot_username: get("TELEGRAM_BOT_USERNAME").map(|u| u.trim().trim_start_matches('@').to_owned()),
+    }))
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -151,6 +227,17 @@ mod tests {
         assert!(config.admin_api_token.is_none());
         assert_eq!(config.scheduler_tick, Duration::from_millis(1000));
         assert_eq!(config.log_format, LogFormat::Text);
+        assert!(config.whatsapp.is_none() && config.telegram.is_none());
+    }
+
+    #[test]
+    fn whatsapp_defaults_to_the_current_graph_version() {
+        let config =
+            config(&[("WHATSAPP_TOKEN", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "1"), ("WHATSAPP_APP_SECRET", "s")])
+                .unwrap();
+        let whatsapp = config.whatsapp.unwrap();
+        assert_eq!(whatsapp.api_base, WHATSAPP_DEFAULT_API_BASE);
+        assert_eq!(whatsapp.rate_per_second, 80);
     }
 
     #[test]
@@ -169,6 +256,12 @@ mod tests {
         assert_eq!(err.variable, "SIMULATED_LOCK_FAILURE_RATE");
         let err = config(&[("SCHEDULER_ENABLED", "maybe")]).unwrap_err();
         assert_eq!(err.variable, "SCHEDULER_ENABLED");
+        let err = config(&[("WHATSAPP_TOKEN", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "1")]).unwrap_err();
+        assert_eq!(err.variable, "WHATSAPP_APP_SECRET");
+        let err = config(&[("TELEGRAM_BOT_TOKEN", "t")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_WEBHOOK_SECRET");
+        let err = config(&[("TELEGRAM_BOT_TOKEN", "t"), ("TELEGRAM_WEBHOOK_SECRET", "short")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_WEBHOOK_SECRET");
     }
 
     #[test]

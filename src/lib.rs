@@ -11,7 +11,9 @@
 
 pub mod access;
 pub mod app;
+pub mod channels;
 pub mod config;
+pub mod conversation;
 pub mod db;
 pub mod demo;
 pub mod http;

@@ -7,8 +7,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
-use doorman::app::{shutdown_signal, Application, Database};
+use doorman::access::phone::Phone;
+use doorman::app::{job_context, shutdown_signal, Application, Database};
+use doorman::channels::console;
+use doorman::channels::telegram::client::TelegramClient;
 use doorman::config::Config;
+use doorman::jobs::{Worker, WorkerSettings};
 use doorman::{db, demo, telemetry};
 
 /// Smart-lock access codes for short-term rentals and small hotels, over chat.
@@ -28,6 +32,18 @@ enum Command {
     Demo,
     /// Apply database migrations and exit.
     Migrate,
+    /// Console channel: type messages as a sender, see doorman's replies.
+    Chat {
+        /// A phone number in international format, or a staff member's id.
+        #[arg(long)]
+        from: String,
+    },
+    /// Register this service's URL as the Telegram bot's webhook (idempotent).
+    SetTelegramWebhook {
+        /// The public base URL, e.g. https://doorman.example.com
+        #[arg(long)]
+        url: String,
+    },
 }
 
 #[tokio::main]
@@ -60,6 +76,8 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Migrate => db::migrate(&database.pool).await.map(|()| tracing::info!("migrations applied")),
         Command::Serve => serve(&config, &database, false).await,
         Command::Demo => serve(&config, &database, true).await,
+        Command::Chat { from } => chat(&config, &database, &from).await,
+        Command::SetTelegramWebhook { url } => set_telegram_webhook(&config, &url).await,
     };
     database.close().await;
     result
@@ -72,6 +90,53 @@ async fn serve(config: &Config, database: &Database, demo_data: bool) -> anyhow:
         let data = demo::seed(&database.pool).await.context("seeding the demo data")?;
         let token = config.admin_api_token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
         println!("{}", demo::instructions(&format!("http://{}", app.local_addr()), &token, &data));
+        // The console chat: stdin as the demo guest, replies on stdout.
+        let db = database.pool.clone();
+        tokio::spawn(async move {
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            if let Err(e) = console::run(&db, demo::GUEST_PHONE, stdin, tokio::io::stdout()).await {
+                tracing::warn!(error = %e, "console chat stopped");
+            }
+        });
     }
     app.run_until(shutdown_signal()).await
+}
+
+/// `doorman chat --from`: a console conversation. Runs a scheduler of its
+/// own, so it answers with or without a running `serve`.
+async fn chat(config: &Config, database: &Database, from: &str) -> anyhow::Result<()> {
+    db::migrate(&database.pool).await?;
+    let address = console_address(&database.pool, from).await?;
+    let jobs = job_context(config, &database.pool)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = WorkerSettings { tick: config.scheduler_tick, ..WorkerSettings::default() };
+    let worker = tokio::spawn(Worker::new(jobs, settings).run(stopped));
+    eprintln!("doorman chat as {address}: type a message and press Enter; Ctrl-D ends.");
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let result = console::run(&database.pool, &address, stdin, tokio::io::stdout()).await;
+    let _ = stop.send(true);
+    worker.await.ok();
+    result
+}
+
+/// A phone number as given, or the phone of the staff member with this id.
+async fn console_address(db: &sqlx::PgPool, from: &str) -> anyhow::Result<String> {
+    if let Ok(staff_id) = from.parse::<uuid::Uuid>() {
+        let phone = sqlx::query_scalar::<_, Option<String>>("SELECT phone FROM staff WHERE id = $1")
+            .bind(staff_id)
+            .fetch_optional(db)
+            .await?
+            .flatten();
+        return phone.ok_or_else(|| anyhow::anyhow!("no staff member {staff_id} with a phone number"));
+    }
+    Ok(Phone::parse(from).map_err(|e| anyhow::anyhow!("--from: {e}"))?.as_str().to_owned())
+}
+
+async fn set_telegram_webhook(config: &Config, url: &str) -> anyhow::Result<()> {
+    let telegram = config.telegram.as_ref().context("set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first")?;
+    let client = TelegramClient::new(&telegram.bot_token, telegram.api_base.as_deref()).map_err(anyhow::Error::msg)?;
+    let webhook = format!("{}/webhooks/telegram", url.trim_end_matches('/'));
+    client.set_webhook(&webhook, &telegram.webhook_secret).await.map_err(anyhow::Error::msg)?;
+    println!("Telegram will deliver updates to {webhook}");
+    Ok(())
 }

@@ -65,6 +65,7 @@ struct BookingWindow {
     check_in_at: DateTime<Utc>,
     check_out_at: DateTime<Utc>,
     status: BookingStatus,
+    release_hours: i32,
 }
 
 impl BookingWindow {
@@ -108,9 +109,26 @@ pub async fn sync_booking_codes(
             let covered: HashSet<Uuid> = live.iter().map(|c| c.lock_id).collect();
             let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
             let told = live.iter().find(|c| target_ids.contains(&c.lock_id)).map(|c| c.code.clone());
-            issue_guest_codes(conn, &booking, missing, told, actor).await
+            issue_guest_codes(conn, &booking, missing, told, actor).await?;
+            schedule_pre_arrival(conn, &booking, now).await
         }
     }
+}
+
+/// Queues the pre-arrival message for `code_release_hours` before check-in,
+/// or now when that moment has passed. Moved dates move it; the job itself
+/// checks status and verification when it runs, and sends once per channel.
+async fn schedule_pre_arrival(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    if now >= booking.check_out_at {
+        return Ok(());
+    }
+    let release_at = booking.check_in_at - chrono::Duration::hours(i64::from(booking.release_hours));
+    queue::enqueue(conn, &Job::PreArrival { booking_id: booking.id }, release_at.max(now)).await?;
+    Ok(())
 }
 
 /// A manual code to create through the API.
@@ -573,8 +591,9 @@ async fn manual_window(
 async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<BookingWindow> {
     sqlx::query_as!(
         BookingWindow,
-        r#"SELECT id, external_ref, property_id, room_id, check_in_at, check_out_at, status AS "status: BookingStatus"
-           FROM bookings WHERE id = $1"#,
+        r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, b.check_in_at, b.check_out_at,
+               b.status AS "status: BookingStatus", p.code_release_hours AS release_hours
+           FROM bookings b JOIN properties p ON p.id = b.property_id WHERE b.id = $1"#,
         booking_id
     )
     .fetch_optional(&mut *conn)

@@ -7,6 +7,7 @@ mod auth;
 pub mod error;
 mod health;
 pub mod openapi;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub admin_token: Option<Arc<SecretString>>,
     /// The lock providers (device listings).
     pub providers: Providers,
+    /// What proves a webhook comes from its provider.
+    pub webhooks: Arc<webhooks::WebhookSecrets>,
 }
 
 /// The whole router.
@@ -39,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::routes())
+        .merge(webhooks::routes())
         .nest("/api/v1", api::routes(state.clone()))
         .route("/api/openapi.json", axum::routing::get(openapi::document))
         .fallback(|| async { error::ApiError::no_route() })

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::channels::outbox::Senders;
 use crate::lock_providers::Providers;
 
 pub use codes::code_name;
@@ -51,6 +52,21 @@ pub enum Job {
         /// The code.
         code_id: Uuid,
     },
+    /// Handle a stored inbound update (a message or a delivery report).
+    ProcessInbound {
+        /// The `inbound_updates` row.
+        update_id: i64,
+    },
+    /// Send one queued notification.
+    SendMessage {
+        /// The `notifications` row.
+        notification_id: Uuid,
+    },
+    /// Send a booking's pre-arrival message with its codes.
+    PreArrival {
+        /// The booking.
+        booking_id: Uuid,
+    },
     /// Does nothing: measures the queue itself (benchmarks).
     Ping {
         /// Distinguishes pings.
@@ -67,6 +83,9 @@ impl Job {
             Self::UpdateCode { .. } => "update_code",
             Self::RemoveCode { .. } => "remove_code",
             Self::ExpireCode { .. } => "expire_code",
+            Self::ProcessInbound { .. } => "process_inbound",
+            Self::SendMessage { .. } => "send_message",
+            Self::PreArrival { .. } => "pre_arrival",
             Self::Ping { .. } => "ping",
         }
     }
@@ -79,6 +98,9 @@ impl Job {
             | Self::UpdateCode { code_id }
             | Self::RemoveCode { code_id }
             | Self::ExpireCode { code_id } => Some(format!("{}:{code_id}", self.kind())),
+            Self::ProcessInbound { update_id } => Some(format!("{}:{update_id}", self.kind())),
+            Self::SendMessage { notification_id } => Some(format!("{}:{notification_id}", self.kind())),
+            Self::PreArrival { booking_id } => Some(format!("{}:{booking_id}", self.kind())),
             Self::Ping { .. } => None,
         }
     }
@@ -100,6 +122,9 @@ pub enum JobError {
     /// Try again after a backoff.
     #[error("{0}")]
     Retry(String),
+    /// Try again after the delay the provider asked for.
+    #[error("{0}")]
+    RetryAfter(String, std::time::Duration),
     /// Trying again will not help: the job is dead at once.
     #[error("{0}")]
     Permanent(String),
@@ -127,6 +152,8 @@ pub struct JobContext {
     pub db: PgPool,
     /// The lock providers.
     pub providers: Providers,
+    /// The chat providers.
+    pub senders: Senders,
 }
 
 impl JobContext {
@@ -138,6 +165,9 @@ impl JobContext {
             Job::UpdateCode { code_id } => codes::update(self, *code_id).await,
             Job::RemoveCode { code_id } => codes::remove(self, *code_id).await,
             Job::ExpireCode { code_id } => codes::expire(self, *code_id).await,
+            Job::ProcessInbound { update_id } => crate::channels::inbox::process(self, *update_id).await,
+            Job::SendMessage { notification_id } => crate::channels::outbox::send(self, *notification_id).await,
+            Job::PreArrival { booking_id } => crate::conversation::pre_arrival::send(self, *booking_id).await,
             Job::Ping { .. } => Ok(()),
         }
     }
@@ -151,7 +181,9 @@ impl JobContext {
             Job::RemoveCode { code_id } | Job::ExpireCode { code_id } => {
                 codes::gave_up_removing(conn, *code_id, error).await
             }
-            Job::Ping { .. } => Ok(()),
+            // The notification log holds the failure of a message; an
+            // unprocessable update stays in the inbox unprocessed.
+            Job::ProcessInbound { .. } | Job::SendMessage { .. } | Job::PreArrival { .. } | Job::Ping { .. } => Ok(()),
         }
     }
 }

@@ -98,11 +98,18 @@ pub async fn finish(db: impl PgExecutor<'_>, id: i64, worker: &str) -> sqlx::Res
     Ok(())
 }
 
-/// Puts a failed job back in the queue after a backoff with jitter. When a
-/// newer job with the same dedupe key is already waiting, that one will do
-/// the work and this one is dropped.
-pub async fn retry(conn: &mut PgConnection, claimed: &Claimed, worker: &str, error: &str) -> sqlx::Result<Duration> {
-    let delay = backoff(claimed.attempt);
+/// Puts a failed job back in the queue after `after` (what the provider
+/// asked for) or a backoff with jitter. When a newer job with the same
+/// dedupe key is already waiting, that one will do the work and this one is
+/// dropped.
+pub async fn retry(
+    conn: &mut PgConnection,
+    claimed: &Claimed,
+    worker: &str,
+    error: &str,
+    after: Option<Duration>,
+) -> sqlx::Result<Duration> {
+    let delay = after.unwrap_or_else(|| backoff(claimed.attempt));
     let requeued = sqlx::query!(
         "UPDATE jobs SET state = 'queued', run_at = now() + make_interval(secs => $3), last_error = $4,
              locked_by = NULL, locked_until = NULL, updated_at = now()

@@ -178,18 +178,22 @@ async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Dur
         }
         Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
     };
+    let may_retry = claimed.attempt < claimed.max_attempts;
     let label = match &outcome {
         Ok(()) => "done",
-        Err(JobError::Retry(_)) if claimed.attempt < claimed.max_attempts => "retry",
+        Err(JobError::Retry(_) | JobError::RetryAfter(..)) if may_retry => "retry",
         Err(_) => "dead",
     };
     metrics::counter!("doorman_jobs_total", "kind" => kind, "outcome" => label).increment(1);
     let settled = match outcome {
         Ok(()) => queue::finish(&ctx.db, claimed.id, &worker).await.map_err(|e| e.to_string()),
-        Err(JobError::Retry(error)) if claimed.attempt < claimed.max_attempts => {
-            retry(&ctx, &claimed, &worker, &error).await
+        Err(JobError::Retry(error)) if may_retry => retry(&ctx, &claimed, &worker, &error, None).await,
+        Err(JobError::RetryAfter(error, after)) if may_retry => {
+            retry(&ctx, &claimed, &worker, &error, Some(after)).await
         }
-        Err(JobError::Retry(error) | JobError::Permanent(error)) => bury(&ctx, &claimed, &worker, &error).await,
+        Err(JobError::Retry(error) | JobError::RetryAfter(error, _) | JobError::Permanent(error)) => {
+            bury(&ctx, &claimed, &worker, &error).await
+        }
     };
     if let Err(e) = settled {
         // The lease expires and another attempt follows.
@@ -197,9 +201,15 @@ async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Dur
     }
 }
 
-async fn retry(ctx: &JobContext, claimed: &Claimed, worker: &str, error: &str) -> Result<(), String> {
+async fn retry(
+    ctx: &JobContext,
+    claimed: &Claimed,
+    worker: &str,
+    error: &str,
+    after: Option<Duration>,
+) -> Result<(), String> {
     let mut conn = ctx.db.acquire().await.map_err(|e| e.to_string())?;
-    let delay = queue::retry(&mut conn, claimed, worker, error).await.map_err(|e| e.to_string())?;
+    let delay = queue::retry(&mut conn, claimed, worker, error, after).await.map_err(|e| e.to_string())?;
     tracing::info!(error, retry_in_s = delay.as_secs(), "job failed; will retry");
     Ok(())
 }

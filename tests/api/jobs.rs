@@ -83,7 +83,7 @@ async fn a_dead_workers_jobs_are_claimed_again_after_its_lease() {
 #[tokio::test]
 async fn the_worker_runs_notified_jobs_and_releases_claims_when_stopped() {
     let app = TestApp::spawn().await;
-    let ctx = JobContext { db: app.db.clone(), providers: app.jobs.providers.clone() };
+    let ctx: JobContext = app.jobs.clone();
     let settings = WorkerSettings { tick: Duration::from_secs(30), ..WorkerSettings::default() };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(Worker::new(ctx, settings).run(stopped));

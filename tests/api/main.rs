@@ -2,6 +2,7 @@
 //! a fresh PostgreSQL database, driven over HTTP.
 
 mod bookings;
+mod channels;
 mod cli;
 mod health;
 mod helpers;

@@ -1,0 +1,144 @@
+//! The durable inbox: every accepted update is stored before the webhook
+//! answers, with a job that processes it after. The provider's id is unique,
+//! so a redelivered update is stored once and handled once.
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use super::{outbox, Channel, Content, InboundEvent, InboundMessage};
+use crate::access::phone::Phone;
+use crate::jobs::{queue, Job, JobContext, JobError};
+
+/// Stores events and queues their processing, in one transaction. Returns
+/// how many were new (the rest were redeliveries).
+pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize> {
+    let mut tx = db.begin().await?;
+    let mut new = 0;
+    for event in events {
+        let channel = match event {
+            InboundEvent::Message(m) => m.channel,
+            InboundEvent::Status(_) => Channel::Whatsapp,
+        };
+        let payload = serde_json::to_value(event).expect("events serialize");
+        if store(&mut tx, channel, &event.provider_id(), event.kind(), &payload, true).await? {
+            new += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// Stores an update doorman does not act on (kept for the record; a
+/// redelivery is still a no-op).
+pub async fn accept_ignored(db: &PgPool, channel: Channel, provider_id: &str, payload: &Value) -> sqlx::Result<()> {
+    let mut conn = db.acquire().await?;
+    store(&mut conn, channel, provider_id, "ignored", payload, false).await?;
+    Ok(())
+}
+
+async fn store(
+    conn: &mut PgConnection,
+    channel: Channel,
+    provider_id: &str,
+    kind: &str,
+    payload: &Value,
+    process: bool,
+) -> sqlx::Result<bool> {
+    let id = sqlx::query_scalar!(
+        "INSERT INTO inbound_updates (channel, provider_id, kind, payload) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
+        channel.as_str(),
+        provider_id,
+        kind,
+        payload
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    if process {
+        queue::enqueue(conn, &Job::ProcessInbound { update_id: id }, Utc::now()).await?;
+    }
+    Ok(true)
+}
+
+/// `ProcessInbound`: applies a delivery report, or answers a message.
+/// Processing and the replies it queues commit together, once.
+pub async fn process(ctx: &JobContext, update_id: i64) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let row = sqlx::query!(
+        "SELECT payload FROM inbound_updates WHERE id = $1 AND processed_at IS NULL FOR UPDATE",
+        update_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let event: InboundEvent = serde_json::from_value(row.payload)
+        .map_err(|e| JobError::Permanent(format!("stored update {update_id} is unreadable: {e}")))?;
+    match event {
+        InboundEvent::Status(status) => {
+            if !outbox::apply_status(&mut tx, Channel::Whatsapp, &status).await? {
+                // Meta can report on a message before our send committed.
+                return Err(JobError::Retry("no sent message with this id yet".into()));
+            }
+        }
+        InboundEvent::Message(message) => answer(ctx, &mut tx, update_id, &message).await?,
+    }
+    sqlx::query!("UPDATE inbound_updates SET processed_at = now() WHERE id = $1", update_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn answer(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    update_id: i64,
+    message: &InboundMessage,
+) -> Result<(), JobError> {
+    touch_contact(tx, message).await?;
+    let replies = match &message.content {
+        Content::Start { token } => crate::conversation::identity::redeem_start(tx, message, token.as_deref()).await?,
+        Content::Contact { phone, user_id } => {
+            crate::conversation::identity::link_by_contact(tx, message, phone, user_id.as_deref()).await?
+        }
+        Content::Unsupported { .. } if message.channel == Channel::Telegram => Vec::new(),
+        _ => crate::conversation::respond(ctx, tx, message).await?,
+    };
+    for (n, mut reply) in replies.into_iter().enumerate() {
+        reply.dedupe_key.get_or_insert_with(|| format!("reply:{update_id}:{n}"));
+        outbox::enqueue(tx, &reply).await?;
+    }
+    Ok(())
+}
+
+/// Remembers when an address last wrote: WhatsApp's 24-hour window.
+async fn touch_contact(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<()> {
+    // A message's own timestamp can be old (redelivered late); never more
+    // recent than now.
+    let at = message.sent_at.min(Utc::now() + Duration::seconds(5));
+    sqlx::query!(
+        "INSERT INTO chat_contacts (channel, address, user_id, display_name, last_inbound_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (channel, address) DO UPDATE SET
+             user_id = COALESCE(EXCLUDED.user_id, chat_contacts.user_id),
+             display_name = COALESCE(EXCLUDED.display_name, chat_contacts.display_name),
+             last_inbound_at = GREATEST(chat_contacts.last_inbound_at, EXCLUDED.last_inbound_at)",
+        message.channel.as_str(),
+        message.address,
+        message.user_id,
+        message.display_name,
+        at,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The sender's phone as doorman stores phones, when the channel gave one.
+pub fn sender_phone(message: &InboundMessage) -> Option<Phone> {
+    message.phone.as_deref().and_then(|p| Phone::parse(p).ok())
+}

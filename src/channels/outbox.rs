@@ -1,0 +1,323 @@
+//! The outbox: every outbound message is a row of the notification log,
+//! queued in the caller's transaction and sent by a job, once per dedupe
+//! key, within each provider's rate limits.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::telegram::client::{TelegramClient, TelegramError};
+use super::whatsapp::client::{WhatsappClient, WhatsappError, WhatsappMessage};
+use super::{Channel, DeliveryStatus, Outgoing, Template};
+use crate::access::audit::{self, Actor, Subject};
+use crate::jobs::{queue, Job, JobContext, JobError};
+
+/// The channel `doorman chat` listens on for console replies.
+pub const CONSOLE_CHANNEL: &str = "doorman_console";
+/// WhatsApp's customer-service window.
+const SERVICE_WINDOW: Duration = Duration::hours(24);
+
+/// WhatsApp, when configured, with its throughput limit.
+#[derive(Clone)]
+pub struct WhatsappSender {
+    /// The Cloud API client.
+    pub client: WhatsappClient,
+    /// Messages per second of the business number.
+    pub limiter: Arc<DefaultDirectRateLimiter>,
+    /// Language code of the approved templates.
+    pub template_language: String,
+}
+
+impl WhatsappSender {
+    /// A sender limited to `per_second` messages.
+    pub fn new(client: WhatsappClient, per_second: u32, template_language: String) -> Self {
+        let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("at least one"));
+        Self { client, limiter: Arc::new(RateLimiter::direct(quota)), template_language }
+    }
+}
+
+/// Telegram, when configured, with its global and per-chat limits.
+#[derive(Clone)]
+pub struct TelegramSender {
+    /// The Bot API client.
+    pub client: TelegramClient,
+    /// 30 messages a second overall.
+    pub global: Arc<DefaultDirectRateLimiter>,
+    /// One message a second per chat.
+    pub per_chat: Arc<DefaultKeyedRateLimiter<i64>>,
+    /// The bot's username, for `https://t.me/<bot>?start=<token>` links.
+    pub bot_username: Option<String>,
+}
+
+impl TelegramSender {
+    /// A sender with Telegram's documented limits.
+    pub fn new(client: TelegramClient, bot_username: Option<String>) -> Self {
+        Self {
+            client,
+            global: Arc::new(RateLimiter::direct(Quota::per_second(NonZeroU32::new(30).expect("30")))),
+            per_chat: Arc::new(RateLimiter::keyed(Quota::per_second(NonZeroU32::new(1).expect("1")))),
+            bot_username,
+        }
+    }
+}
+
+/// The configured chat providers.
+#[derive(Clone, Default)]
+pub struct Senders {
+    /// WhatsApp, when its credentials are set.
+    pub whatsapp: Option<WhatsappSender>,
+    /// Telegram, when its token is set.
+    pub telegram: Option<TelegramSender>,
+}
+
+/// Queues a message in the caller's transaction; with a dedupe key it is
+/// queued once, ever. Returns the notification's id when it was queued now.
+pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Result<Option<Uuid>> {
+    let params = message.template.as_ref().map(|t| serde_json::to_value(t).expect("templates serialize"));
+    let id = sqlx::query_scalar!(
+        "INSERT INTO notifications (booking_id, channel, recipient, template, body, template_params, language, dedupe_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        message.booking_id,
+        message.channel.as_str(),
+        message.address,
+        message.purpose,
+        message.body,
+        params,
+        message.language,
+        message.dedupe_key,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(notification_id) = id {
+        queue::enqueue(conn, &Job::SendMessage { notification_id }, Utc::now()).await?;
+    }
+    Ok(id)
+}
+
+/// Applies a delivery report: later stages win (`sent` < `delivered` <
+/// `read`; `failed` is final), whatever order reports arrive in. `false`
+/// when no message has this provider id (yet).
+pub async fn apply_status(conn: &mut PgConnection, channel: Channel, status: &DeliveryStatus) -> sqlx::Result<bool> {
+    let known = sqlx::query_scalar!(
+        r#"WITH ranked AS (
+               SELECT id, CASE status WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2
+                                      WHEN 'read' THEN 3 ELSE 4 END AS rank
+               FROM notifications WHERE channel = $1 AND provider_message_id = $2
+           ), updated AS (
+               UPDATE notifications n SET status = $3, error = COALESCE($4, n.error), updated_at = now()
+               FROM ranked
+               WHERE n.id = ranked.id
+                 AND ranked.rank < CASE $3 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END
+               RETURNING n.id
+           )
+           SELECT count(*) AS "n!" FROM ranked"#,
+        channel.as_str(),
+        status.provider_message_id,
+        status.status.as_str(),
+        status.error.as_ref().map(|e| match status.error_code {
+            Some(code) => format!("{code}: {e}"),
+            None => e.clone(),
+        }),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(known > 0)
+}
+
+struct Queued {
+    id: Uuid,
+    booking_id: Option<Uuid>,
+    channel: String,
+    recipient: String,
+    purpose: String,
+    body: Option<String>,
+    template: Option<Template>,
+}
+
+/// `SendMessage`: sends one queued notification.
+pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobError> {
+    let row = sqlx::query!(
+        "SELECT id, booking_id, channel, recipient, template, body, template_params FROM notifications
+         WHERE id = $1 AND status = 'queued'",
+        notification_id
+    )
+    .fetch_optional(&ctx.db)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let queued = Queued {
+        id: row.id,
+        booking_id: row.booking_id,
+        channel: row.channel,
+        recipient: row.recipient,
+        purpose: row.template,
+        body: row.body,
+        template: row.template_params.and_then(|p| serde_json::from_value(p).ok()),
+    };
+    let sent = match queued.channel.parse::<Channel>() {
+        Ok(Channel::Whatsapp) => send_whatsapp(ctx, &queued).await,
+        Ok(Channel::Telegram) => send_telegram(ctx, &queued).await,
+        Ok(Channel::Console) => Ok((format!("console-{}", queued.id.simple()), "text")),
+        Err(e) => Err(JobError::Permanent(e)),
+    };
+    match sent {
+        Ok((provider_message_id, sent_as)) => mark_sent(ctx, &queued, &provider_message_id, sent_as).await,
+        Err(JobError::Permanent(error)) => {
+            mark_failed(ctx, &queued, &error).await?;
+            Err(JobError::Permanent(error))
+        }
+        Err(retry) => {
+            sqlx::query!(
+                "UPDATE notifications SET error = $2, updated_at = now() WHERE id = $1",
+                queued.id,
+                retry.to_string()
+            )
+            .execute(&ctx.db)
+            .await?;
+            Err(retry)
+        }
+    }
+}
+
+async fn send_whatsapp(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
+    let sender = ctx.senders.whatsapp.as_ref().ok_or_else(|| {
+        JobError::Permanent(
+            "WhatsApp is off: set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_APP_SECRET".into(),
+        )
+    })?;
+    let last_inbound = sqlx::query_scalar!(
+        "SELECT last_inbound_at FROM chat_contacts WHERE channel = 'whatsapp' AND address = $1",
+        queued.recipient
+    )
+    .fetch_optional(&ctx.db)
+    .await?
+    .flatten();
+    let in_window = last_inbound.is_some_and(|at| Utc::now() - at < SERVICE_WINDOW);
+    if in_window {
+        if let Some(body) = &queued.body {
+            sender.limiter.until_ready().await;
+            match sender.client.send(&queued.recipient, &WhatsappMessage::Text { body }).await {
+                Ok(id) => return Ok((id, "text")),
+                // The window closed after all: fall back to the template.
+                Err(WhatsappError::WindowClosed(_)) => {}
+                Err(e) => return Err(whatsapp_error(e)),
+            }
+        }
+    }
+    let Some(template) = &queued.template else {
+        return Err(JobError::Permanent(
+            "outside WhatsApp's 24-hour window and the message has no approved template".into(),
+        ));
+    };
+    sender.limiter.until_ready().await;
+    let message = WhatsappMessage::Template {
+        name: &template.name,
+        language: &sender.template_language,
+        params: &template.params,
+    };
+    sender.client.send(&queued.recipient, &message).await.map(|id| (id, "template")).map_err(whatsapp_error)
+}
+
+fn whatsapp_error(error: WhatsappError) -> JobError {
+    match error {
+        WhatsappError::Retryable { message, after: Some(after) } => JobError::RetryAfter(message, after),
+        WhatsappError::Retryable { message, after: None } => JobError::Retry(message),
+        WhatsappError::WindowClosed(message) | WhatsappError::Permanent { message, .. } => JobError::Permanent(message),
+    }
+}
+
+async fn send_telegram(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
+    let sender = ctx
+        .senders
+        .telegram
+        .as_ref()
+        .ok_or_else(|| JobError::Permanent("Telegram is off: set TELEGRAM_BOT_TOKEN".into()))?;
+    let chat_id: i64 = queued
+        .recipient
+        .parse()
+        .map_err(|_| JobError::Permanent(format!("{:?} is not a Telegram chat id", queued.recipient)))?;
+    sender.global.until_ready().await;
+    sender.per_chat.until_key_ready(&chat_id).await;
+    let body = queued.body.as_deref().unwrap_or_default();
+    match sender.client.send(chat_id, body).await {
+        Ok(id) => Ok((id, "text")),
+        Err(TelegramError::Retryable { message, after: Some(after) }) => Err(JobError::RetryAfter(message, after)),
+        Err(TelegramError::Retryable { message, after: None }) => Err(JobError::Retry(message)),
+        Err(TelegramError::Permanent(message)) => Err(JobError::Permanent(message)),
+    }
+}
+
+async fn mark_sent(
+    ctx: &JobContext,
+    queued: &Queued,
+    provider_message_id: &str,
+    sent_as: &str,
+) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    // It went out: record it whatever happens, so it is never sent twice. A
+    // provider id already on another row (a provider's bug) is not kept.
+    let recorded = sqlx::query!(
+        "UPDATE notifications SET status = 'sent', provider_message_id = $2, sent_as = $3, sent_at = now(), error = NULL,
+             updated_at = now()
+         WHERE id = $1 AND status = 'queued'
+           AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.channel = $4 AND o.provider_message_id = $2)",
+        queued.id,
+        provider_message_id,
+        sent_as,
+        queued.channel,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if recorded.rows_affected() == 0 {
+        tracing::warn!(notification = %queued.id, "the provider reused a message id; delivery reports cannot be matched");
+        sqlx::query!(
+            "UPDATE notifications SET status = 'sent', sent_as = $2, sent_at = now(), error = NULL, updated_at = now()
+             WHERE id = $1 AND status = 'queued'",
+            queued.id,
+            sent_as,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if queued.channel == Channel::Console.as_str() {
+        sqlx::query!("SELECT pg_notify($1, $2)", CONSOLE_CHANNEL, queued.id.to_string()).execute(&mut *tx).await?;
+    }
+    if delivers_a_code(&queued.purpose) {
+        let subject = Subject { booking_id: queued.booking_id, ..Default::default() };
+        let details = json!({ "channel": queued.channel, "purpose": queued.purpose, "notification_id": queued.id });
+        audit::record(&mut *tx, Actor::System, "code.delivered", subject, details).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn mark_failed(ctx: &JobContext, queued: &Queued, error: &str) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    sqlx::query!(
+        "UPDATE notifications SET status = 'failed', error = $2, updated_at = now() WHERE id = $1",
+        queued.id,
+        error
+    )
+    .execute(&mut *tx)
+    .await?;
+    if delivers_a_code(&queued.purpose) {
+        let subject = Subject { booking_id: queued.booking_id, ..Default::default() };
+        let details = json!({ "channel": queued.channel, "purpose": queued.purpose, "error": error });
+        audit::record(&mut *tx, Actor::System, "code.delivery_failed", subject, details).await?;
+    }
+    tx.commit().await?;
+    tracing::error!(channel = %queued.channel, purpose = %queued.purpose, error, "a message could not be delivered");
+    Ok(())
+}
+
+/// Messages that carry an access code: their deliveries are audited.
+fn delivers_a_code(purpose: &str) -> bool {
+    matches!(purpose, "pre_arrival" | "code" | "code_resend")
+}

@@ -1,0 +1,155 @@
+//! The pre-arrival message (SPEC §6): the guest's codes and entry
+//! instructions `code_release_hours` before check-in, on every channel the
+//! guest has, exactly once per channel.
+
+use chrono::{Duration, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::identity::issue_telegram_token;
+use super::replies::{CodeLine, PreArrival};
+use crate::access::model::BookingStatus;
+use crate::access::timezone::Timezone;
+use crate::channels::{outbox, Channel, Outgoing, Template};
+use crate::jobs::{queue, Job, JobContext, JobError};
+
+/// The approved WhatsApp template used outside the 24-hour window.
+pub const TEMPLATE: &str = "doorman_pre_arrival";
+
+struct BookingForMessage {
+    id: Uuid,
+    status: BookingStatus,
+    verified: bool,
+    requires_verification: bool,
+    release_hours: i32,
+    check_in_at: chrono::DateTime<Utc>,
+    check_out_at: chrono::DateTime<Utc>,
+    property: String,
+    timezone: Timezone,
+    entry_instructions: Option<String>,
+    room: String,
+    room_instructions: Option<String>,
+    guest_id: Uuid,
+    guest_name: String,
+    phone: Option<String>,
+    telegram_chat_id: Option<i64>,
+    language: String,
+}
+
+/// `PreArrival`: sends the message when its time has come; waits when the
+/// dates moved later; does nothing for a booking that is not confirmed or
+/// whose verification is pending (a later upsert schedules it again).
+pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let booking = load(&mut tx, booking_id).await?;
+    let Some(booking) = booking else {
+        return Ok(());
+    };
+    if booking.status != BookingStatus::Confirmed || (booking.requires_verification && !booking.verified) {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let release_at = booking.check_in_at - Duration::hours(i64::from(booking.release_hours));
+    if now < release_at {
+        queue::enqueue(&mut tx, &Job::PreArrival { booking_id }, release_at).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    if now >= booking.check_out_at {
+        return Ok(());
+    }
+    let codes = live_codes(&mut tx, booking_id).await?;
+    if codes.is_empty() {
+        return Err(JobError::Retry("the booking has no live code yet".into()));
+    }
+    for (channel, address) in channels(ctx, &booking) {
+        let telegram_link = match (channel, &ctx.senders.telegram) {
+            (Channel::Whatsapp, Some(telegram)) if booking.telegram_chat_id.is_none() => match &telegram.bot_username {
+                Some(bot) => {
+                    let token =
+                        issue_telegram_token(&mut tx, booking.guest_id, Some(booking.id), booking.check_out_at).await?;
+                    Some(format!("https://t.me/{bot}?start={token}"))
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        let message = PreArrival {
+            first_name: booking.guest_name.split_whitespace().next().unwrap_or("there"),
+            property: &booking.property,
+            room: &booking.room,
+            check_in_at: booking.check_in_at,
+            check_out_at: booking.check_out_at,
+            timezone: booking.timezone,
+            codes: codes.clone(),
+            entry_instructions: booking.room_instructions.as_deref().or(booking.entry_instructions.as_deref()),
+            telegram_link,
+        };
+        let outgoing = Outgoing {
+            channel,
+            address,
+            purpose: "pre_arrival".into(),
+            body: message.body(),
+            template: Some(Template { name: TEMPLATE.into(), params: message.template_params() }),
+            language: booking.language.clone(),
+            booking_id: Some(booking.id),
+            dedupe_key: Some(format!("pre_arrival:{}:{}", booking.id, channel)),
+        };
+        outbox::enqueue(&mut tx, &outgoing).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// WhatsApp when the guest has a phone, Telegram when a chat is linked; the
+/// console when no chat provider is configured at all (the demo).
+fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Channel, String)> {
+    let mut channels = Vec::new();
+    let no_provider = ctx.senders.whatsapp.is_none() && ctx.senders.telegram.is_none();
+    if let Some(phone) = &booking.phone {
+        if ctx.senders.whatsapp.is_some() {
+            channels.push((Channel::Whatsapp, phone.clone()));
+        } else if no_provider {
+            channels.push((Channel::Console, phone.clone()));
+        }
+    }
+    if let (Some(chat), Some(_)) = (booking.telegram_chat_id, &ctx.senders.telegram) {
+        channels.push((Channel::Telegram, chat.to_string()));
+    }
+    if channels.is_empty() {
+        tracing::warn!(booking_id = %booking.id, "no channel reaches this guest: pre-arrival message not sent");
+    }
+    channels
+}
+
+async fn load(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Option<BookingForMessage>> {
+    sqlx::query_as!(
+        BookingForMessage,
+        r#"SELECT b.id, b.status AS "status: BookingStatus", b.verified, p.requires_verification,
+               p.code_release_hours AS release_hours, b.check_in_at, b.check_out_at, p.name AS property,
+               p.timezone AS "timezone: Timezone", p.entry_instructions, r.name AS room,
+               r.entry_instructions AS room_instructions, g.id AS guest_id, g.name AS guest_name, g.phone,
+               g.telegram_chat_id, g.language
+           FROM bookings b
+           JOIN properties p ON p.id = b.property_id
+           JOIN rooms r ON r.id = b.room_id
+           JOIN guests g ON g.id = b.guest_id
+           WHERE b.id = $1"#,
+        booking_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+async fn live_codes(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Vec<CodeLine>> {
+    sqlx::query_as!(
+        CodeLine,
+        r#"SELECT l.name AS lock, c.code
+           FROM access_codes c JOIN locks l ON l.id = c.lock_id
+           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'set')
+           ORDER BY l.room_id IS NOT NULL, l.name"#,
+        booking_id
+    )
+    .fetch_all(&mut *tx)
+    .await
+}

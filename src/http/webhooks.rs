@@ -1,0 +1,158 @@
+//! `GET/POST /webhooks/whatsapp`, `POST /webhooks/telegram`: check the
+//! provider's proof, store every update, answer 200. The work happens after,
+//! in jobs.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::channels::whatsapp::{signature_is_valid, Webhook};
+use crate::channels::{inbox, telegram, Channel};
+
+/// The secrets that prove a webhook comes from its provider.
+#[derive(Clone, Default)]
+pub struct WebhookSecrets {
+    /// `WHATSAPP_APP_SECRET`: the key of `X-Hub-Signature-256`.
+    pub whatsapp_app_secret: Option<SecretString>,
+    /// `WHATSAPP_VERIFY_TOKEN`: Meta's subscription handshake.
+    pub whatsapp_verify_token: Option<SecretString>,
+    /// `TELEGRAM_WEBHOOK_SECRET`: `X-Telegram-Bot-Api-Secret-Token`.
+    pub telegram_secret: Option<SecretString>,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/whatsapp", get(whatsapp_handshake).post(whatsapp_update))
+        .route("/webhooks/telegram", post(telegram_update))
+}
+
+/// Meta's verification: echo `hub.challenge` when `hub.verify_token` matches.
+async fn whatsapp_handshake(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let Some(expected) = &state.webhooks.whatsapp_verify_token else {
+        return channel_off("WhatsApp", "WHATSAPP_VERIFY_TOKEN");
+    };
+    let token = query.get("hub.verify_token").map(String::as_str).unwrap_or_default();
+    let subscribe = query.get("hub.mode").is_some_and(|m| m == "subscribe");
+    if subscribe && equal(token, expected) {
+        let challenge = query.get("hub.challenge").cloned().unwrap_or_default();
+        return (StatusCode::OK, challenge).into_response();
+    }
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "verification token mismatch").into_response()
+}
+
+/// Signed updates from Meta: messages and delivery reports.
+async fn whatsapp_update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(secret) = &state.webhooks.whatsapp_app_secret else {
+        return channel_off("WhatsApp", "WHATSAPP_APP_SECRET");
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return too_large_or_bad(rejection),
+    };
+    let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+    if !signature_is_valid(secret.expose_secret().as_bytes(), &body, signature) {
+        metrics::counter!("doorman_webhook_rejections_total", "channel" => "whatsapp", "reason" => "signature")
+            .increment(1);
+        return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong X-Hub-Signature-256")
+            .into_response();
+    }
+    let webhook: Webhook = match serde_json::from_slice(&body) {
+        Ok(webhook) => webhook,
+        Err(e) => return malformed(e),
+    };
+    store(&state, &webhook.into_events()).await
+}
+
+/// Updates from Telegram, checked by the secret set with `setWebhook`.
+async fn telegram_update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(secret) = &state.webhooks.telegram_secret else {
+        return channel_off("Telegram", "TELEGRAM_WEBHOOK_SECRET");
+    };
+    let presented = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !equal(presented, secret) {
+        metrics::counter!("doorman_webhook_rejections_total", "channel" => "telegram", "reason" => "secret")
+            .increment(1);
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_secret",
+            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
+        )
+        .into_response();
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return too_large_or_bad(rejection),
+    };
+    let raw: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(raw) => raw,
+        Err(e) => return malformed(e),
+    };
+    let Some(update_id) = raw.get("update_id").and_then(serde_json::Value::as_u64) else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "malformed_update", "an update needs an update_id")
+            .into_response();
+    };
+    // From the bytes: teloxide reads update kinds from borrowed keys.
+    let event = serde_json::from_slice::<teloxide_core::types::Update>(&body)
+        .ok()
+        .and_then(|update| telegram::update_event(&update));
+    match event {
+        Some(event) => store(&state, &[event]).await,
+        None => match inbox::accept_ignored(&state.db, Channel::Telegram, &update_id.to_string(), &raw).await {
+            Ok(()) => StatusCode::OK.into_response(),
+            Err(e) => unavailable(e),
+        },
+    }
+}
+
+async fn store(state: &AppState, events: &[crate::channels::InboundEvent]) -> Response {
+    match inbox::accept(&state.db, events).await {
+        Ok(new) => {
+            metrics::counter!("doorman_inbound_updates_total").increment(new as u64);
+            StatusCode::OK.into_response()
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+fn equal(presented: &str, expected: &SecretString) -> bool {
+    !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
+}
+
+/// The provider retries a 503: nothing accepted is lost.
+fn unavailable(error: sqlx::Error) -> Response {
+    tracing::error!(error = %error, "storing a webhook update");
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the update could not be stored; retry")
+        .into_response()
+}
+
+fn malformed(error: serde_json::Error) -> Response {
+    ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not a valid update: {error}"))
+        .into_response()
+}
+
+fn too_large_or_bad(rejection: BytesRejection) -> Response {
+    let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "bad_request" };
+    ApiError::new(rejection.status(), code, rejection.body_text()).into_response()
+}
+
+fn channel_off(channel: &str, variable: &str) -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "channel_off", format!("{channel} is off: set {variable}")).into_response()
+}

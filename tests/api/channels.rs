@@ -1,0 +1,682 @@
+//! WhatsApp and Telegram through the running service, with Meta and
+//! Telegram as mock servers answering in their documented shapes.
+
+use chrono::{Duration, Utc};
+use doorman::channels::whatsapp::sign;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_partial_json, method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{Fixture, TestApp, TOKEN};
+
+const APP_SECRET: &str = "meta-app-secret";
+const TG_SECRET: &str = "telegram-webhook-secret-0123";
+const BOT_TOKEN: &str = "123456:ABC-test-token";
+const GUEST: &str = "421900000001";
+
+struct Channels {
+    app: TestApp,
+    meta: MockServer,
+    telegram: MockServer,
+}
+
+async fn spawn() -> Channels {
+    let meta = MockServer::start().await;
+    let telegram = MockServer::start().await;
+    let meta_base = format!("{}/v26.0", meta.uri());
+    let telegram_base = telegram.uri();
+    let app = TestApp::spawn_with(&[
+        ("ADMIN_API_TOKEN", TOKEN),
+        ("WHATSAPP_TOKEN", "wa-access-token"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("WHATSAPP_VERIFY_TOKEN", "verify-me-please"),
+        ("WHATSAPP_API_BASE", &meta_base),
+        ("TELEGRAM_BOT_TOKEN", BOT_TOKEN),
+        ("TELEGRAM_WEBHOOK_SECRET", TG_SECRET),
+        ("TELEGRAM_API_BASE", &telegram_base),
+        ("TELEGRAM_BOT_USERNAME", "doorman_test_bot"),
+    ])
+    .await;
+    Channels { app, meta, telegram }
+}
+
+/// Meta accepts every message and answers with a fresh id.
+async fn meta_accepts(meta: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v26.0/106540352242922/messages"))
+        .respond_with(|request: &wiremock::Request| {
+            let n = request.body.len();
+            ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{ "input": GUEST, "wa_id": GUEST }],
+                "messages": [{ "id": format!("wamid.HBgL{n}{}", uuid::Uuid::new_v4().simple()) }]
+            }))
+        })
+        .mount(meta)
+        .await;
+}
+
+/// Telegram accepts every sendMessage, numbering messages as it does.
+async fn telegram_accepts(telegram: &MockServer) {
+    static NEXT_MESSAGE_ID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(100);
+    Mock::given(method("POST"))
+        .and(path_regex(format!("(?i)^/bot{BOT_TOKEN}/sendmessage$")))
+        .respond_with(|request: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "result": {
+                "message_id": NEXT_MESSAGE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed), "date": 1767225600,
+                "chat": { "id": body["chat_id"], "type": "private", "first_name": "Anna" },
+                "from": { "id": 123456, "is_bot": true, "first_name": "doorman", "username": "doorman_test_bot" },
+                "text": body["text"]
+            }}))
+        })
+        .mount(telegram)
+        .await;
+}
+
+fn text_webhook(id: &str, from: &str, body: &str) -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550783881", "phone_number_id": "106540352242922" },
+            "contacts": [{ "profile": { "name": "Anna Novak" }, "wa_id": from, "user_id": "SK.1349120865530" }],
+            "messages": [{ "from": from, "id": id, "timestamp": Utc::now().timestamp().to_string(), "type": "text",
+                           "text": { "body": body } }]
+        }}]}]
+    })
+}
+
+fn status_webhook(wamid: &str, status: &str, errors: Option<Value>) -> Value {
+    let mut entry = json!({ "id": wamid, "status": status, "timestamp": Utc::now().timestamp().to_string(),
+                            "recipient_id": GUEST });
+    if let Some(errors) = errors {
+        entry["errors"] = errors;
+    }
+    json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages",
+        "value": { "messaging_product": "whatsapp", "statuses": [entry] } }] }] })
+}
+
+impl Channels {
+    async fn whatsapp(&self, payload: &Value) -> reqwest::Response {
+        let body = serde_json::to_vec(payload).unwrap();
+        self.app
+            .client
+            .post(self.app.url("/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn telegram_update(&self, update: &Value) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.app.url("/webhooks/telegram"))
+            .header("x-telegram-bot-api-secret-token", TG_SECRET)
+            .json(update)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn meta_requests(&self) -> Vec<Value> {
+        self.meta.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+    }
+
+    async fn telegram_requests(&self) -> Vec<Value> {
+        self.telegram
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    }
+
+    /// A booking of room 101 for the guest +421900000001, checking in
+    /// `from_now` from now.
+    async fn booking(&self, fixture: &Fixture, reference: &str, from_now: Duration, extra: Value) -> Value {
+        let check_in = Utc::now() + from_now;
+        let mut body = json!({
+            "property_id": fixture.property_id, "room": "101",
+            "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}"), "language": "en" },
+            "check_in_at": check_in, "check_out_at": check_in + Duration::days(3), "status": "confirmed"
+        });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let response = self.app.put(&format!("/api/v1/bookings/{reference}"), &body).await;
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    async fn notifications(&self, reference: &str) -> Vec<Value> {
+        let response = self.app.get(&format!("/api/v1/notifications?booking_ref={reference}")).await;
+        response.json::<Value>().await.unwrap().as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn the_whatsapp_handshake_echoes_the_challenge_for_the_right_token_only() {
+    let c = spawn().await;
+    let ok =
+        c.app
+            .client
+            .get(c.app.url(
+                "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=1158201444",
+            ))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    let wrong = c
+        .app
+        .client
+        .get(c.app.url("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+
+    let off = TestApp::spawn().await;
+    let response =
+        off.client.get(off.url("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=x")).send().await.unwrap();
+    assert_eq!(response.status(), 404, "a channel without credentials is off");
+}
+
+#[tokio::test]
+async fn unsigned_wrongly_signed_and_malformed_webhooks_are_refused_and_store_nothing() {
+    let c = spawn().await;
+    let payload = serde_json::to_vec(&text_webhook("wamid.A1", GUEST, "hi")).unwrap();
+    let unsigned = c.app.client.post(c.app.url("/webhooks/whatsapp")).body(payload.clone()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let forged = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", sign(b"not-the-secret", &payload))
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let tampered = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &payload))
+        .body([&payload[..], b" "].concat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), 401);
+
+    let malformed = b"{\"entry\": [".to_vec();
+    let response = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &malformed))
+        .body(malformed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    let huge = vec![b' '; 1024 * 1024 + 10];
+    let response = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &huge))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    let telegram =
+        c.app.client.post(c.app.url("/webhooks/telegram")).json(&json!({ "update_id": 1 })).send().await.unwrap();
+    assert_eq!(telegram.status(), 401);
+    let wrong = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/telegram"))
+        .header("x-telegram-bot-api-secret-token", "telegram-webhook-secret-0124")
+        .json(&json!({ "update_id": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn a_redelivered_message_is_answered_once() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let payload = text_webhook("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0", GUEST, "hello");
+    assert_eq!(c.whatsapp(&payload).await.status(), 200);
+    assert_eq!(c.whatsapp(&payload).await.status(), 200);
+    c.app.run_jobs().await;
+    assert_eq!(c.whatsapp(&payload).await.status(), 200, "redelivered after processing");
+    c.app.run_jobs().await;
+    let sent = c.meta_requests().await;
+    assert_eq!(sent.len(), 1, "one reply for one message: {sent:?}");
+    assert_eq!(sent[0]["to"], GUEST);
+    assert_eq!(sent[0]["type"], "text", "inside the 24-hour window");
+    let request = &c.meta.received_requests().await.unwrap()[0];
+    assert_eq!(request.headers.get("authorization").unwrap(), "Bearer wa-access-token");
+}
+
+#[tokio::test]
+async fn unknown_message_types_and_fields_are_stored_and_acknowledged() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let mut payload = text_webhook("wamid.IMG", GUEST, "x");
+    let message = &mut payload["entry"][0]["changes"][0]["value"]["messages"][0];
+    message["type"] = json!("image");
+    message["image"] = json!({ "id": "2754859441498128", "mime_type": "image/jpeg" });
+    message["brand_new_field"] = json!({ "nested": true });
+    assert_eq!(c.whatsapp(&payload).await.status(), 200);
+    let kind: String = sqlx::query_scalar("SELECT payload->'content'->>'type' FROM inbound_updates")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(kind, "unsupported");
+}
+
+#[tokio::test]
+async fn the_pre_arrival_message_uses_the_template_outside_the_window_and_text_inside_it() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    let booking = c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs().await;
+    let sent = c.meta_requests().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["type"], "template", "the guest never wrote: only a template may go out");
+    assert_eq!(sent[0]["template"]["name"], "doorman_pre_arrival");
+    let params: Vec<&str> = sent[0]["template"]["components"][0]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(params[0], "Anna");
+    assert_eq!(params[1], "Old Town Flats");
+    let code = booking["codes"][0]["code"].as_str().unwrap();
+    assert!(params[4].starts_with(code), "{params:?}");
+    assert!(params.iter().all(|p| !p.contains('\n')), "template parameters are single lines");
+
+    let notifications = c.notifications("BK-1").await;
+    assert_eq!(notifications[0]["template"], "pre_arrival");
+    assert_eq!(notifications[0]["status"], "sent");
+    assert!(notifications[0]["provider_message_id"].as_str().unwrap().starts_with("wamid."));
+
+    // After the guest writes, the window is open: text.
+    c.whatsapp(&text_webhook("wamid.IN1", GUEST, "thanks!")).await;
+    c.booking(&fixture, "BK-2", Duration::hours(10), json!({ "room": "102" })).await;
+    c.app.run_jobs().await;
+    let sent = c.meta_requests().await;
+    let pre_arrival = sent
+        .iter()
+        .filter(|r| r["type"] == "text")
+        .find(|r| r["text"]["body"].as_str().unwrap().contains("access code"))
+        .unwrap();
+    assert!(pre_arrival["text"]["body"].as_str().unwrap().contains("Room 102"));
+}
+
+#[tokio::test]
+async fn error_131047_falls_back_to_the_template() {
+    let c = spawn().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({ "type": "text" })))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
+            "message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
+            "error_data": { "messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number." },
+            "fbtrace_id": "AbCd" } })))
+        .mount(&c.meta)
+        .await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    // Our record says the guest wrote; Meta disagrees.
+    c.whatsapp(&text_webhook("wamid.IN", GUEST, "hello")).await;
+    c.app.run_jobs().await;
+    c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs().await;
+    let notifications = c.notifications("BK-1").await;
+    assert_eq!(notifications[0]["status"], "sent");
+    let types: Vec<String> = c.meta_requests().await.iter().map(|r| r["type"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(types.last().unwrap(), "template");
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried_and_undeliverable_numbers_are_reported_not_retried() {
+    let c = spawn().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
+            "message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429, "fbtrace_id": "x" } })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&c.meta)
+        .await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs().await;
+    assert_eq!(c.notifications("BK-1").await[0]["status"], "queued", "waiting to retry");
+    c.app.run_jobs_through_retries(1).await;
+    assert_eq!(c.notifications("BK-1").await[0]["status"], "sent");
+
+    let c = spawn().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
+            "message": "Message undeliverable", "type": "OAuthException", "code": 131026, "fbtrace_id": "x" } })))
+        .mount(&c.meta)
+        .await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs_through_retries(3).await;
+    let notification = &c.notifications("BK-1").await[0];
+    assert_eq!(notification["status"], "failed");
+    assert!(notification["error"].as_str().unwrap().contains("131026"));
+    assert_eq!(c.meta_requests().await.len(), 1, "a permanent error is not retried");
+    let events: Value = c.app.get("/api/v1/audit?booking_ref=BK-1").await.json().await.unwrap();
+    assert!(events.as_array().unwrap().iter().any(|e| e["action"] == "code.delivery_failed"));
+}
+
+#[tokio::test]
+async fn delivery_reports_apply_in_precedence_order() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs().await;
+    let wamid = c.notifications("BK-1").await[0]["provider_message_id"].as_str().unwrap().to_owned();
+    for status in ["read", "delivered", "sent"] {
+        assert_eq!(c.whatsapp(&status_webhook(&wamid, status, None)).await.status(), 200);
+    }
+    c.app.run_jobs().await;
+    assert_eq!(c.notifications("BK-1").await[0]["status"], "read", "a late 'delivered' does not undo 'read'");
+
+    // A report about a message doorman has not recorded yet is retried.
+    c.whatsapp(&status_webhook("wamid.unknown", "delivered", None)).await;
+    c.app.run_jobs().await;
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'process_inbound' AND state = 'queued'")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(waiting, 1);
+}
+
+#[tokio::test]
+async fn a_failed_report_carries_metas_error_into_the_log() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs().await;
+    let wamid = c.notifications("BK-1").await[0]["provider_message_id"].as_str().unwrap().to_owned();
+    let errors = json!([{ "code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
+        "error_data": { "details": "Message could not be delivered" } }]);
+    c.whatsapp(&status_webhook(&wamid, "failed", Some(errors))).await;
+    c.app.run_jobs().await;
+    let notification = &c.notifications("BK-1").await[0];
+    assert_eq!(notification["status"], "failed");
+    assert!(notification["error"].as_str().unwrap().starts_with("131026"));
+}
+
+#[tokio::test]
+async fn pre_arrival_waits_for_the_release_window_and_follows_the_booking() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    let body = c.booking(&fixture, "BK-1", Duration::days(3), json!({})).await;
+    c.app.run_jobs().await;
+    assert!(c.meta_requests().await.is_empty(), "three days before check-in is too early");
+    let run_at: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT run_at FROM jobs WHERE kind = 'pre_arrival'").fetch_one(&c.app.db).await.unwrap();
+    let check_in: chrono::DateTime<Utc> = body["check_in_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(run_at, check_in - Duration::hours(24));
+
+    // The dates move closer: the message goes at once.
+    c.booking(&fixture, "BK-1", Duration::hours(5), json!({})).await;
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.len(), 1);
+    // Confirming again, or another run, sends nothing more.
+    c.booking(&fixture, "BK-1", Duration::hours(5), json!({})).await;
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.len(), 1, "exactly once");
+
+    // A cancelled booking gets nothing.
+    c.booking(&fixture, "BK-2", Duration::days(2), json!({ "room": "102" })).await;
+    c.booking(&fixture, "BK-2", Duration::days(2), json!({ "room": "102", "status": "cancelled" })).await;
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'pre_arrival'").execute(&c.app.db).await.unwrap();
+    c.app.run_jobs().await;
+    assert!(c.notifications("BK-2").await.is_empty());
+}
+
+#[tokio::test]
+async fn pre_arrival_is_withheld_until_the_booking_is_verified() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let property: Value = c
+        .app
+        .post(
+            "/api/v1/properties",
+            &json!({ "name": "Strict Suites", "timezone": "Europe/Vienna", "requires_verification": true }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let property_id = property["id"].as_str().unwrap();
+    c.app.post(&format!("/api/v1/properties/{property_id}/rooms"), &json!({ "name": "101" })).await;
+    c.app.post("/api/v1/locks", &json!({ "property_id": property_id, "name": "Door", "provider": "simulated" })).await;
+    let fixture =
+        Fixture { property_id: property_id.parse().unwrap(), rooms: Default::default(), locks: Default::default() };
+    c.booking(&fixture, "BK-V", Duration::hours(10), json!({ "verified": false })).await;
+    c.app.run_jobs().await;
+    assert!(c.notifications("BK-V").await.is_empty(), "verification pending: no code");
+    c.booking(&fixture, "BK-V", Duration::hours(10), json!({ "verified": true })).await;
+    c.app.run_jobs().await;
+    assert_eq!(c.notifications("BK-V").await.len(), 1);
+}
+
+#[tokio::test]
+async fn two_workers_send_the_pre_arrival_message_once() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    let other = doorman::jobs::JobContext { ..c.app.jobs.clone() };
+    let (a, b) = tokio::join!(doorman::jobs::run_pending_jobs(&c.app.jobs), doorman::jobs::run_pending_jobs(&other));
+    assert!(a + b > 0);
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.iter().filter(|r| r["type"] == "template").count(), 1);
+}
+
+fn telegram_message(update_id: u64, chat: i64, extra: Value) -> Value {
+    let mut message = json!({
+        "message_id": 1365, "date": Utc::now().timestamp(),
+        "chat": { "id": chat, "type": "private", "first_name": "Anna" },
+        "from": { "id": chat, "is_bot": false, "first_name": "Anna", "last_name": "Novak", "language_code": "en" }
+    });
+    message.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    json!({ "update_id": update_id, "message": message })
+}
+
+#[tokio::test]
+async fn a_telegram_deep_link_links_the_chat_once_and_the_codes_follow() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    telegram_accepts(&c.telegram).await;
+    let fixture = c.app.seed_property().await;
+    let booking = c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
+    c.app.run_jobs().await;
+    let whatsapp = c.meta_requests().await;
+    let text = whatsapp[0].to_string();
+    assert!(!text.contains("BK-1"), "the link never carries the booking reference");
+    let params = whatsapp[0]["template"]["components"][0]["parameters"].as_array().unwrap();
+    let offer = params.last().unwrap()["text"].as_str().unwrap();
+    let link = offer.split_whitespace().find(|w| w.starts_with("https://t.me/doorman_test_bot?start=")).unwrap();
+    let start_token = link.rsplit('=').next().unwrap();
+
+    let start = telegram_message(500, 1111111, json!({ "text": format!("/start {start_token}") }));
+    assert_eq!(c.telegram_update(&start).await.status(), 200);
+    c.app.run_jobs().await;
+    let linked: Option<i64> =
+        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(linked, Some(1111111));
+    let sent = c.telegram_requests().await;
+    assert!(sent.iter().all(|r| r["parse_mode"] == "MarkdownV2"));
+    assert!(sent.iter().any(|r| r["text"].as_str().unwrap().contains("linked")));
+    let code = booking["codes"][0]["code"].as_str().unwrap();
+    let pre_arrival =
+        sent.iter().find(|r| r["text"].as_str().unwrap().contains(code)).expect("the codes on Telegram too");
+    assert!(pre_arrival["text"].as_str().unwrap().contains(&format!("`{code}`")));
+    assert!(pre_arrival["text"].as_str().unwrap().contains("check\\-out"), "MarkdownV2 escaped");
+
+    let telegram_statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status || ' ' || coalesce(error, '') FROM notifications WHERE channel = 'telegram'")
+            .fetch_all(&c.app.db)
+            .await
+            .unwrap();
+    assert!(telegram_statuses.len() >= 2 && telegram_statuses.iter().all(|s| s == "sent "), "{telegram_statuses:?}");
+
+    // The token works once, and only for that chat.
+    let again = telegram_message(501, 2222222, json!({ "text": format!("/start {start_token}") }));
+    c.telegram_update(&again).await;
+    c.app.run_jobs().await;
+    let still: Option<i64> =
+        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(still, Some(1111111));
+    let last = c.telegram_requests().await.into_iter().last().unwrap();
+    assert_eq!(last["chat_id"], 2222222);
+    assert!(last["text"].as_str().unwrap().contains("invalid or has expired"));
+}
+
+#[tokio::test]
+async fn a_shared_contact_links_only_when_it_is_the_senders_own() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    telegram_accepts(&c.telegram).await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::days(5), json!({})).await;
+    let foreign = telegram_message(
+        600,
+        3333333,
+        json!({ "contact": { "phone_number": GUEST, "first_name": "Anna", "user_id": 1111111 } }),
+    );
+    c.telegram_update(&foreign).await;
+    c.app.run_jobs().await;
+    let linked: Option<i64> =
+        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(linked, None, "someone else's contact card links nothing");
+
+    let own = telegram_message(
+        601,
+        1111111,
+        json!({ "contact": { "phone_number": format!("+{GUEST}"), "first_name": "Anna", "user_id": 1111111 } }),
+    );
+    c.telegram_update(&own).await;
+    c.app.run_jobs().await;
+    let linked: Option<i64> =
+        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(linked, Some(1111111));
+}
+
+#[tokio::test]
+async fn telegram_flood_control_is_honoured_and_a_blocked_bot_is_final() {
+    let c = spawn().await;
+    Mock::given(method("POST"))
+        .and(path_regex(format!("(?i)^/bot{BOT_TOKEN}/sendmessage$")))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({ "ok": false, "error_code": 429,
+            "description": "Too Many Requests: retry after 17", "parameters": { "retry_after": 17 } })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&c.telegram)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(format!("(?i)^/bot{BOT_TOKEN}/sendmessage$")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({ "ok": false, "error_code": 403,
+            "description": "Forbidden: bot was blocked by the user" })))
+        .mount(&c.telegram)
+        .await;
+    c.telegram_update(&telegram_message(700, 4444444, json!({ "text": "hello" }))).await;
+    c.app.run_jobs().await;
+    let (status, delay): (String, f64) = sqlx::query_as(
+        "SELECT n.status, EXTRACT(EPOCH FROM (j.run_at - now()))::float8 FROM notifications n, jobs j WHERE j.kind = 'send_message'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(status, "queued");
+    assert!((14.0..=18.0).contains(&delay), "retried after Telegram's retry_after, not our backoff: {delay}");
+    c.app.run_jobs_through_retries(2).await;
+    let (status, error): (String, String) =
+        sqlx::query_as("SELECT status, error FROM notifications").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.contains("blocked"), "{error}");
+    assert_eq!(c.telegram.received_requests().await.unwrap().len(), 2, "not retried once blocked");
+}
+
+#[tokio::test]
+async fn telegram_updates_are_stored_once_and_unknown_kinds_are_kept() {
+    let c = spawn().await;
+    telegram_accepts(&c.telegram).await;
+    let update = telegram_message(800, 5555555, json!({ "text": "Wie lautet der Türcode?" }));
+    assert_eq!(c.telegram_update(&update).await.status(), 200);
+    assert_eq!(c.telegram_update(&update).await.status(), 200);
+    let poll = json!({ "update_id": 801, "poll": { "id": "1", "question": "?", "options": [], "total_voter_count": 0,
+        "is_closed": false, "is_anonymous": true, "type": "regular", "allows_multiple_answers": false } });
+    assert_eq!(c.telegram_update(&poll).await.status(), 200);
+    let malformed = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/telegram"))
+        .header("x-telegram-bot-api-secret-token", TG_SECRET)
+        .body("{\"update_id\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM inbound_updates ORDER BY id").fetch_all(&c.app.db).await.unwrap();
+    assert_eq!(kinds, ["message", "ignored"]);
+    c.app.run_jobs().await;
+    assert_eq!(c.telegram_requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_console_channel_goes_through_the_same_pipeline() {
+    let app = TestApp::spawn().await;
+    let settings = doorman::jobs::WorkerSettings { tick: std::time::Duration::from_millis(50), ..Default::default() };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(doorman::jobs::Worker::new(app.jobs.clone(), settings).run(stopped));
+    let input = tokio::io::BufReader::new(&b"how do I get in?\n"[..]);
+    let mut output = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        doorman::channels::console::run(&app.db, "+421900000001", input, &mut output),
+    )
+    .await
+    .expect("the console finishes")
+    .unwrap();
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    let printed = String::from_utf8(output).unwrap();
+    assert!(printed.starts_with("doorman> "), "{printed:?}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates WHERE channel = 'console'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
