@@ -76,7 +76,9 @@ async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid>
             address: "Panská 12, 811 01 Bratislava".into(),
             check_in_time: chrono::NaiveTime::from_hms_opt(15, 0, 0).expect("valid"),
             check_out_time: chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("valid"),
-            code_release_hours: 24,
+            // Generous, so that the guest arriving tomorrow gets the
+            // pre-arrival message while you watch.
+            code_release_hours: 48,
             requires_verification: false,
             knowledge: Knowledge {
                 entry_instructions: Some("The entrance is the green door left of the café. Enter the code on the keypad and press the key symbol.".into()),
@@ -145,6 +147,9 @@ pub fn instructions(base_url: &str, token: &str, data: &DemoData) -> String {
         "            a building entrance and a door per room, on simulated locks".to_owned(),
         format!("  Guest     Anna Novak {GUEST_PHONE}, booking {BOOKING_REF}, room 101, arriving tomorrow 15:00"),
         format!("  Manager   Marek Horváth {MANAGER_PHONE}"),
+        String::new(),
+        "You are chatting as Anna (the console channel): type a message and press Enter.".to_owned(),
+        format!("Another terminal: cargo run -- chat --from {MANAGER_PHONE}   (the manager)"),
         String::new(),
         format!("Try the admin API (token: {token}):"),
         String::new(),

@@ -27,6 +27,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut listener = PgListener::connect_with(db).await?;
     listener.listen(CONSOLE_CHANNEL).await?;
+    // What was sent to this address before we listened (the demo's
+    // pre-arrival message, say), then everything new.
+    let mut shown = std::collections::HashSet::new();
+    for (id, body) in recent_replies(db, address).await? {
+        print_reply(&mut output, &body).await?;
+        shown.insert(id);
+    }
     let mut lines = input.lines();
     let mut input_open = true;
     loop {
@@ -40,9 +47,11 @@ pub async fn run(
             },
             notification = listener.recv() => {
                 let Ok(id) = notification?.payload().parse::<Uuid>() else { continue };
+                if !shown.insert(id) {
+                    continue;
+                }
                 if let Some(body) = reply_for(db, id, address).await? {
-                    output.write_all(format!("doorman> {}\n", plain(&body).replace('\n', "\n         ")).as_bytes()).await?;
-                    output.flush().await?;
+                    print_reply(&mut output, &body).await?;
                 }
             }
             () = tokio::time::sleep(LINGER), if !input_open => return Ok(()),
@@ -62,6 +71,26 @@ pub fn message(address: &str, text: &str) -> InboundMessage {
         content: Content::Text { body: text.to_owned() },
         sent_at: Utc::now(),
     }
+}
+
+async fn print_reply(output: &mut (impl AsyncWrite + Unpin), body: &str) -> std::io::Result<()> {
+    output.write_all(format!("doorman> {}\n", plain(body).replace('\n', "\n         ")).as_bytes()).await?;
+    output.flush().await
+}
+
+/// Console messages sent to `address` in the last hour, oldest first (at
+/// most five).
+async fn recent_replies(db: &PgPool, address: &str) -> sqlx::Result<Vec<(Uuid, String)>> {
+    let mut rows = sqlx::query!(
+        "SELECT id, body FROM notifications
+         WHERE channel = 'console' AND recipient = $1 AND status = 'sent' AND sent_at > now() - interval '1 hour'
+         ORDER BY sent_at DESC LIMIT 5",
+        address
+    )
+    .fetch_all(db)
+    .await?;
+    rows.reverse();
+    Ok(rows.into_iter().filter_map(|r| r.body.map(|body| (r.id, body))).collect())
 }
 
 async fn reply_for(db: &PgPool, id: Uuid, address: &str) -> sqlx::Result<Option<String>> {

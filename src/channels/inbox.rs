@@ -10,10 +10,10 @@ use super::{outbox, Channel, Content, InboundEvent, InboundMessage};
 use crate::access::phone::Phone;
 use crate::jobs::{queue, Job, JobContext, JobError};
 
-/// Stores events and queues their processing, in one transaction. Returns
-/// how many were new (the rest were redeliveries).
+/// Stores events and queues their processing. Returns how many were new
+/// (the rest were redeliveries). Each event is one atomic statement: the
+/// webhook's answer waits for a single round trip per event.
 pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize> {
-    let mut tx = db.begin().await?;
     let mut new = 0;
     for event in events {
         let channel = match event {
@@ -21,47 +21,46 @@ pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize>
             InboundEvent::Status(_) => Channel::Whatsapp,
         };
         let payload = serde_json::to_value(event).expect("events serialize");
-        if store(&mut tx, channel, &event.provider_id(), event.kind(), &payload, true).await? {
-            new += 1;
-        }
+        // The update, its `ProcessInbound` job (the same row `queue::enqueue`
+        // writes) and the wake-up, in one statement.
+        let stored = sqlx::query_scalar!(
+            r#"WITH stored AS (
+                   INSERT INTO inbound_updates (channel, provider_id, kind, payload) VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id
+               ), queued AS (
+                   INSERT INTO jobs (kind, payload, dedupe_key, run_at, max_attempts)
+                   SELECT 'process_inbound', jsonb_build_object('kind', 'process_inbound', 'update_id', id),
+                          'process_inbound:' || id, now(), $5
+                   FROM stored RETURNING id
+               )
+               SELECT count(*) AS "n!" FROM (SELECT pg_notify($6, '') FROM queued) woken"#,
+            channel.as_str(),
+            event.provider_id(),
+            event.kind(),
+            payload,
+            Job::ProcessInbound { update_id: 0 }.max_attempts(),
+            queue::CHANNEL,
+        )
+        .fetch_one(db)
+        .await?;
+        new += usize::try_from(stored).unwrap_or(0);
     }
-    tx.commit().await?;
     Ok(new)
 }
 
 /// Stores an update doorman does not act on (kept for the record; a
 /// redelivery is still a no-op).
 pub async fn accept_ignored(db: &PgPool, channel: Channel, provider_id: &str, payload: &Value) -> sqlx::Result<()> {
-    let mut conn = db.acquire().await?;
-    store(&mut conn, channel, provider_id, "ignored", payload, false).await?;
-    Ok(())
-}
-
-async fn store(
-    conn: &mut PgConnection,
-    channel: Channel,
-    provider_id: &str,
-    kind: &str,
-    payload: &Value,
-    process: bool,
-) -> sqlx::Result<bool> {
-    let id = sqlx::query_scalar!(
-        "INSERT INTO inbound_updates (channel, provider_id, kind, payload) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (channel, provider_id) DO NOTHING RETURNING id",
+    sqlx::query!(
+        "INSERT INTO inbound_updates (channel, provider_id, kind, payload) VALUES ($1, $2, 'ignored', $3)
+         ON CONFLICT (channel, provider_id) DO NOTHING",
         channel.as_str(),
         provider_id,
-        kind,
         payload
     )
-    .fetch_optional(&mut *conn)
+    .execute(db)
     .await?;
-    let Some(id) = id else {
-        return Ok(false);
-    };
-    if process {
-        queue::enqueue(conn, &Job::ProcessInbound { update_id: id }, Utc::now()).await?;
-    }
-    Ok(true)
+    Ok(())
 }
 
 /// `ProcessInbound`: applies a delivery report, or answers a message.

@@ -34,9 +34,11 @@ pub struct WhatsappSender {
 }
 
 impl WhatsappSender {
-    /// A sender limited to `per_second` messages.
+    /// A sender limited to `per_second` messages, evenly spaced (no burst
+    /// above the rate, so no one-second window ever holds more).
     pub fn new(client: WhatsappClient, per_second: u32, template_language: String) -> Self {
-        let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("at least one"));
+        let rate = NonZeroU32::new(per_second.max(1)).expect("at least one");
+        let quota = Quota::per_second(rate).allow_burst(NonZeroU32::new(1).expect("one"));
         Self { client, limiter: Arc::new(RateLimiter::direct(quota)), template_language }
     }
 }
@@ -59,7 +61,9 @@ impl TelegramSender {
     pub fn new(client: TelegramClient, bot_username: Option<String>) -> Self {
         Self {
             client,
-            global: Arc::new(RateLimiter::direct(Quota::per_second(NonZeroU32::new(30).expect("30")))),
+            global: Arc::new(RateLimiter::direct(
+                Quota::per_second(NonZeroU32::new(30).expect("30")).allow_burst(NonZeroU32::new(1).expect("1")),
+            )),
             per_chat: Arc::new(RateLimiter::keyed(Quota::per_second(NonZeroU32::new(1).expect("1")))),
             bot_username,
         }

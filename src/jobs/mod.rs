@@ -187,3 +187,20 @@ impl JobContext {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Job;
+
+    /// `channels::inbox::accept` writes this job in SQL: keep the shapes equal.
+    #[test]
+    fn process_inbound_has_the_shape_the_inbox_writes() {
+        let job = Job::ProcessInbound { update_id: 42 };
+        assert_eq!(
+            serde_json::to_value(&job).unwrap(),
+            serde_json::json!({ "kind": "process_inbound", "update_id": 42 })
+        );
+        assert_eq!(job.dedupe_key().as_deref(), Some("process_inbound:42"));
+        assert_eq!(job.kind(), "process_inbound");
+    }
+}

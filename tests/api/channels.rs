@@ -680,3 +680,87 @@ async fn the_console_channel_goes_through_the_same_pipeline() {
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+#[tokio::test]
+async fn a_burst_goes_out_at_the_rate_limit_without_rate_limit_errors() {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    const LIMIT: usize = 50;
+    let meta = MockServer::start().await;
+    // Meta's throughput limit: more than LIMIT messages in any second is
+    // answered with 130429.
+    let window: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
+    let rejected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (seen, refused) = (window.clone(), rejected.clone());
+    Mock::given(method("POST"))
+        .respond_with(move |_: &wiremock::Request| {
+            let now = Instant::now();
+            let mut recent = seen.lock().unwrap();
+            while recent.front().is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1)) {
+                recent.pop_front();
+            }
+            if recent.len() >= LIMIT {
+                refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return ResponseTemplate::new(400).set_body_json(json!({ "error": {
+                    "message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429, "fbtrace_id": "x" } }));
+            }
+            recent.push_back(now);
+            ResponseTemplate::new(200).set_body_json(json!({ "messaging_product": "whatsapp",
+                "messages": [{ "id": format!("wamid.{}", uuid::Uuid::new_v4().simple()) }] }))
+        })
+        .mount(&meta)
+        .await;
+    let base = format!("{}/v26.0", meta.uri());
+    let app = TestApp::spawn_with(&[
+        ("WHATSAPP_TOKEN", "t"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "1"),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("WHATSAPP_API_BASE", &base),
+        ("WHATSAPP_RATE_PER_SECOND", "50"),
+    ])
+    .await;
+    let mut tx = app.db.begin().await.unwrap();
+    for n in 0..120 {
+        let message = doorman::channels::Outgoing {
+            channel: doorman::channels::Channel::Whatsapp,
+            address: format!("+4219000{n:05}"),
+            purpose: "pre_arrival".into(),
+            body: "Your code".into(),
+            template: Some(doorman::channels::Template {
+                name: "doorman_pre_arrival".into(),
+                params: vec!["x".into()],
+            }),
+            language: "en".into(),
+            booking_id: None,
+            dedupe_key: Some(format!("burst:{n}")),
+        };
+        doorman::channels::outbox::enqueue(&mut tx, &message).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(doorman::jobs::Worker::new(app.jobs.clone(), Default::default()).run(stopped));
+    let all_sent = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE status = 'queued'")
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+            if queued == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert!(all_sent.is_ok(), "every message went out");
+    let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE status = 'sent'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(sent, 120);
+    assert_eq!(rejected.load(std::sync::atomic::Ordering::SeqCst), 0, "no request ever hit Meta's rate limit");
+}
