@@ -14,6 +14,7 @@ use crate::channels::outbox::{Senders, TelegramSender, WhatsappSender};
 use crate::channels::telegram::client::TelegramClient;
 use crate::channels::whatsapp::client::WhatsappClient;
 use crate::config::Config;
+use crate::conversation::llm::LlmClient;
 use crate::db::{self, LocalOptions, LocalPostgres};
 use crate::http::webhooks::WebhookSecrets;
 use crate::http::{self, AppState};
@@ -148,7 +149,11 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
     if telegram.is_none() {
         tracing::info!("Telegram: off (TELEGRAM_BOT_TOKEN unset)");
     }
-    Ok(JobContext { db: pool.clone(), providers, senders: Senders { whatsapp, telegram } })
+    let llm = config.openai.as_ref().map(|o| Arc::new(LlmClient::new(&o.api_key, o.base_url.as_deref(), &o.model)));
+    if llm.is_none() {
+        tracing::info!("LLM fallback: off (OPENAI_API_KEY unset)");
+    }
+    Ok(JobContext { db: pool.clone(), providers, senders: Senders { whatsapp, telegram }, llm })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -63,6 +63,17 @@ pub struct TelegramConfig {
     pub bot_username: Option<String>,
 }
 
+/// The LLM fallback: any OpenAI-compatible server.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// `OPENAI_API_KEY`.
+    pub api_key: SecretString,
+    /// `OPENAI_BASE_URL`: OpenAI's when unset.
+    pub base_url: Option<String>,
+    /// `OPENAI_MODEL`: default `gpt-4o-mini`.
+    pub model: String,
+}
+
 /// Graph API version doorman is written against.
 pub const WHATSAPP_DEFAULT_API_BASE: &str = "https://graph.facebook.com/v26.0";
 
@@ -89,6 +100,8 @@ pub struct Config {
     pub whatsapp: Option<WhatsappConfig>,
     /// Telegram, when configured.
     pub telegram: Option<TelegramConfig>,
+    /// The LLM fallback, when `OPENAI_API_KEY` is set.
+    pub openai: Option<OpenAiConfig>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
 }
@@ -122,6 +135,11 @@ impl Config {
             },
             whatsapp: whatsapp(&get)?,
             telegram: telegram(&get)?,
+            openai: get("OPENAI_API_KEY").map(|key| OpenAiConfig {
+                api_key: SecretString::from(key.trim().to_owned()),
+                base_url: get("OPENAI_BASE_URL"),
+                model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
+            }),
             log_format: match get("LOG_FORMAT").as_deref().map(str::trim) {
                 None | Some("text") => LogFormat::Text,
                 Some("json") => LogFormat::Json,

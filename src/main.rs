@@ -12,6 +12,7 @@ use doorman::app::{job_context, shutdown_signal, Application, Database};
 use doorman::channels::console;
 use doorman::channels::telegram::client::TelegramClient;
 use doorman::config::Config;
+use doorman::conversation::router;
 use doorman::jobs::{Worker, WorkerSettings};
 use doorman::{db, demo, telemetry};
 
@@ -38,6 +39,9 @@ enum Command {
         #[arg(long)]
         from: String,
     },
+    /// Read one message a line on stdin, print one JSON object a line:
+    /// `{"text","intent","confidence","language"}` (rule router only).
+    Classify,
     /// Register this service's URL as the Telegram bot's webhook (idempotent).
     SetTelegramWebhook {
         /// The public base URL, e.g. https://doorman.example.com
@@ -68,6 +72,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
+    if matches!(command, Command::Classify) {
+        return classify().await;
+    }
     if matches!(command, Command::Demo) && config.admin_api_token.is_none() {
         config.admin_api_token = Some(SecretString::from(demo::DEMO_ADMIN_TOKEN));
     }
@@ -78,6 +85,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Demo => serve(&config, &database, true).await,
         Command::Chat { from } => chat(&config, &database, &from).await,
         Command::SetTelegramWebhook { url } => set_telegram_webhook(&config, &url).await,
+        Command::Classify => classify().await,
     };
     database.close().await;
     result
@@ -130,6 +138,25 @@ async fn console_address(db: &sqlx::PgPool, from: &str) -> anyhow::Result<String
         return phone.ok_or_else(|| anyhow::anyhow!("no staff member {staff_id} with a phone number"));
     }
     Ok(Phone::parse(from).map_err(|e| anyhow::anyhow!("--from: {e}"))?.as_str().to_owned())
+}
+
+/// `doorman classify`: no database, no network; the rule router alone.
+async fn classify() -> anyhow::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    while let Some(line) = lines.next_line().await? {
+        let verdict = router::classify(&line);
+        let output = serde_json::json!({
+            "text": line,
+            "intent": verdict.intent.as_str(),
+            "confidence": (f64::from(verdict.confidence) * 100.0).round() / 100.0,
+            "language": verdict.language,
+        });
+        stdout.write_all(format!("{output}\n").as_bytes()).await?;
+    }
+    stdout.flush().await?;
+    Ok(())
 }
 
 async fn set_telegram_webhook(config: &Config, url: &str) -> anyhow::Result<()> {

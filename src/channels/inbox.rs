@@ -105,7 +105,7 @@ async fn answer(
             crate::conversation::identity::link_by_contact(tx, message, phone, user_id.as_deref()).await?
         }
         Content::Unsupported { .. } if message.channel == Channel::Telegram => Vec::new(),
-        _ => crate::conversation::respond(ctx, tx, message).await?,
+        _ => crate::conversation::respond(ctx, tx, update_id, message).await?,
     };
     for (n, mut reply) in replies.into_iter().enumerate() {
         reply.dedupe_key.get_or_insert_with(|| format!("reply:{update_id}:{n}"));

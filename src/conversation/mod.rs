@@ -1,25 +1,420 @@
-//! The conversation: who is writing, and what doorman answers.
+//! The guest conversation (SPEC §4): who is writing, what they want (the
+//! rule router, then optionally the LLM), and the answer, in their language.
+//! Whether a code is released is decided here, by the core's rules alone.
 
+pub mod alerts;
+pub mod catalog;
+pub mod guest;
 pub mod identity;
+pub mod llm;
 pub mod pre_arrival;
 pub mod replies;
+pub mod router;
 
+use chrono::{Duration, Utc};
+use serde_json::json;
 use sqlx::PgConnection;
 
+use self::catalog::text;
+use self::guest::{BookingContext, GuestContext};
+use self::router::Intent;
+use crate::access::audit::{self, Actor, Subject};
+use crate::access::model::BookingStatus;
 use crate::channels::{Content, InboundMessage, Outgoing};
-use crate::jobs::{JobContext, JobError};
+use crate::jobs::{queue, Job, JobContext, JobError};
 
-/// The replies to a message from a guest, a staff member or a stranger.
+/// How long a hand-off pauses automatic replies when staff do not resolve it.
+const HANDOFF_TIMEOUT: Duration = Duration::hours(24);
+/// A second lock problem within this time is escalated to staff.
+const ESCALATE_WITHIN: Duration = Duration::hours(2);
+/// Words that ask for the code again after a lock problem.
+const RESEND_WORDS: [&str; 11] = [
+    "resend",
+    "nochmal",
+    "renvoyer",
+    "reenviar",
+    "reinvia",
+    "znova",
+    "znovu",
+    "ponownie",
+    "opnieuw",
+    "tuma tena",
+    "send again",
+];
+
+/// The replies to a message, queued by the caller in the same transaction.
 pub async fn respond(
-    _ctx: &JobContext,
-    _tx: &mut PgConnection,
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    update_id: i64,
     message: &InboundMessage,
 ) -> Result<Vec<Outgoing>, JobError> {
-    let body = match message.content {
-        Content::Unsupported { .. } => replies::unsupported_message(),
-        _ => replies::acknowledgement(),
+    let guest = guest::identify(tx, message).await?;
+    let Some(body) = message.content.text() else {
+        let language = catalog::pick(&[guest.as_ref().map(|g| g.language.as_str())]);
+        return Ok(match message.content {
+            Content::Unsupported { .. } => vec![reply(message, text(language, "unsupported", &[]))],
+            _ => Vec::new(),
+        });
     };
-    Ok(vec![reply(message, body)])
+    if let Some(guest) = &guest {
+        if forward_if_handed_off(ctx, tx, message, guest, body).await? {
+            return Ok(Vec::new());
+        }
+    }
+    let classification = router::classify(body);
+    let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
+    let folded = router::fold(body);
+    let intent = if RESEND_WORDS.iter().any(|w| folded.trim() == *w) { Intent::Access } else { classification.intent };
+    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() {
+        // The model is asked outside this transaction; it answers later.
+        queue::enqueue(tx, &Job::LlmFallback { update_id }, Utc::now()).await?;
+        return Ok(Vec::new());
+    }
+    let conversation = Conversation { ctx, message, guest: guest.as_ref(), language };
+    conversation.answer(tx, intent, body).await
+}
+
+/// One message being answered.
+pub struct Conversation<'a> {
+    ctx: &'a JobContext,
+    message: &'a InboundMessage,
+    guest: Option<&'a GuestContext>,
+    language: &'a str,
+}
+
+impl<'a> Conversation<'a> {
+    /// A conversation about `message`.
+    pub fn new(
+        ctx: &'a JobContext,
+        message: &'a InboundMessage,
+        guest: Option<&'a GuestContext>,
+        language: &'a str,
+    ) -> Self {
+        Self { ctx, message, guest, language }
+    }
+
+    /// The replies to an intent.
+    pub async fn answer(&self, tx: &mut PgConnection, intent: Intent, body: &str) -> Result<Vec<Outgoing>, JobError> {
+        let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
+        let Some(guest) = self.guest else {
+            // A stranger learns nothing about bookings, rooms or guests.
+            let key = match intent {
+                Intent::Access | Intent::LockProblem => "access_unknown_sender",
+                _ => "greeting_stranger",
+            };
+            return Ok(vec![self.reply(say(key, &[]))]);
+        };
+        let booking = guest.booking.as_ref();
+        let replies = match (intent, booking) {
+            (Intent::Greeting, _) => vec![say(
+                "greeting",
+                &[
+                    ("name", &format!(" {}", guest.first_name())),
+                    ("property", booking.map_or("", |b| b.property.as_str())),
+                ],
+            )],
+            (Intent::Access, Some(b)) => {
+                let (lines, revealed) = self.access(tx, guest, b).await?;
+                if revealed {
+                    // A message carrying a code: its delivery is audited.
+                    let body = lines.join("\n");
+                    return Ok(vec![Outgoing { purpose: "code".into(), booking_id: Some(b.id), ..self.reply(body) }]);
+                }
+                lines
+            }
+            (Intent::LockProblem, Some(b)) => self.lock_problem(tx, guest, b).await?,
+            (Intent::CheckinTime, Some(b)) => vec![say(
+                "checkin_time",
+                &[("time", &b.check_in_time.format("%H:%M").to_string()), ("date", &b.local_date(b.check_in_at))],
+            )],
+            (Intent::Checkout, Some(b)) => {
+                let mut lines = vec![say(
+                    "checkout_time",
+                    &[("time", &b.check_out_time.format("%H:%M").to_string()), ("date", &b.local_date(b.check_out_at))],
+                )];
+                if let Some(instructions) = &b.checkout_instructions {
+                    lines.push(say("checkout_instructions", &[("instructions", instructions)]));
+                }
+                vec![lines.join("\n")]
+            }
+            (Intent::Wifi, Some(b)) => match (&b.wifi_name, &b.wifi_password, b.is_current(Utc::now())) {
+                (_, _, false) => vec![say("wifi_not_current", &[])],
+                (Some(name), Some(password), true) => vec![say("wifi", &[("name", name), ("password", password)])],
+                _ => self.missing(tx, b, "wifi", "wifi_missing").await?,
+            },
+            (Intent::Directions, Some(b)) => match &b.directions {
+                Some(directions) => vec![say("directions", &[("address", &b.address), ("directions", directions)])],
+                None if !b.address.is_empty() => {
+                    vec![say("directions", &[("address", &b.address), ("directions", "")])]
+                }
+                None => self.missing(tx, b, "directions", "missing_answer").await?,
+            },
+            (Intent::Parking, Some(b)) => match &b.parking {
+                Some(parking) => vec![say("parking", &[("parking", parking)])],
+                None => self.missing(tx, b, "parking", "missing_answer").await?,
+            },
+            (Intent::Human, Some(b)) => self.hand_off(tx, guest, b, body, "asked for a person").await?,
+            (Intent::Unknown, Some(b)) => {
+                self.hand_off_quietly(tx, guest, b, body).await?;
+                vec![say("unknown", &[])]
+            }
+            (_, None) => vec![say("access_unknown_sender", &[])],
+        };
+        Ok(replies.into_iter().map(|body| self.reply(body)).collect())
+    }
+
+    /// SPEC §4 `access`: the code only to the guest of a confirmed booking,
+    /// from `code_release_hours` before check-in until check-out, and not
+    /// while verification is pending. Every reveal is audited.
+    async fn access(
+        &self,
+        tx: &mut PgConnection,
+        guest: &GuestContext,
+        b: &BookingContext,
+    ) -> Result<(Vec<String>, bool), JobError> {
+        let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
+        let now = Utc::now();
+        if b.status != BookingStatus::Confirmed {
+            let key = if b.status == BookingStatus::Pending { "access_verification" } else { "access_unknown_sender" };
+            return Ok((vec![say(key, &[])], false));
+        }
+        if now >= b.check_out_at {
+            return Ok((vec![say("access_ended", &[("check_out", &b.local(b.check_out_at))])], false));
+        }
+        if b.requires_verification && !b.verified {
+            return Ok((vec![say("access_verification", &[])], false));
+        }
+        if now < b.release_at() {
+            let hours = b.release_hours.to_string();
+            let args =
+                [("release_at", b.local(b.release_at())), ("hours", hours), ("check_in", b.local(b.check_in_at))];
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            return Ok((vec![say("access_not_yet", &args)], false));
+        }
+        let codes = live_codes(tx, b.id).await?;
+        if codes.is_empty() {
+            let problem = format!("no_code:{}", b.id);
+            let alert = format!(
+                "{} ({}, room {}) asked for the door code, but the booking has no live code.",
+                guest.name, b.external_ref, b.room
+            );
+            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+            return Ok((vec![say("access_no_code", &[])], false));
+        }
+        let mut lines = vec![say("access_codes", &[("name", guest.first_name())])];
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (_, lock, value) in &codes {
+            match groups.iter_mut().find(|(v, _)| v == value) {
+                Some((_, locks)) => locks.push(lock.clone()),
+                None => groups.push((value.clone(), vec![lock.clone()])),
+            }
+        }
+        for (value, locks) in groups {
+            lines.push(say("access_shared_code", &[("code", &value), ("locks", &locks.join(", "))]));
+        }
+        if let Some(instructions) = &b.entry_instructions {
+            lines.push(say("access_instructions", &[("instructions", instructions)]));
+        }
+        for (code_id, _, _) in &codes {
+            let subject = Subject {
+                property_id: Some(b.property_id),
+                code_id: Some(*code_id),
+                booking_id: Some(b.id),
+                ..Default::default()
+            };
+            let details = json!({ "channel": self.message.channel, "to": "guest" });
+            audit::record(&mut *tx, Actor::Guest(guest.guest_id), "code.revealed", subject, details).await?;
+        }
+        Ok((lines, true))
+    }
+
+    /// SPEC §4 `lock_problem`: a guide, the code's state on the lock, an
+    /// offer to resend; a second report is escalated to staff.
+    async fn lock_problem(
+        &self,
+        tx: &mut PgConnection,
+        guest: &GuestContext,
+        b: &BookingContext,
+    ) -> Result<Vec<String>, JobError> {
+        let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
+        let states = sqlx::query!(
+            r#"SELECT l.name AS lock, c.state FROM access_codes c JOIN locks l ON l.id = c.lock_id
+               WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state NOT IN ('removing', 'removed')
+               ORDER BY l.room_id IS NOT NULL, l.name"#,
+            b.id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let recent = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM audit_events
+               WHERE booking_id = $1 AND action = 'guest.lock_problem' AND occurred_at > now() - make_interval(secs => $2)"#,
+            b.id,
+            ESCALATE_WITHIN.num_seconds() as f64
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let subject = Subject { property_id: Some(b.property_id), booking_id: Some(b.id), ..Default::default() };
+        audit::record(&mut *tx, Actor::Guest(guest.guest_id), "guest.lock_problem", subject, json!({})).await?;
+        let summary: Vec<String> = states.iter().map(|s| format!("{}: {}", s.lock, s.state)).collect();
+        let details = format!(
+            "{} ({}, room {}, {} – {}) reports the lock does not work. Codes: {}.",
+            guest.name,
+            b.external_ref,
+            b.room,
+            b.local(b.check_in_at),
+            b.local(b.check_out_at),
+            if summary.is_empty() { "none".to_owned() } else { summary.join(", ") }
+        );
+        if recent > 0 {
+            alerts::alert_staff(
+                tx,
+                &self.ctx.senders,
+                b.property_id,
+                &format!("lock_problem:{}:{}", b.id, recent),
+                &details,
+            )
+            .await?;
+            return Ok(vec![say("lock_problem_escalated", &[])]);
+        }
+        let locks: Vec<&str> = states.iter().map(|s| s.lock.as_str()).collect();
+        let mut lines = vec![say("lock_problem_guide", &[("locks", &locks.join(", "))])];
+        if !states.is_empty() && states.iter().all(|s| s.state == "set") {
+            lines.push(say("lock_problem_code_ok", &[]));
+        } else {
+            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &format!("code_not_set:{}", b.id), &details)
+                .await?;
+            lines.push(say("lock_problem_code_not_set", &[]));
+        }
+        Ok(vec![lines.join("\n\n")])
+    }
+
+    async fn missing(
+        &self,
+        tx: &mut PgConnection,
+        b: &BookingContext,
+        topic: &str,
+        key: &str,
+    ) -> Result<Vec<String>, JobError> {
+        let alert =
+            format!("A guest of {} asked about {topic}; the property's knowledge base has no answer.", b.property);
+        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &format!("missing:{topic}:{}", b.id), &alert).await?;
+        Ok(vec![text(self.language, key, &[])])
+    }
+
+    /// SPEC §4 `human`: staff get the recent conversation; automatic
+    /// replies pause for this chat until staff resolve it.
+    async fn hand_off(
+        &self,
+        tx: &mut PgConnection,
+        guest: &GuestContext,
+        b: &BookingContext,
+        body: &str,
+        reason: &str,
+    ) -> Result<Vec<String>, JobError> {
+        let opened = sqlx::query_scalar!(
+            "INSERT INTO handoffs (channel, address, guest_id, property_id, reason, expires_at)
+             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+             ON CONFLICT (channel, address) WHERE resolved_at IS NULL DO NOTHING RETURNING id",
+            self.message.channel.as_str(),
+            self.message.address,
+            guest.guest_id,
+            b.property_id,
+            reason,
+            HANDOFF_TIMEOUT.num_seconds() as f64,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let recent = recent_messages(tx, self.message).await?;
+        let alert = format!(
+            "{} ({}, room {}) {reason} on {}. Recent: {}. Reply to them directly, then /resolve.",
+            guest.name,
+            b.external_ref,
+            b.room,
+            self.message.channel,
+            if recent.is_empty() { body.to_owned() } else { recent.join(" | ") }
+        );
+        let problem = format!("handoff:{}", opened.map_or_else(|| "open".to_owned(), |id| id.to_string()));
+        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+        Ok(vec![text(self.language, "human", &[])])
+    }
+
+    /// `unknown` without the LLM: staff are told; replies do not pause.
+    async fn hand_off_quietly(
+        &self,
+        tx: &mut PgConnection,
+        guest: &GuestContext,
+        b: &BookingContext,
+        body: &str,
+    ) -> Result<(), JobError> {
+        let alert = format!(
+            "{} ({}, room {}) wrote something doorman could not answer: \"{body}\"",
+            guest.name, b.external_ref, b.room
+        );
+        let problem = format!("unknown:{}:{}", b.id, self.message.provider_id);
+        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+        Ok(())
+    }
+
+    fn reply(&self, body: String) -> Outgoing {
+        Outgoing { language: self.language.to_owned(), ..reply(self.message, body) }
+    }
+}
+
+/// While a hand-off is open, the guest's messages go to staff, not to the
+/// bot. Returns whether the message was forwarded.
+async fn forward_if_handed_off(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    message: &InboundMessage,
+    guest: &GuestContext,
+    body: &str,
+) -> Result<bool, JobError> {
+    let open = sqlx::query!(
+        "SELECT id, property_id FROM handoffs
+         WHERE channel = $1 AND address = $2 AND resolved_at IS NULL AND expires_at > now()",
+        message.channel.as_str(),
+        message.address
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(open) = open else {
+        return Ok(false);
+    };
+    if let Some(property_id) = open.property_id {
+        let alert = format!("{} (waiting for the team): \"{body}\"", guest.name);
+        alerts::alert_staff(tx, &ctx.senders, property_id, &format!("handoff_message:{}", message.provider_id), &alert)
+            .await?;
+    }
+    Ok(true)
+}
+
+async fn recent_messages(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<Vec<String>> {
+    let mut rows = sqlx::query_scalar!(
+        r#"SELECT payload->'content'->>'body' AS "body!" FROM inbound_updates
+           WHERE channel = $1 AND payload->>'address' = $2 AND payload->'content'->>'type' = 'text'
+             AND received_at > now() - interval '1 day'
+           ORDER BY id DESC LIMIT 5"#,
+        message.channel.as_str(),
+        message.address
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// `(code id, lock name, value)` of a booking's live guest codes.
+async fn live_codes(tx: &mut PgConnection, booking_id: uuid::Uuid) -> sqlx::Result<Vec<(uuid::Uuid, String, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id, l.name AS lock, c.code FROM access_codes c JOIN locks l ON l.id = c.lock_id
+           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'set')
+           ORDER BY l.room_id IS NOT NULL, l.name"#,
+        booking_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.lock, r.code)).collect())
 }
 
 /// A plain reply on the channel the message came from.

@@ -129,13 +129,3 @@ pub fn contact_not_linked() -> String {
      booking."
         .to_owned()
 }
-
-/// The reply to messages doorman cannot read (images, stickers…).
-pub fn unsupported_message() -> String {
-    "Sorry, I can only read text messages.".to_owned()
-}
-
-/// Until the conversation router answers: an acknowledgement.
-pub fn acknowledgement() -> String {
-    "Thanks, we got your message. Someone from the team will get back to you here.".to_owned()
-}

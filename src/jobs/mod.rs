@@ -67,6 +67,11 @@ pub enum Job {
         /// The booking.
         booking_id: Uuid,
     },
+    /// Ask the LLM about a message the rules were unsure of.
+    LlmFallback {
+        /// The `inbound_updates` row.
+        update_id: i64,
+    },
     /// Does nothing: measures the queue itself (benchmarks).
     Ping {
         /// Distinguishes pings.
@@ -86,6 +91,7 @@ impl Job {
             Self::ProcessInbound { .. } => "process_inbound",
             Self::SendMessage { .. } => "send_message",
             Self::PreArrival { .. } => "pre_arrival",
+            Self::LlmFallback { .. } => "llm_fallback",
             Self::Ping { .. } => "ping",
         }
     }
@@ -98,7 +104,9 @@ impl Job {
             | Self::UpdateCode { code_id }
             | Self::RemoveCode { code_id }
             | Self::ExpireCode { code_id } => Some(format!("{}:{code_id}", self.kind())),
-            Self::ProcessInbound { update_id } => Some(format!("{}:{update_id}", self.kind())),
+            Self::ProcessInbound { update_id } | Self::LlmFallback { update_id } => {
+                Some(format!("{}:{update_id}", self.kind()))
+            }
             Self::SendMessage { notification_id } => Some(format!("{}:{notification_id}", self.kind())),
             Self::PreArrival { booking_id } => Some(format!("{}:{booking_id}", self.kind())),
             Self::Ping { .. } => None,
@@ -154,6 +162,8 @@ pub struct JobContext {
     pub providers: Providers,
     /// The chat providers.
     pub senders: Senders,
+    /// The LLM fallback, when `OPENAI_API_KEY` is set.
+    pub llm: Option<std::sync::Arc<crate::conversation::llm::LlmClient>>,
 }
 
 impl JobContext {
@@ -168,6 +178,7 @@ impl JobContext {
             Job::ProcessInbound { update_id } => crate::channels::inbox::process(self, *update_id).await,
             Job::SendMessage { notification_id } => crate::channels::outbox::send(self, *notification_id).await,
             Job::PreArrival { booking_id } => crate::conversation::pre_arrival::send(self, *booking_id).await,
+            Job::LlmFallback { update_id } => crate::conversation::llm::fallback(self, *update_id).await,
             Job::Ping { .. } => Ok(()),
         }
     }
@@ -183,7 +194,11 @@ impl JobContext {
             }
             // The notification log holds the failure of a message; an
             // unprocessable update stays in the inbox unprocessed.
-            Job::ProcessInbound { .. } | Job::SendMessage { .. } | Job::PreArrival { .. } | Job::Ping { .. } => Ok(()),
+            Job::ProcessInbound { .. }
+            | Job::SendMessage { .. }
+            | Job::PreArrival { .. }
+            | Job::LlmFallback { .. }
+            | Job::Ping { .. } => Ok(()),
         }
     }
 }

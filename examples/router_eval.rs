@@ -1,0 +1,71 @@
+//! Accuracy of the rule router on the labelled messages in
+//! `data/intents.tsv`, per language, with the confidently-wrong rate.
+//!
+//!     cargo run --release --example router_eval [tune|holdout|all|unseen] [--errors]
+//!
+//! `unseen` reads `data/intents_unseen.tsv`, written blind (by someone who
+//! saw neither the rules nor the tuning set) after the rules were tuned.
+
+use std::collections::BTreeMap;
+
+use doorman::conversation::router::{classify, explain, Intent};
+
+fn main() {
+    let split = std::env::args().nth(1).unwrap_or_else(|| "holdout".into());
+    let show_errors = std::env::args().any(|a| a == "--errors");
+    let file = if split == "unseen" { "data/intents_unseen.tsv" } else { "data/intents.tsv" };
+    let data = std::fs::read_to_string(file).expect("the data set");
+    let mut per_language: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for line in data.lines().skip(1) {
+        let fields: Vec<&str> = if split == "unseen" {
+            let mut f: Vec<&str> = line.splitn(3, '\t').collect();
+            f.insert(2, "unseen");
+            f
+        } else {
+            line.splitn(4, '\t').collect()
+        };
+        let [language, expected, line_split, text] = fields[..] else { continue };
+        if split != "all" && line_split != split {
+            continue;
+        }
+        let expected = Intent::parse(expected).expect("a known intent");
+        let got = classify(text);
+        let entry = per_language.entry(language.to_owned()).or_default();
+        entry.0 += 1;
+        if got.intent == expected {
+            entry.1 += 1;
+        } else {
+            if got.intent != Intent::Unknown && !got.unsure {
+                entry.2 += 1;
+            }
+            if show_errors {
+                let scores: Vec<String> = explain(text).iter().map(|(i, s)| format!("{}={s:.1}", i.as_str())).collect();
+                println!(
+                    "{language}\t{}\t{}\t{:.2}\t{text}\t{}",
+                    expected.as_str(),
+                    got.intent.as_str(),
+                    got.confidence,
+                    scores.join(" ")
+                );
+            }
+        }
+    }
+    let (mut total, mut right, mut confidently_wrong) = (0, 0, 0);
+    println!("| language | messages | accuracy | confidently wrong |");
+    println!("|---|---|---|---|");
+    for (language, (n, ok, wrong)) in &per_language {
+        println!(
+            "| {language} | {n} | {:.1} % | {:.1} % |",
+            100.0 * *ok as f64 / *n as f64,
+            100.0 * *wrong as f64 / *n as f64
+        );
+        total += n;
+        right += ok;
+        confidently_wrong += wrong;
+    }
+    println!(
+        "| all ({split}) | {total} | {:.1} % | {:.1} % |",
+        100.0 * right as f64 / total as f64,
+        100.0 * confidently_wrong as f64 / total as f64
+    );
+}
