@@ -8,6 +8,9 @@
 //! matched against a lexicon of words and phrases per language; words of
 //! six letters or more also match with one typo.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 /// What a guest wants. The names are fixed (SPEC §4).
@@ -1355,10 +1358,9 @@ pub fn explain(text: &str) -> Vec<(Intent, f32)> {
     let folded = fold(text);
     let tokens: Vec<&str> = folded.split_whitespace().collect();
     let mut scores = [0.0_f32; 11];
-    for (intent, _, pattern, weight) in LEXICON {
-        if matches(&tokens, pattern) {
-            scores[intent.index()] += weight;
-        }
+    for entry in lexicon().matching(&tokens) {
+        let (intent, _, _, weight) = LEXICON[entry];
+        scores[intent.index()] += weight;
     }
     Intent::ALL.iter().map(|i| (*i, scores[i.index()])).filter(|(_, s)| *s > 0.0).collect()
 }
@@ -1370,26 +1372,109 @@ pub fn classify(text: &str) -> Classification {
     if tokens.is_empty() {
         return Classification { intent: Unknown, confidence: 0.0, language: None, unsure: true };
     }
+    let compiled = lexicon();
     let mut scores = [0.0_f32; 11];
     let mut languages = [0.0_f32; LANGUAGES.len()];
-    if LOCK_WORDS.iter().any(|w| matches(&tokens, w)) {
+    if tokens.iter().any(|t| compiled.lock_words.contains(t))
+        || LOCK_WORDS.iter().filter(|w| w.ends_with('*')).any(|w| matches(&tokens, w))
+    {
         scores[LOCK_CONTEXT] = 1.0;
     }
-    for (intent, language, pattern, weight) in LEXICON {
-        if matches(&tokens, pattern) {
-            scores[intent.index()] += weight;
-            if let Some(slot) = LANGUAGES.iter().position(|l| l == language) {
-                languages[slot] += weight;
-            }
+    for entry in compiled.matching(&tokens) {
+        let (intent, _, _, weight) = LEXICON[entry];
+        scores[intent.index()] += weight;
+        if let Some(slot) = compiled.language_slot[entry] {
+            languages[slot] += weight;
         }
     }
-    for (language, words) in STOPWORDS {
-        let slot = LANGUAGES.iter().position(|l| l == language).expect("a known language");
-        languages[slot] += tokens.iter().filter(|t| words.contains(t)).count() as f32 * 0.3;
+    for token in &tokens {
+        if let Some(slots) = compiled.stopwords.get(token) {
+            for slot in slots {
+                languages[*slot] += 0.3;
+            }
+        }
     }
     let language = best(&languages).filter(|(_, score)| *score > 0.0).map(|(slot, _)| LANGUAGES[slot]);
     let (intent, confidence, unsure) = decide(&scores, tokens.len());
     Classification { intent, confidence, language, unsure }
+}
+
+/// The lexicon, indexed once: entries by their first word (exact), by the
+/// first letter of their first word (prefixes and words long enough for a
+/// typo), and the few that match inside words.
+struct Compiled {
+    exact: HashMap<&'static str, Vec<usize>>,
+    by_letter: HashMap<u8, Vec<usize>>,
+    inside: Vec<usize>,
+    words: Vec<Vec<&'static str>>,
+    language_slot: Vec<Option<usize>>,
+    stopwords: HashMap<&'static str, Vec<usize>>,
+    lock_words: HashSet<&'static str>,
+}
+
+fn lexicon() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let mut compiled = Compiled {
+            exact: HashMap::new(),
+            by_letter: HashMap::new(),
+            inside: Vec::new(),
+            words: Vec::with_capacity(LEXICON.len()),
+            language_slot: Vec::with_capacity(LEXICON.len()),
+            stopwords: HashMap::new(),
+            lock_words: LOCK_WORDS.iter().copied().filter(|w| !w.ends_with('*')).collect(),
+        };
+        for (entry, (_, language, pattern, _)) in LEXICON.iter().enumerate() {
+            let words: Vec<&'static str> = pattern.split(' ').collect();
+            let first = words[0];
+            if first.starts_with('*') {
+                compiled.inside.push(entry);
+            } else {
+                let bare = first.trim_end_matches('*');
+                if !first.ends_with('*') {
+                    compiled.exact.entry(bare).or_default().push(entry);
+                }
+                if first.ends_with('*') || bare.len() >= 6 {
+                    compiled.by_letter.entry(bare.as_bytes()[0]).or_default().push(entry);
+                }
+            }
+            compiled.words.push(words);
+            compiled.language_slot.push(LANGUAGES.iter().position(|l| l == language));
+        }
+        for (language, words) in STOPWORDS {
+            let slot = LANGUAGES.iter().position(|l| l == language).expect("a known language");
+            for word in *words {
+                compiled.stopwords.entry(word).or_default().push(slot);
+            }
+        }
+        compiled
+    })
+}
+
+impl Compiled {
+    /// The entries whose pattern appears in `tokens`, each once.
+    fn matching(&self, tokens: &[&str]) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut seen = vec![false; LEXICON.len()];
+        for start in 0..tokens.len() {
+            let token = tokens[start];
+            let exact = self.exact.get(token).into_iter().flatten();
+            let lettered = token.as_bytes().first().and_then(|b| self.by_letter.get(b)).into_iter().flatten();
+            for &entry in exact.chain(lettered).chain(self.inside.iter()) {
+                if !seen[entry] && self.matches_at(entry, tokens, start) {
+                    seen[entry] = true;
+                    found.push(entry);
+                }
+            }
+        }
+        found
+    }
+
+    fn matches_at(&self, entry: usize, tokens: &[&str], start: usize) -> bool {
+        let words = &self.words[entry];
+        tokens.len() - start >= words.len()
+            && words.iter().zip(&tokens[start..]).all(|(word, token)| word_matches(token, word))
+    }
 }
 
 /// Picks the intent: a problem with the code beats a question for it; a

@@ -4,6 +4,7 @@
 mod bookings;
 mod channels;
 mod cli;
+mod conversation;
 mod health;
 mod helpers;
 mod jobs;
