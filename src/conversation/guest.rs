@@ -115,10 +115,16 @@ pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::
             let Some(phone) = crate::channels::inbox::sender_phone(message) else {
                 return Ok(None);
             };
-            sqlx::query!("SELECT id, name, language FROM guests WHERE phone = $1", phone.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|g| (g.id, g.name, g.language))
+            // The number on the booking, or one staff linked with /link.
+            sqlx::query!(
+                r#"SELECT g.id, g.name, g.language FROM guests g
+                   WHERE g.phone = $1 OR g.id = (SELECT guest_id FROM guest_phones WHERE phone = $1)
+                   LIMIT 1"#,
+                phone.as_str()
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|g| (g.id, g.name, g.language))
         }
     };
     let Some((guest_id, name, language)) = guest else {

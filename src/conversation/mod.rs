@@ -4,12 +4,14 @@
 
 pub mod alerts;
 pub mod catalog;
+pub mod commands;
 pub mod guest;
 pub mod identity;
 pub mod llm;
 pub mod pre_arrival;
 pub mod replies;
 pub mod router;
+pub mod staff;
 
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -49,6 +51,14 @@ pub async fn respond(
     update_id: i64,
     message: &InboundMessage,
 ) -> Result<Vec<Outgoing>, JobError> {
+    // Slash commands from staff; from anyone else they are just text, and
+    // get the answer a guest gets to something unknown.
+    if let Some(command) = message.content.text().filter(|t| t.trim_start().starts_with('/')) {
+        if let Some(member) = staff::identify(tx, message).await? {
+            let answer = staff::run(ctx, tx, &member, command).await?;
+            return Ok(vec![reply(message, answer)]);
+        }
+    }
     let guest = guest::identify(tx, message).await?;
     let Some(body) = message.content.text() else {
         let language = catalog::pick(&[guest.as_ref().map(|g| g.language.as_str())]);
@@ -416,6 +426,8 @@ async fn live_codes(tx: &mut PgConnection, booking_id: uuid::Uuid) -> sqlx::Resu
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.lock, r.code)).collect())
 }
+
+pub use pre_arrival::deliver_codes;
 
 /// A plain reply on the channel the message came from.
 pub fn reply(message: &InboundMessage, body: String) -> Outgoing {

@@ -62,12 +62,43 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
     if codes.is_empty() {
         return Err(JobError::Retry("the booking has no live code yet".into()));
     }
-    for (channel, address) in channels(ctx, &booking) {
+    queue_messages(ctx, &mut tx, &booking, codes, "pre_arrival", "pre_arrival").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends a booking's live codes to its guest again (after `/regen`), on the
+/// same channels as the pre-arrival message; `key` makes it once.
+pub async fn deliver_codes(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    booking_id: Uuid,
+    key: &str,
+) -> Result<(), JobError> {
+    let Some(booking) = load(tx, booking_id).await? else {
+        return Ok(());
+    };
+    let codes = live_codes(tx, booking_id).await?;
+    if !codes.is_empty() {
+        queue_messages(ctx, tx, &booking, codes, "code", key).await?;
+    }
+    Ok(())
+}
+
+async fn queue_messages(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    booking: &BookingForMessage,
+    codes: Vec<CodeLine>,
+    purpose: &str,
+    key: &str,
+) -> Result<(), JobError> {
+    for (channel, address) in channels(ctx, booking) {
         let telegram_link = match (channel, &ctx.senders.telegram) {
             (Channel::Whatsapp, Some(telegram)) if booking.telegram_chat_id.is_none() => match &telegram.bot_username {
                 Some(bot) => {
                     let token =
-                        issue_telegram_token(&mut tx, booking.guest_id, Some(booking.id), booking.check_out_at).await?;
+                        issue_telegram_token(tx, booking.guest_id, Some(booking.id), booking.check_out_at).await?;
                     Some(format!("https://t.me/{bot}?start={token}"))
                 }
                 None => None,
@@ -88,16 +119,15 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
         let outgoing = Outgoing {
             channel,
             address,
-            purpose: "pre_arrival".into(),
+            purpose: purpose.into(),
             body: message.body(),
             template: Some(Template { name: TEMPLATE.into(), params: message.template_params() }),
             language: booking.language.clone(),
             booking_id: Some(booking.id),
-            dedupe_key: Some(format!("pre_arrival:{}:{}", booking.id, channel)),
+            dedupe_key: Some(format!("{key}:{}:{}", booking.id, channel)),
         };
-        outbox::enqueue(&mut tx, &outgoing).await?;
+        outbox::enqueue(tx, &outgoing).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

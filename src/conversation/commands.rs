@@ -1,0 +1,296 @@
+//! Staff chat commands (SPEC §5): one channel-neutral parser. The table of
+//! [`COMMANDS`] is the single source of `/help`, the usage lines and who may
+//! run what.
+
+use chrono::{NaiveDate, NaiveTime};
+
+use crate::access::model::Role;
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/help`
+    Help,
+    /// `/codes 101`
+    Codes { room: String },
+    /// `/code 101 show`
+    CodeShow { room: String },
+    /// `/revoke room 101`
+    Revoke { room: String },
+    /// `/regen room 101`
+    Regen { room: String },
+    /// `/issue room 101 2026-12-01 09:00 17:00 plumber`
+    Issue { room: String, date: NaiveDate, from: NaiveTime, until: NaiveTime, label: String },
+    /// `/master room 101`
+    Master { room: String },
+    /// `/booking BK-10234`
+    Booking { reference: String },
+    /// `/arrivals today`
+    Arrivals { day: Day },
+    /// `/status room 101`
+    Status { room: String },
+    /// `/audit room 101`
+    Audit { room: String },
+    /// `/link BK-10234 +421900000000`
+    Link { reference: String, phone: String },
+    /// `/mycode Old Town Flats`
+    MyCode { property: String },
+    /// `/resolve`
+    Resolve,
+    /// `/confirm <token>`
+    Confirm { token: String },
+    /// `/cancel`
+    Cancel,
+}
+
+/// Which day `/arrivals` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Day {
+    /// Today in the property's timezone.
+    Today,
+    /// Tomorrow there.
+    Tomorrow,
+    /// A date.
+    Date(NaiveDate),
+}
+
+/// One command's name, usage, least role and description.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// The word after the slash.
+    pub name: &'static str,
+    /// How to write it.
+    pub usage: &'static str,
+    /// The least role that may run it.
+    pub role: Role,
+    /// What it does.
+    pub does: &'static str,
+}
+
+/// Every command, in `/help` order.
+pub const COMMANDS: &[Spec] = &[
+    Spec { name: "help", usage: "/help", role: Role::Staff, does: "commands you may use" },
+    Spec { name: "codes", usage: "/codes 101", role: Role::Staff, does: "live codes of room 101's locks, masked" },
+    Spec { name: "code", usage: "/code 101 show", role: Role::Manager, does: "the full code of the current stay" },
+    Spec { name: "revoke", usage: "/revoke room 101", role: Role::Manager, does: "revoke the guest codes of room 101" },
+    Spec {
+        name: "regen",
+        usage: "/regen room 101",
+        role: Role::Manager,
+        does: "replace the stay's code and send it to the guest",
+    },
+    Spec {
+        name: "issue",
+        usage: "/issue room 101 2026-12-01 09:00 17:00 plumber",
+        role: Role::Manager,
+        does: "a code for a time window",
+    },
+    Spec { name: "master", usage: "/master room 101", role: Role::Manager, does: "a master code for room 101" },
+    Spec { name: "booking", usage: "/booking BK-10234", role: Role::Staff, does: "a booking, its codes and messages" },
+    Spec {
+        name: "arrivals",
+        usage: "/arrivals today",
+        role: Role::Staff,
+        does: "arrivals (today, tomorrow or a date) and their messages",
+    },
+    Spec {
+        name: "status",
+        usage: "/status room 101",
+        role: Role::Staff,
+        does: "the lock: online, battery, codes on it",
+    },
+    Spec {
+        name: "audit",
+        usage: "/audit room 101",
+        role: Role::Manager,
+        does: "codes on the lock that doorman did not set",
+    },
+    Spec {
+        name: "link",
+        usage: "/link BK-10234 +421900000000",
+        role: Role::Manager,
+        does: "link another number to a booking's guest",
+    },
+    Spec {
+        name: "mycode",
+        usage: "/mycode Old Town Flats",
+        role: Role::Staff,
+        does: "your own staff code for a property",
+    },
+    Spec { name: "resolve", usage: "/resolve", role: Role::Manager, does: "end a guest hand-off" },
+    Spec {
+        name: "confirm",
+        usage: "/confirm <token>",
+        role: Role::Staff,
+        does: "go ahead with what you were asked to confirm",
+    },
+    Spec { name: "cancel", usage: "/cancel", role: Role::Staff, does: "drop what you were asked to confirm" },
+];
+
+/// Why a command could not be read: the usage line of the command, or
+/// `None` when the word is not a command at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable(pub Option<&'static Spec>);
+
+impl Unreadable {
+    /// The one-line answer.
+    pub fn reply(&self) -> String {
+        match self.0 {
+            Some(spec) => format!("Usage: {} — {}", spec.usage, spec.does),
+            None => "Unknown command. /help lists what you can do.".to_owned(),
+        }
+    }
+}
+
+/// The spec of a command.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Whether a role may run a command.
+pub fn allowed(role: Role, command: &Spec) -> bool {
+    rank(role) >= rank(command.role)
+}
+
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Staff => 0,
+        Role::Manager => 1,
+        Role::Admin => 2,
+    }
+}
+
+/// Parses `/command args`, case-insensitively; `room` is optional before a
+/// room name.
+pub fn parse(text: &str) -> Result<Command, Unreadable> {
+    let text = text.trim();
+    let without_slash = text.strip_prefix('/').ok_or(Unreadable(None))?;
+    let mut words = without_slash.split_whitespace();
+    let name = words.next().unwrap_or_default().to_lowercase();
+    // Telegram appends the bot's name in groups: /codes@doorman_bot
+    let name = name.split('@').next().unwrap_or_default().to_owned();
+    let spec = spec(&name).ok_or(Unreadable(None))?;
+    let usage = || Unreadable(Some(spec));
+    let rest: Vec<&str> = words.collect();
+    let room = |args: &[&str]| -> Result<String, Unreadable> {
+        let args: Vec<&str> = args.iter().copied().filter(|a| !a.eq_ignore_ascii_case("room")).collect();
+        match args.as_slice() {
+            [room] => Ok((*room).to_owned()),
+            _ => Err(usage()),
+        }
+    };
+    Ok(match name.as_str() {
+        "help" => Command::Help,
+        "codes" => Command::Codes { room: room(&rest)? },
+        "code" => match rest.as_slice() {
+            [r @ .., last] if last.eq_ignore_ascii_case("show") => Command::CodeShow { room: room(r)? },
+            _ => return Err(usage()),
+        },
+        "revoke" => Command::Revoke { room: room(&rest)? },
+        "regen" => Command::Regen { room: room(&rest)? },
+        "master" => Command::Master { room: room(&rest)? },
+        "status" => Command::Status { room: room(&rest)? },
+        "audit" => Command::Audit { room: room(&rest)? },
+        "issue" => {
+            let args: Vec<&str> = rest.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
+            let [room, date, from, until, label @ ..] = args.as_slice() else {
+                return Err(usage());
+            };
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| usage())?;
+            let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| usage());
+            let (from, until) = (time(from)?, time(until)?);
+            if label.is_empty() {
+                return Err(usage());
+            }
+            Command::Issue { room: (*room).to_owned(), date, from, until, label: label.join(" ") }
+        }
+        "booking" => match rest.as_slice() {
+            [reference] => Command::Booking { reference: (*reference).to_owned() },
+            _ => return Err(usage()),
+        },
+        "arrivals" => match rest.as_slice() {
+            [] => Command::Arrivals { day: Day::Today },
+            [day] if day.eq_ignore_ascii_case("today") => Command::Arrivals { day: Day::Today },
+            [day] if day.eq_ignore_ascii_case("tomorrow") => Command::Arrivals { day: Day::Tomorrow },
+            [day] => {
+                Command::Arrivals { day: Day::Date(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| usage())?) }
+            }
+            _ => return Err(usage()),
+        },
+        "link" => match rest.as_slice() {
+            [reference, phone @ ..] if !phone.is_empty() => {
+                Command::Link { reference: (*reference).to_owned(), phone: phone.join("") }
+            }
+            _ => return Err(usage()),
+        },
+        "mycode" if !rest.is_empty() => Command::MyCode { property: rest.join(" ") },
+        "mycode" => return Err(usage()),
+        "resolve" => Command::Resolve,
+        "confirm" => match rest.as_slice() {
+            [token] => Command::Confirm { token: (*token).to_owned() },
+            _ => return Err(usage()),
+        },
+        "cancel" => Command::Cancel,
+        _ => return Err(Unreadable(None)),
+    })
+}
+
+/// `/help` for a role.
+pub fn help(role: Role) -> String {
+    let lines: Vec<String> =
+        COMMANDS.iter().filter(|c| allowed(role, c)).map(|c| format!("{} — {}", c.usage, c.does)).collect();
+    format!("Commands for {role}:\n{}", lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_optional_and_case_does_not_matter() {
+        assert_eq!(parse("/revoke room 101"), Ok(Command::Revoke { room: "101".into() }));
+        assert_eq!(parse("/REVOKE 101"), Ok(Command::Revoke { room: "101".into() }));
+        assert_eq!(parse("/code 101 SHOW"), Ok(Command::CodeShow { room: "101".into() }));
+        assert_eq!(parse("/codes@doorman_bot Room 7"), Ok(Command::Codes { room: "7".into() }));
+    }
+
+    #[test]
+    fn issue_reads_date_times_and_label() {
+        let parsed = parse("/issue room 101 2026-12-01 09:00 17:00 plumber Jan").unwrap();
+        assert_eq!(
+            parsed,
+            Command::Issue {
+                room: "101".into(),
+                date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                from: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+                until: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+                label: "plumber Jan".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_arguments_get_the_usage_of_that_command() {
+        for (text, usage) in [
+            ("/issue room 101 2026-13-01 09:00 17:00 plumber", "/issue room 101 2026-12-01 09:00 17:00 plumber"),
+            ("/issue room 101 tomorrow 9 17 plumber", "/issue room 101 2026-12-01 09:00 17:00 plumber"),
+            ("/revoke", "/revoke room 101"),
+            ("/code 101", "/code 101 show"),
+            ("/link BK-1", "/link BK-10234 +421900000000"),
+            ("/arrivals someday", "/arrivals today"),
+        ] {
+            let reply = parse(text).unwrap_err().reply();
+            assert!(reply.starts_with(&format!("Usage: {usage}")), "{text}: {reply}");
+        }
+        assert_eq!(parse("/frobnicate").unwrap_err(), Unreadable(None));
+        assert_eq!(parse("hello").unwrap_err(), Unreadable(None));
+    }
+
+    #[test]
+    fn help_lists_what_a_role_may_run() {
+        assert!(!help(Role::Staff).contains("/revoke"));
+        assert!(help(Role::Staff).contains("/mycode"));
+        assert!(help(Role::Manager).contains("/revoke"));
+        assert_eq!(help(Role::Admin).lines().count(), COMMANDS.len() + 1);
+    }
+}

@@ -1,0 +1,691 @@
+//! Running staff commands: who is asking, on which of their properties,
+//! and the core call each command makes. Listings mask codes; only
+//! `/code … show`, `/issue`, `/master` and `/mycode` show one in full, and
+//! that is audited.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::commands::{self, Command, Day};
+use crate::access::audit::{self, Actor, Subject};
+use crate::access::codes::mask;
+use crate::access::lifecycle::{self, ManualCode};
+use crate::access::model::{CodeKind, Role};
+use crate::access::phone::Phone;
+use crate::access::stay::local_instant;
+use crate::access::timezone::Timezone;
+use crate::access::AccessError;
+use crate::channels::{Channel, InboundMessage};
+use crate::jobs::{JobContext, JobError};
+use crate::lock_providers::observe::observe_device_codes;
+use crate::lock_providers::Device;
+
+/// How long a `/confirm` token works.
+const CONFIRM_WITHIN: Duration = Duration::minutes(5);
+
+/// A staff member writing.
+#[derive(Debug, Clone)]
+pub struct StaffMember {
+    /// Identifier.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+    /// The properties they may act on (every property for an admin).
+    pub property_ids: Vec<Uuid>,
+}
+
+/// The active staff member behind a message, if any: by WhatsApp (or
+/// console) number, or Telegram user id.
+pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<Option<StaffMember>> {
+    let (phone, telegram) = match message.channel {
+        Channel::Telegram => (None, message.user_id.as_deref().and_then(|u| u.parse::<i64>().ok())),
+        _ => (crate::channels::inbox::sender_phone(message).map(|p| p.as_str().to_owned()), None),
+    };
+    if phone.is_none() && telegram.is_none() {
+        return Ok(None);
+    }
+    let row = sqlx::query!(
+        r#"SELECT s.id, s.name, s.role AS "role: Role",
+               CASE WHEN s.role = 'admin' THEN (SELECT array_agg(id) FROM properties)
+                    ELSE (SELECT array_agg(property_id) FROM staff_properties WHERE staff_id = s.id) END AS property_ids
+           FROM staff s
+           WHERE s.active AND (s.phone = $1 OR s.telegram_user_id = $2)"#,
+        phone,
+        telegram
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| StaffMember {
+        id: r.id,
+        name: r.name,
+        role: r.role,
+        property_ids: r.property_ids.unwrap_or_default(),
+    }))
+}
+
+/// What a confirmation will do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum Pending {
+    Revoke { booking_id: Uuid, room: String },
+    Regen { booking_id: Uuid, room: String },
+}
+
+/// The reply to a staff member's command.
+pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, text: &str) -> Result<String, JobError> {
+    let command = match commands::parse(text) {
+        Ok(command) => command,
+        Err(unreadable) => return Ok(unreadable.reply()),
+    };
+    let name = text.trim().trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_lowercase();
+    let name = name.split('@').next().unwrap_or_default();
+    if let Some(spec) = commands::spec(name) {
+        if !commands::allowed(staff.role, spec) {
+            return Ok(format!("{} needs the {} role; you are {}.", spec.usage, spec.role, staff.role));
+        }
+    }
+    let reply = match command {
+        Command::Help => commands::help(staff.role),
+        Command::Codes { room } => codes(tx, staff, &room).await?,
+        Command::CodeShow { room } => show(tx, staff, &room).await?,
+        Command::Revoke { room } => revoke(tx, staff, &room).await?,
+        Command::Regen { room } => regen(tx, staff, &room).await?,
+        Command::Issue { room, date, from, until, label } => {
+            let target = match find_room(tx, staff, &room).await? {
+                Ok(target) => target,
+                Err(reply) => return Ok(reply),
+            };
+            let tz = target.timezone.tz();
+            let valid_from = local_instant(tz, date.and_time(from));
+            let mut valid_until = local_instant(tz, date.and_time(until));
+            if valid_until <= valid_from {
+                valid_until = local_instant(tz, (date + chrono::Days::new(1)).and_time(until));
+            }
+            let manual = ManualCode {
+                kind: CodeKind::Standalone,
+                booking_ref: None,
+                staff_id: None,
+                valid_from: Some(valid_from),
+                valid_until: Some(valid_until),
+                label: Some(label.clone()),
+            };
+            create_codes(tx, staff, &target, &manual, &format!("{label}, {date} {from}–{until}"), true).await?
+        }
+        Command::Master { room } => {
+            let target = match find_room(tx, staff, &room).await? {
+                Ok(target) => target,
+                Err(reply) => return Ok(reply),
+            };
+            let manual = ManualCode {
+                kind: CodeKind::Master,
+                booking_ref: None,
+                staff_id: None,
+                valid_from: None,
+                valid_until: None,
+                label: Some(format!("master by {}", staff.name)),
+            };
+            create_codes(tx, staff, &target, &manual, "master", false).await?
+        }
+        Command::Booking { reference } => booking(tx, staff, &reference).await?,
+        Command::Arrivals { day } => arrivals(tx, staff, day).await?,
+        Command::Status { room } => status(ctx, tx, staff, &room).await?,
+        Command::Audit { room } => orphans(ctx, tx, staff, &room).await?,
+        Command::Link { reference, phone } => link(tx, staff, &reference, &phone).await?,
+        Command::MyCode { property } => my_code(tx, staff, &property).await?,
+        Command::Resolve => resolve(tx, staff).await?,
+        Command::Confirm { token } => confirm(ctx, tx, staff, &token).await?,
+        Command::Cancel => {
+            let dropped = sqlx::query!(
+                "UPDATE confirmations SET used_at = now() WHERE staff_id = $1 AND used_at IS NULL AND expires_at > now()",
+                staff.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            if dropped.rows_affected() == 0 {
+                "Nothing to cancel.".to_owned()
+            } else {
+                "Cancelled.".to_owned()
+            }
+        }
+    };
+    Ok(reply)
+}
+
+/// A room of one of the staff member's properties.
+struct RoomTarget {
+    room_id: Uuid,
+    room: String,
+    property_id: Uuid,
+    property: String,
+    timezone: Timezone,
+}
+
+async fn find_room(
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    room: &str,
+) -> Result<Result<RoomTarget, String>, JobError> {
+    let rows = sqlx::query!(
+        r#"SELECT r.id, r.name, p.id AS property_id, p.name AS property, p.timezone AS "timezone: Timezone"
+           FROM rooms r JOIN properties p ON p.id = r.property_id
+           WHERE lower(r.name) = lower($1) AND r.property_id = ANY($2)
+           ORDER BY p.name"#,
+        room,
+        &staff.property_ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(match rows.as_slice() {
+        [] => Err(format!("No room {room} in your properties.")),
+        [r] => Ok(RoomTarget {
+            room_id: r.id,
+            room: r.name.clone(),
+            property_id: r.property_id,
+            property: r.property.clone(),
+            timezone: r.timezone,
+        }),
+        many => Err(format!(
+            "Room {room} exists in {}; ask the admin to rename one of them.",
+            many.iter().map(|r| r.property.as_str()).collect::<Vec<_>>().join(" and ")
+        )),
+    })
+}
+
+/// The stay of a room now, else the next one.
+struct Stay {
+    booking_id: Uuid,
+    reference: String,
+    guest: String,
+    check_in_at: DateTime<Utc>,
+    check_out_at: DateTime<Utc>,
+}
+
+impl Stay {
+    fn in_progress(&self) -> bool {
+        let now = Utc::now();
+        self.check_in_at <= now && now < self.check_out_at
+    }
+}
+
+async fn current_stay(tx: &mut PgConnection, room_id: Uuid) -> sqlx::Result<Option<Stay>> {
+    sqlx::query_as!(
+        Stay,
+        r#"SELECT b.id AS booking_id, b.external_ref AS reference, g.name AS guest, b.check_in_at, b.check_out_at
+           FROM bookings b JOIN guests g ON g.id = b.guest_id
+           WHERE b.room_id = $1 AND b.status = 'confirmed' AND b.check_out_at > now()
+           ORDER BY b.check_in_at LIMIT 1"#,
+        room_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
+    let target = match find_room(tx, staff, room).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let rows = sqlx::query!(
+        r#"SELECT l.name AS lock, c.code, c.kind, c.state, c.valid_until, b.external_ref AS "booking?", c.label
+           FROM access_codes c JOIN locks l ON l.id = c.lock_id LEFT JOIN bookings b ON b.id = c.booking_id
+           WHERE l.room_id = $1 AND c.state NOT IN ('removed')
+           ORDER BY l.name, c.valid_from"#,
+        target.room_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(format!("Room {}: no live codes.", target.room));
+    }
+    let tz = target.timezone.tz();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let until = r
+                .valid_until
+                .map_or("no end".to_owned(), |u| format!("until {}", u.with_timezone(&tz).format("%a %-d %b %H:%M")));
+            let whose = r.booking.clone().or(r.label.clone()).unwrap_or_default();
+            format!("{}: {} {} {} {} {until}", r.lock, mask(&r.code), r.kind, whose, r.state)
+        })
+        .collect();
+    Ok(format!("Room {} ({}):\n{}", target.room, target.property, lines.join("\n")))
+}
+
+async fn show(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
+    let target = match find_room(tx, staff, room).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let Some(stay) = current_stay(tx, target.room_id).await? else {
+        return Ok(format!("Room {}: no current or upcoming stay.", target.room));
+    };
+    let rows = sqlx::query!(
+        "SELECT c.id, l.name AS lock, c.code, c.state FROM access_codes c JOIN locks l ON l.id = c.lock_id
+         WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state NOT IN ('removing', 'removed') ORDER BY l.name",
+        stay.booking_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &rows {
+        let subject = Subject {
+            property_id: Some(target.property_id),
+            code_id: Some(row.id),
+            booking_id: Some(stay.booking_id),
+            ..Default::default()
+        };
+        audit::record(&mut *tx, Actor::Staff(staff.id), "code.revealed", subject, json!({ "to": "staff" })).await?;
+    }
+    let lines: Vec<String> = rows.iter().map(|r| format!("{}: `{}` ({})", r.lock, r.code, r.state)).collect();
+    Ok(format!("{} ({}), room {}:\n{}", stay.guest, stay.reference, target.room, lines.join("\n")))
+}
+
+async fn revoke(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
+    let target = match find_room(tx, staff, room).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let Some(stay) = current_stay(tx, target.room_id).await? else {
+        return Ok(format!("Room {}: no current or upcoming stay to revoke.", target.room));
+    };
+    let pending = Pending::Revoke { booking_id: stay.booking_id, room: target.room.clone() };
+    if stay.in_progress() {
+        let summary = format!(
+            "This revokes the codes of {} in room {}, whose stay runs until {}.",
+            stay.guest.split_whitespace().next().unwrap_or_default(),
+            target.room,
+            stay.check_out_at.with_timezone(&target.timezone.tz()).format("%a %-d %b %H:%M")
+        );
+        return ask_confirmation(tx, staff, &pending, &summary).await;
+    }
+    perform(tx, staff, &pending, None).await
+}
+
+async fn regen(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
+    let target = match find_room(tx, staff, room).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let Some(stay) = current_stay(tx, target.room_id).await? else {
+        return Ok(format!("Room {}: no current or upcoming stay.", target.room));
+    };
+    let summary = format!(
+        "This replaces the code of {} in room {} (stay until {}) and sends the new one.",
+        stay.guest.split_whitespace().next().unwrap_or_default(),
+        target.room,
+        stay.check_out_at.with_timezone(&target.timezone.tz()).format("%a %-d %b %H:%M")
+    );
+    ask_confirmation(tx, staff, &Pending::Regen { booking_id: stay.booking_id, room: target.room }, &summary).await
+}
+
+async fn ask_confirmation(
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    pending: &Pending,
+    summary: &str,
+) -> Result<String, JobError> {
+    let mut bytes = [0u8; 3];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    sqlx::query!(
+        "INSERT INTO confirmations (token_hash, staff_id, action, summary, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        hash(&token),
+        staff.id,
+        serde_json::to_value(pending).expect("actions serialize"),
+        summary,
+        Utc::now() + CONFIRM_WITHIN,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(format!("{summary}\nReply /confirm {token} within {} minutes, or /cancel.", CONFIRM_WITHIN.num_minutes()))
+}
+
+async fn confirm(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    token: &str,
+) -> Result<String, JobError> {
+    let row = sqlx::query!(
+        "UPDATE confirmations SET used_at = now()
+         WHERE token_hash = $1 AND staff_id = $2 AND used_at IS NULL AND expires_at > now()
+         RETURNING action",
+        hash(token),
+        staff.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok("That confirmation is unknown, used or expired.".to_owned());
+    };
+    let pending: Pending = serde_json::from_value(row.action).map_err(|e| JobError::Permanent(e.to_string()))?;
+    perform(tx, staff, &pending, Some(ctx)).await
+}
+
+async fn perform(
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    pending: &Pending,
+    ctx: Option<&JobContext>,
+) -> Result<String, JobError> {
+    let actor = Actor::Staff(staff.id);
+    let (booking_id, room, reason) = match pending {
+        Pending::Revoke { booking_id, room } => (*booking_id, room, "revoked by staff"),
+        Pending::Regen { booking_id, room } => (*booking_id, room, "replaced by staff"),
+    };
+    let live = sqlx::query_scalar!(
+        "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')",
+        booking_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for code_id in &live {
+        lifecycle::revoke_code(&mut *tx, *code_id, reason, true, actor, Utc::now()).await?;
+    }
+    if let Pending::Revoke { .. } = pending {
+        return Ok(format!("Revoked {} code(s) of room {room}; they leave the locks shortly.", live.len()));
+    }
+    lifecycle::sync_booking_codes(&mut *tx, booking_id, actor, Utc::now()).await?;
+    if let Some(ctx) = ctx {
+        super::deliver_codes(ctx, tx, booking_id, &format!("regen:{}", Uuid::new_v4().simple())).await?;
+    }
+    Ok(format!("Room {room}: new code issued and sent to the guest; the old one is being removed."))
+}
+
+async fn create_codes(
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    target: &RoomTarget,
+    manual: &ManualCode,
+    what: &str,
+    with_entrances: bool,
+) -> Result<String, JobError> {
+    let locks = sqlx::query!(
+        "SELECT id, name FROM locks WHERE property_id = $1 AND status = 'active' AND (room_id = $2 OR ($3 AND room_id IS NULL))
+         ORDER BY room_id IS NOT NULL, name",
+        target.property_id,
+        target.room_id,
+        with_entrances
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut lines = Vec::new();
+    for lock in locks {
+        let code_id =
+            match lifecycle::create_manual_code(&mut *tx, lock.id, manual, Actor::Staff(staff.id), Utc::now()).await {
+                Ok(id) => id,
+                Err(e @ (AccessError::LockFull { .. } | AccessError::Conflict(_) | AccessError::Invalid(_))) => {
+                    lines.push(format!("{}: {e}", lock.name));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let value =
+            sqlx::query_scalar!("SELECT code FROM access_codes WHERE id = $1", code_id).fetch_one(&mut *tx).await?;
+        lines.push(format!("{}: `{value}`", lock.name));
+    }
+    Ok(format!("Room {} ({what}):\n{}", target.room, lines.join("\n")))
+}
+
+async fn booking(tx: &mut PgConnection, staff: &StaffMember, reference: &str) -> Result<String, JobError> {
+    let row = sqlx::query!(
+        r#"SELECT b.id, b.status, b.check_in_at, b.check_out_at, g.name AS guest, r.name AS room, p.timezone AS "timezone: Timezone"
+           FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id JOIN properties p ON p.id = b.property_id
+           WHERE b.external_ref = $1 AND b.property_id = ANY($2)"#,
+        reference,
+        &staff.property_ids
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(b) = row else {
+        return Ok(format!("No booking {reference} in your properties."));
+    };
+    let tz = b.timezone.tz();
+    let codes = sqlx::query!(
+        "SELECT l.name AS lock, c.code, c.state FROM access_codes c JOIN locks l ON l.id = c.lock_id WHERE c.booking_id = $1 ORDER BY c.created_at",
+        b.id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let messages = sqlx::query!(
+        "SELECT channel, template, status FROM notifications WHERE booking_id = $1 ORDER BY created_at",
+        b.id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut lines = vec![format!(
+        "{reference}: {} in room {}, {} – {}, {}",
+        b.guest,
+        b.room,
+        b.check_in_at.with_timezone(&tz).format("%a %-d %b %H:%M"),
+        b.check_out_at.with_timezone(&tz).format("%a %-d %b %H:%M"),
+        b.status
+    )];
+    lines.extend(codes.iter().map(|c| format!("code {}: {} {}", c.lock, mask(&c.code), c.state)));
+    lines.extend(messages.iter().map(|m| format!("message {} on {}: {}", m.template, m.channel, m.status)));
+    Ok(lines.join("\n"))
+}
+
+async fn arrivals(tx: &mut PgConnection, staff: &StaffMember, day: Day) -> Result<String, JobError> {
+    let rows = sqlx::query!(
+        r#"SELECT b.id, b.external_ref, g.name AS guest, r.name AS room, b.check_in_at, p.timezone AS "timezone: Timezone",
+               (SELECT string_agg(DISTINCT c.state, '/') FROM access_codes c WHERE c.booking_id = b.id AND c.kind = 'guest'
+                  AND c.state <> 'removed') AS codes,
+               (SELECT string_agg(n.channel || ' ' || n.status, ', ') FROM notifications n
+                  WHERE n.booking_id = b.id AND n.template = 'pre_arrival') AS pre_arrival
+           FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id JOIN properties p ON p.id = b.property_id
+           WHERE b.property_id = ANY($1) AND b.status = 'confirmed'
+             AND b.check_in_at BETWEEN now() - interval '2 days' AND now() + interval '400 days'
+           ORDER BY b.check_in_at"#,
+        &staff.property_ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            let today = Utc::now().with_timezone(&r.timezone.tz()).date_naive();
+            let wanted = match day {
+                Day::Today => today,
+                Day::Tomorrow => today + chrono::Days::new(1),
+                Day::Date(date) => date,
+            };
+            r.check_in_at.with_timezone(&r.timezone.tz()).date_naive() == wanted
+        })
+        .map(|r| {
+            format!(
+                "{} {} room {} {}: codes {}, pre-arrival {}",
+                r.check_in_at.with_timezone(&r.timezone.tz()).format("%H:%M"),
+                r.guest,
+                r.room,
+                r.external_ref,
+                r.codes.clone().unwrap_or_else(|| "none".into()),
+                r.pre_arrival.clone().unwrap_or_else(|| "not sent yet".into())
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok("No arrivals.".to_owned());
+    }
+    Ok(format!("Arrivals:\n{}", lines.join("\n")))
+}
+
+async fn status(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
+    let target = match find_room(tx, staff, room).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let locks = sqlx::query!(
+        r#"SELECT id, name, provider AS "provider: crate::access::model::ProviderKind", provider_device_id FROM locks WHERE room_id = $1 ORDER BY name"#,
+        target.room_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut lines = Vec::new();
+    for lock in locks {
+        let device = Device { lock_id: lock.id, device_id: lock.provider_device_id };
+        let state = match ctx.providers.get(lock.provider) {
+            Ok(provider) => match provider.device_status(&device).await {
+                Ok(s) => format!(
+                    "{}, battery {}",
+                    if s.online { "online" } else { "OFFLINE" },
+                    s.battery_percent.map_or("unknown".into(), |b| format!("{b} %"))
+                ),
+                Err(e) => format!("unreachable ({e})"),
+            },
+            Err(e) => e.to_string(),
+        };
+        let on_lock = match observe_device_codes(&ctx.db, &ctx.providers, lock.id).await {
+            Ok(codes) => format!("{} code(s) on the lock", codes.len()),
+            Err(e) => format!("codes unknown ({e})"),
+        };
+        lines.push(format!("{}: {state}; {on_lock}", lock.name));
+    }
+    Ok(format!("Room {}:\n{}", target.room, lines.join("\n")))
+}
+
+async fn orphans(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
+    let target = match find_room(tx, staff, room).await? {
+        Ok(target) => target,
+        Err(reply) => return Ok(reply),
+    };
+    let locks = sqlx::query!("SELECT id, name FROM locks WHERE room_id = $1 ORDER BY name", target.room_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut lines = Vec::new();
+    for lock in locks {
+        match observe_device_codes(&ctx.db, &ctx.providers, lock.id).await {
+            Ok(codes) => {
+                for code in codes.iter().filter(|c| !c.managed) {
+                    lines.push(format!(
+                        "{}: {} \"{}\" (not set by doorman)",
+                        lock.name,
+                        code.code.as_deref().map_or("••••".into(), mask),
+                        code.name
+                    ));
+                }
+            }
+            Err(e) => lines.push(format!("{}: could not read the lock ({e})", lock.name)),
+        }
+    }
+    if lines.is_empty() {
+        return Ok(format!("Room {}: no codes on the locks that doorman does not know.", target.room));
+    }
+    Ok(format!("Room {}, codes doorman did not set (never removed automatically):\n{}", target.room, lines.join("\n")))
+}
+
+async fn link(tx: &mut PgConnection, staff: &StaffMember, reference: &str, phone: &str) -> Result<String, JobError> {
+    let Ok(phone) = Phone::parse(phone) else {
+        return Ok(commands::Unreadable(commands::spec("link")).reply());
+    };
+    let booking = sqlx::query!(
+        "SELECT id, guest_id FROM bookings WHERE external_ref = $1 AND property_id = ANY($2)",
+        reference,
+        &staff.property_ids
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(booking) = booking else {
+        return Ok(format!("No booking {reference} in your properties."));
+    };
+    sqlx::query!(
+        "INSERT INTO guest_phones (phone, guest_id, booking_id, linked_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (phone) DO UPDATE SET guest_id = EXCLUDED.guest_id, booking_id = EXCLUDED.booking_id, linked_by = EXCLUDED.linked_by",
+        phone.as_str(),
+        booking.guest_id,
+        booking.id,
+        Actor::Staff(staff.id).to_db()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let subject = Subject { booking_id: Some(booking.id), ..Default::default() };
+    audit::record(&mut *tx, Actor::Staff(staff.id), "guest.phone_linked", subject, json!({ "phone": phone.masked() }))
+        .await?;
+    Ok(format!("{} is now linked to {reference}.", phone.masked()))
+}
+
+async fn my_code(tx: &mut PgConnection, staff: &StaffMember, property: &str) -> Result<String, JobError> {
+    let found = sqlx::query!(
+        "SELECT id, name FROM properties WHERE lower(name) = lower($1) AND id = ANY($2)",
+        property.trim(),
+        &staff.property_ids
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(found) = found else {
+        return Ok(format!("No property \"{property}\" among yours."));
+    };
+    let locks = sqlx::query!(
+        "SELECT id, name FROM locks WHERE property_id = $1 AND status = 'active' ORDER BY room_id IS NOT NULL, name",
+        found.id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut lines = Vec::new();
+    for lock in locks {
+        let existing = sqlx::query_scalar!(
+            "SELECT code FROM access_codes WHERE lock_id = $1 AND staff_id = $2 AND kind = 'staff' AND state NOT IN ('removing', 'removed', 'failed')",
+            lock.id,
+            staff.id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let value = match existing {
+            Some(value) => value,
+            None => {
+                let manual = ManualCode {
+                    kind: CodeKind::Staff,
+                    booking_ref: None,
+                    staff_id: Some(staff.id),
+                    valid_from: None,
+                    valid_until: None,
+                    label: Some(staff.name.clone()),
+                };
+                match lifecycle::create_manual_code(&mut *tx, lock.id, &manual, Actor::Staff(staff.id), Utc::now())
+                    .await
+                {
+                    Ok(id) => {
+                        sqlx::query_scalar!("SELECT code FROM access_codes WHERE id = $1", id)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    }
+                    Err(e @ (AccessError::LockFull { .. } | AccessError::Conflict(_))) => {
+                        lines.push(format!("{}: {e}", lock.name));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        lines.push(format!("{}: `{value}`", lock.name));
+    }
+    Ok(format!("Your codes at {}:\n{}", found.name, lines.join("\n")))
+}
+
+async fn resolve(tx: &mut PgConnection, staff: &StaffMember) -> Result<String, JobError> {
+    let resolved = sqlx::query!(
+        r#"UPDATE handoffs h SET resolved_at = now(), resolved_by = $2
+           WHERE h.id = (SELECT id FROM handoffs WHERE resolved_at IS NULL AND property_id = ANY($1) ORDER BY opened_at DESC LIMIT 1)
+           RETURNING (SELECT name FROM guests WHERE id = h.guest_id) AS "guest?""#,
+        &staff.property_ids,
+        Actor::Staff(staff.id).to_db()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(match resolved {
+        Some(row) => {
+            format!("Resolved: automatic replies to {} are back on.", row.guest.unwrap_or_else(|| "the guest".into()))
+        }
+        None => "No open hand-off.".to_owned(),
+    })
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().to_lowercase().as_bytes()))
+}
