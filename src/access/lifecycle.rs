@@ -21,6 +21,8 @@ use crate::jobs::{queue, Job};
 
 /// How many times a value is drawn again after losing a race for it.
 const INSERT_ATTEMPTS: usize = 8;
+/// How long before check-in a guest's code must be on the lock.
+pub const CODE_SET_LEAD: chrono::Duration = chrono::Duration::hours(2);
 /// Share of a lock's capacity at which staff are warned.
 const NEARLY_FULL: f64 = 0.9;
 
@@ -128,6 +130,12 @@ async fn schedule_pre_arrival(
     }
     let release_at = booking.check_in_at - chrono::Duration::hours(i64::from(booking.release_hours));
     queue::enqueue(conn, &Job::PreArrival { booking_id: booking.id }, release_at.max(now)).await?;
+    // SPEC §3.8: a code not on the lock this long before check-in is a
+    // problem for a person.
+    let deadline = booking.check_in_at - CODE_SET_LEAD;
+    // Confirmed at the last minute: give the locks a few minutes first.
+    let earliest = now + chrono::Duration::minutes(10);
+    queue::enqueue(conn, &Job::CheckCodesSet { booking_id: booking.id }, deadline.max(earliest)).await?;
     Ok(())
 }
 

@@ -64,3 +64,32 @@ pub async fn alert_staff(
     }
     Ok(queued)
 }
+
+/// `CheckCodesSet`: shortly before check-in, every live guest code of a
+/// confirmed booking should be on its lock; if one is not, staff are told
+/// (SPEC §3.8).
+pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) -> Result<(), crate::jobs::JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let row = sqlx::query!(
+        r#"SELECT b.external_ref, b.property_id, g.name AS guest, r.name AS room,
+               (SELECT string_agg(l.name || ': ' || c.state, ', ') FROM access_codes c JOIN locks l ON l.id = c.lock_id
+                  WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state NOT IN ('set', 'removing', 'removed')) AS "unset?"
+           FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id
+           WHERE b.id = $1 AND b.status = 'confirmed' AND b.check_out_at > now()"#,
+        booking_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    if let Some(unset) = row.unset {
+        let text = format!(
+            "{} ({}, room {}) arrives soon and a code is not on the lock: {unset}.",
+            row.guest, row.external_ref, row.room
+        );
+        alert_staff(&mut tx, &ctx.senders, row.property_id, &format!("not_set:{booking_id}"), &text).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

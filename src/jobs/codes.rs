@@ -227,7 +227,12 @@ pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
 }
 
 /// A programming job died: the code is `failed`, audited; staff are told.
-pub async fn gave_up_programming(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
+pub async fn gave_up_programming(
+    ctx: &JobContext,
+    conn: &mut PgConnection,
+    code_id: Uuid,
+    error: &str,
+) -> Result<(), JobError> {
     let failed = sqlx::query!(
         "UPDATE access_codes SET state = 'failed', last_error = $2, updated_at = now()
          WHERE id = $1 AND state IN ('pending', 'programming') RETURNING lock_id, booking_id",
@@ -250,12 +255,49 @@ pub async fn gave_up_programming(conn: &mut PgConnection, code_id: Uuid, error: 
     };
     audit::record(&mut *conn, Actor::System, action, subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "{action}: staff attention needed");
+    let what = if action == "code.failed" { "could not be put on" } else { "could not get its new dates on" };
+    alert_about_code(ctx, conn, code_id, &format!("{action}:{code_id}"), what, error).await
+}
+
+/// Tells the staff of the code's property, once per problem.
+async fn alert_about_code(
+    ctx: &JobContext,
+    conn: &mut PgConnection,
+    code_id: Uuid,
+    problem: &str,
+    what: &str,
+    error: &str,
+) -> Result<(), JobError> {
+    let row = sqlx::query!(
+        r#"SELECT l.property_id, l.name AS lock, c.code, c.kind, b.external_ref AS "booking?"
+           FROM access_codes c JOIN locks l ON l.id = c.lock_id LEFT JOIN bookings b ON b.id = c.booking_id
+           WHERE c.id = $1"#,
+        code_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let text = format!(
+        "The {} code {} ({}) {what} lock {}: {error}",
+        row.kind,
+        crate::access::codes::mask(&row.code),
+        row.booking.unwrap_or_else(|| "no booking".into()),
+        row.lock
+    );
+    crate::conversation::alerts::alert_staff(conn, &ctx.senders, row.property_id, problem, &text).await?;
     Ok(())
 }
 
 /// A removal job died: the code stays `removing` (it may still be on the
 /// lock), the failure is audited and staff are told.
-pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
+pub async fn gave_up_removing(
+    ctx: &JobContext,
+    conn: &mut PgConnection,
+    code_id: Uuid,
+    error: &str,
+) -> Result<(), JobError> {
     let row = sqlx::query!(
         "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1 RETURNING lock_id, booking_id",
         code_id,
@@ -271,7 +313,8 @@ pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &st
     };
     audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
-    Ok(())
+    let what = "could not be removed from (it may still open)";
+    alert_about_code(ctx, conn, code_id, &format!("removal_failed:{code_id}"), what, error).await
 }
 
 async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {

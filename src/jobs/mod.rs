@@ -67,6 +67,11 @@ pub enum Job {
         /// The booking.
         booking_id: Uuid,
     },
+    /// Shortly before check-in: alert staff when a code is not on its lock.
+    CheckCodesSet {
+        /// The booking.
+        booking_id: Uuid,
+    },
     /// Ask the LLM about a message the rules were unsure of.
     LlmFallback {
         /// The `inbound_updates` row.
@@ -92,6 +97,7 @@ impl Job {
             Self::SendMessage { .. } => "send_message",
             Self::PreArrival { .. } => "pre_arrival",
             Self::LlmFallback { .. } => "llm_fallback",
+            Self::CheckCodesSet { .. } => "check_codes_set",
             Self::Ping { .. } => "ping",
         }
     }
@@ -108,7 +114,9 @@ impl Job {
                 Some(format!("{}:{update_id}", self.kind()))
             }
             Self::SendMessage { notification_id } => Some(format!("{}:{notification_id}", self.kind())),
-            Self::PreArrival { booking_id } => Some(format!("{}:{booking_id}", self.kind())),
+            Self::PreArrival { booking_id } | Self::CheckCodesSet { booking_id } => {
+                Some(format!("{}:{booking_id}", self.kind()))
+            }
             Self::Ping { .. } => None,
         }
     }
@@ -179,6 +187,7 @@ impl JobContext {
             Job::SendMessage { notification_id } => crate::channels::outbox::send(self, *notification_id).await,
             Job::PreArrival { booking_id } => crate::conversation::pre_arrival::send(self, *booking_id).await,
             Job::LlmFallback { update_id } => crate::conversation::llm::fallback(self, *update_id).await,
+            Job::CheckCodesSet { booking_id } => crate::conversation::alerts::check_codes_set(self, *booking_id).await,
             Job::Ping { .. } => Ok(()),
         }
     }
@@ -187,10 +196,10 @@ impl JobContext {
     pub async fn on_dead(&self, conn: &mut sqlx::PgConnection, job: &Job, error: &str) -> Result<(), JobError> {
         match job {
             Job::ProgramCode { code_id } | Job::ConfirmCode { code_id } | Job::UpdateCode { code_id } => {
-                codes::gave_up_programming(conn, *code_id, error).await
+                codes::gave_up_programming(self, conn, *code_id, error).await
             }
             Job::RemoveCode { code_id } | Job::ExpireCode { code_id } => {
-                codes::gave_up_removing(conn, *code_id, error).await
+                codes::gave_up_removing(self, conn, *code_id, error).await
             }
             // The notification log holds the failure of a message; an
             // unprocessable update stays in the inbox unprocessed.
@@ -198,6 +207,7 @@ impl JobContext {
             | Job::SendMessage { .. }
             | Job::PreArrival { .. }
             | Job::LlmFallback { .. }
+            | Job::CheckCodesSet { .. }
             | Job::Ping { .. } => Ok(()),
         }
     }

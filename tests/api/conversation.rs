@@ -10,18 +10,18 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::{id_of, TestApp, TOKEN};
 
 const SECRET: &str = "conversation-app-secret";
-const GUEST: &str = "421900000001";
+pub(crate) const GUEST: &str = "421900000001";
 const OTHER_GUEST: &str = "421900000007";
-const MANAGER: &str = "421900000002";
+pub(crate) const MANAGER: &str = "421900000002";
 
-struct Chat {
-    app: TestApp,
-    meta: MockServer,
-    property_id: String,
+pub(crate) struct Chat {
+    pub(crate) app: TestApp,
+    pub(crate) meta: MockServer,
+    pub(crate) property_id: String,
     next_id: std::sync::atomic::AtomicUsize,
 }
 
-async fn spawn_with(extra: &[(&str, &str)]) -> Chat {
+pub(crate) async fn spawn_with(extra: &[(&str, &str)]) -> Chat {
     let meta = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v26.0/555/messages"))
@@ -71,12 +71,19 @@ async fn spawn_with(extra: &[(&str, &str)]) -> Chat {
     Chat { app, meta, property_id, next_id: Default::default() }
 }
 
-async fn spawn() -> Chat {
+pub(crate) async fn spawn() -> Chat {
     spawn_with(&[]).await
 }
 
 impl Chat {
-    async fn book(&self, reference: &str, phone: &str, room: &str, from_now: Duration, extra: Value) -> Value {
+    pub(crate) async fn book(
+        &self,
+        reference: &str,
+        phone: &str,
+        room: &str,
+        from_now: Duration,
+        extra: Value,
+    ) -> Value {
         let check_in = Utc::now() + from_now;
         let mut body = json!({
             "property_id": self.property_id, "room": room,
@@ -91,7 +98,7 @@ impl Chat {
 
     /// Sends a WhatsApp text from `from`, runs the jobs, and returns the
     /// texts Meta was asked to deliver to `from` since.
-    async fn say(&self, from: &str, text: &str) -> Vec<String> {
+    pub(crate) async fn say(&self, from: &str, text: &str) -> Vec<String> {
         let before = self.sent_to(from).await.len();
         let n = self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let payload = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
@@ -114,7 +121,7 @@ impl Chat {
         self.sent_to(from).await.split_off(before)
     }
 
-    async fn sent_to(&self, to: &str) -> Vec<String> {
+    pub(crate) async fn sent_to(&self, to: &str) -> Vec<String> {
         self.meta
             .received_requests()
             .await
@@ -127,7 +134,7 @@ impl Chat {
     }
 }
 
-fn code_of(booking: &Value) -> String {
+pub(crate) fn code_of(booking: &Value) -> String {
     booking["codes"][0]["code"].as_str().unwrap().to_owned()
 }
 

@@ -12,4 +12,5 @@ mod lifecycle;
 mod locks;
 mod properties;
 mod staff;
+mod staff_commands;
 mod trail;

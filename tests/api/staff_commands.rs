@@ -1,0 +1,244 @@
+//! Staff commands through the real pipeline (WhatsApp in, mock Meta out;
+//! one on Telegram), with each role.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::conversation::{code_of, spawn, Chat, GUEST, MANAGER};
+
+const CLEANER: &str = "421900000003";
+const STRANGER: &str = "447700900123";
+
+async fn with_cleaner(chat: &Chat) {
+    let body =
+        json!({ "name": "Eva", "phone": format!("+{CLEANER}"), "role": "staff", "property_ids": [chat.property_id] });
+    assert_eq!(chat.app.post("/api/v1/staff", &body).await.status(), 201);
+}
+
+async fn states(chat: &Chat, reference: &str) -> Vec<String> {
+    let booking: Value = chat.app.get(&format!("/api/v1/bookings/{reference}")).await.json().await.unwrap();
+    booking["codes"].as_array().unwrap().iter().map(|c| c["state"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_strangers_command_does_nothing_and_reveals_nothing() {
+    let chat = spawn().await;
+    let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let reply = chat.say(STRANGER, "/revoke room 101").await;
+    let as_guest = chat.say(STRANGER, "/frobnicate").await;
+    assert_eq!(reply, as_guest, "the same answer a guest gets to an unknown command");
+    assert!(!reply[0].contains(&code_of(&booking)) && !reply[0].contains("101"));
+    assert!(states(&chat, "BK-1").await.iter().all(|s| s == "set"));
+    let shown = chat.say(STRANGER, "/code 101 show").await;
+    assert!(!shown[0].contains(&code_of(&booking)));
+}
+
+#[tokio::test]
+async fn help_and_listings_follow_the_role_and_mask_codes() {
+    let chat = spawn().await;
+    with_cleaner(&chat).await;
+    let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let code = code_of(&booking);
+    let help = chat.say(CLEANER, "/help").await;
+    assert!(help[0].contains("/codes") && !help[0].contains("/revoke"), "{}", help[0]);
+    assert!(chat.say(MANAGER, "/help").await[0].contains("/revoke"));
+
+    let listed = chat.say(CLEANER, "/codes 101").await;
+    assert!(listed[0].contains(&format!("{}••", &code[..2])) && !listed[0].contains(&code), "{}", listed[0]);
+    let denied = chat.say(CLEANER, "/code 101 show").await;
+    assert!(denied[0].contains("needs the manager role") && !denied[0].contains(&code));
+    let shown = chat.say(MANAGER, "/CODE room 101 show").await;
+    assert!(shown[0].contains(&code), "{}", shown[0]);
+    let events: Value = chat.app.get("/api/v1/audit?booking_ref=BK-1").await.json().await.unwrap();
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "code.revealed" && e["actor"].as_str().unwrap().starts_with("staff:")));
+
+    let booking_view = chat.say(CLEANER, "/booking BK-1").await;
+    assert!(booking_view[0].contains("Anna Novak") && !booking_view[0].contains(&code), "{}", booking_view[0]);
+    let arrivals =
+        chat.say(MANAGER, "/arrivals today").await.join("") + &chat.say(MANAGER, "/arrivals tomorrow").await.join("");
+    assert!(arrivals.contains("BK-1") && arrivals.contains("pre-arrival"), "{arrivals}");
+    assert!(chat.say(MANAGER, "/status 101").await[0].contains("online"));
+    assert!(chat.say(MANAGER, "/codes 999").await[0].contains("No room 999"));
+    assert!(chat.say(MANAGER, "/issue room 101 2026-13-01 09:00 17:00 plumber").await[0].starts_with("Usage: /issue"));
+}
+
+#[tokio::test]
+async fn revoking_a_future_stay_needs_no_confirmation() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::days(3), json!({})).await;
+    let reply = chat.say(MANAGER, "/revoke 101").await;
+    assert!(reply[0].starts_with("Revoked 1 code(s)"), "{}", reply[0]);
+    chat.app.run_jobs().await;
+    assert!(states(&chat, "BK-1").await.iter().all(|s| s == "removed"));
+}
+
+#[tokio::test]
+async fn a_stay_in_progress_needs_a_confirmation_that_works_once_for_its_staff_member() {
+    let chat = spawn().await;
+    chat.app
+        .post("/api/v1/staff", &json!({ "name": "Petra", "phone": "+421900000004", "role": "manager", "property_ids": [chat.property_id] }))
+        .await;
+    chat.book("BK-1", GUEST, "101", -Duration::hours(3), json!({})).await;
+    let prompt = chat.say(MANAGER, "/revoke room 101").await;
+    assert!(
+        prompt[0].contains("Anna") && prompt[0].contains("room 101") && prompt[0].contains("/confirm"),
+        "{}",
+        prompt[0]
+    );
+    let token = prompt[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(states(&chat, "BK-1").await.iter().all(|s| s == "set"), "nothing happens before the confirmation");
+
+    let other = chat.say("421900000004", &format!("/confirm {token}")).await;
+    assert!(other[0].contains("unknown, used or expired"), "another staff member's confirmation does nothing");
+    let done = chat.say(MANAGER, &format!("/confirm {token}")).await;
+    assert!(done[0].starts_with("Revoked"), "{}", done[0]);
+    let again = chat.say(MANAGER, &format!("/confirm {token}")).await;
+    assert!(again[0].contains("unknown, used or expired"));
+
+    // Expired and cancelled prompts do nothing either.
+    let chat = spawn().await;
+    chat.book("BK-2", GUEST, "101", -Duration::hours(3), json!({})).await;
+    let prompt = chat.say(MANAGER, "/revoke 101").await;
+    let token = prompt[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    sqlx::query("UPDATE confirmations SET expires_at = now() - interval '1 second'")
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    assert!(chat.say(MANAGER, &format!("/confirm {token}")).await[0].contains("expired"));
+    let prompt = chat.say(MANAGER, "/revoke 101").await;
+    let token = prompt[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert_eq!(chat.say(MANAGER, "/cancel").await[0], "Cancelled.");
+    assert!(chat.say(MANAGER, &format!("/confirm {token}")).await[0].contains("expired"));
+    assert!(states(&chat, "BK-2").await.iter().all(|s| s == "set"));
+}
+
+#[tokio::test]
+async fn regen_replaces_the_code_and_sends_the_new_one_to_the_guest() {
+    let chat = spawn().await;
+    let booking = chat.book("BK-1", GUEST, "101", -Duration::hours(3), json!({})).await;
+    let old = code_of(&booking);
+    let prompt = chat.say(MANAGER, "/regen room 101").await;
+    let token = prompt[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let before = chat.sent_to(GUEST).await.len();
+    chat.say(MANAGER, &format!("/confirm {token}")).await;
+    chat.app.run_jobs().await;
+    let view: Value = chat.app.get("/api/v1/bookings/BK-1").await.json().await.unwrap();
+    let live: Vec<&str> = view["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "set")
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(live.len(), 1, "room 101 has one door here");
+    assert!(live.iter().all(|c| *c != old), "a new value");
+    let sent = chat.sent_to(GUEST).await.split_off(before);
+    assert!(sent.iter().any(|m| m.contains(live[0])), "the guest got the new code: {sent:?}");
+}
+
+#[tokio::test]
+async fn issue_master_link_mycode_and_resolve() {
+    let chat = spawn().await;
+    with_cleaner(&chat).await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let date = (Utc::now() + Duration::days(2)).format("%Y-%m-%d");
+    let issued = chat.say(MANAGER, &format!("/issue room 101 {date} 09:00 17:00 plumber")).await;
+    assert!(issued[0].contains("plumber") && issued[0].contains('`'), "{}", issued[0]);
+    let master = chat.say(MANAGER, "/master room 101").await;
+    assert!(master[0].contains("master"));
+    let master_code = master[0].split('`').nth(1).unwrap();
+    assert_eq!(master_code.len(), 8, "master codes are longer");
+    assert!(chat.say(CLEANER, "/master room 101").await[0].contains("needs the manager role"));
+
+    let mine = chat.say(CLEANER, "/mycode old town flats").await;
+    assert!(mine[0].contains("Your codes at Old Town Flats"), "{}", mine[0]);
+    assert_eq!(chat.say(CLEANER, "/mycode Old Town Flats").await, mine, "the same persistent code each time");
+
+    let second_phone = "421911111111";
+    assert!(chat.say(MANAGER, &format!("/link BK-1 +{second_phone}")).await[0].contains("linked"));
+    let reply = chat.say(second_phone, "What's the door code?").await;
+    let view: Value = chat.app.get("/api/v1/bookings/BK-1").await.json().await.unwrap();
+    assert!(reply[0].contains(&code_of(&view)), "the linked number is the guest's: {}", reply[0]);
+
+    chat.say(GUEST, "I want to talk to a real person").await;
+    assert!(chat.say(GUEST, "hello?").await.is_empty());
+    assert!(chat.say(MANAGER, "/resolve").await[0].contains("Anna"));
+    assert_eq!(chat.say(GUEST, "hello?").await.len(), 1, "automatic replies are back");
+}
+
+#[tokio::test]
+async fn a_code_not_on_the_lock_before_check_in_is_one_alert() {
+    let chat = spawn().await;
+    sqlx::query("INSERT INTO simulated_devices (device_id, offline) SELECT provider_device_id, true FROM locks")
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    chat.book("BK-1", GUEST, "101", Duration::hours(1), json!({})).await;
+    for _ in 0..3 {
+        sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'check_codes_set'")
+            .execute(&chat.app.db)
+            .await
+            .unwrap();
+        chat.app.run_jobs().await;
+        chat.book("BK-1", GUEST, "101", Duration::hours(1), json!({})).await;
+    }
+    let alerts: Vec<String> =
+        chat.sent_to(MANAGER).await.into_iter().filter(|a| a.contains("not on the lock")).collect();
+    assert_eq!(alerts.len(), 1, "one problem, one alert: {alerts:?}");
+    assert!(alerts[0].contains("BK-1") && alerts[0].contains("Room 101 door"));
+}
+
+#[tokio::test]
+async fn commands_work_on_telegram_too() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let telegram = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("(?i)/sendmessage$"))
+        .respond_with(|r: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "ok": true, "result": { "message_id": rand_id(), "date": 1767225600,
+                "chat": { "id": body["chat_id"], "type": "private" }, "text": body["text"] } }))
+        })
+        .mount(&telegram)
+        .await;
+    let base = telegram.uri();
+    let chat = crate::conversation::spawn_with(&[
+        ("TELEGRAM_BOT_TOKEN", "1:tok"),
+        ("TELEGRAM_WEBHOOK_SECRET", "telegram-secret-0123456789"),
+        ("TELEGRAM_API_BASE", Box::leak(base.into_boxed_str())),
+    ])
+    .await;
+    chat.app
+        .post("/api/v1/staff", &json!({ "name": "Tomas", "telegram_user_id": 777001, "role": "manager", "property_ids": [chat.property_id] }))
+        .await;
+    let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let update = json!({ "update_id": 9001, "message": { "message_id": 1, "date": Utc::now().timestamp(),
+        "chat": { "id": 777001, "type": "private", "first_name": "Tomas" },
+        "from": { "id": 777001, "is_bot": false, "first_name": "Tomas" }, "text": "/code 101 show" } });
+    let response = chat
+        .app
+        .client
+        .post(chat.app.url("/webhooks/telegram"))
+        .header("x-telegram-bot-api-secret-token", "telegram-secret-0123456789")
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    chat.app.run_jobs().await;
+    let sent: Vec<Value> =
+        telegram.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let reply = sent.iter().find(|m| m["chat_id"] == 777001).expect("a reply to the staff member");
+    assert!(reply["text"].as_str().unwrap().contains(&code_of(&booking)));
+}
+
+fn rand_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
