@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::audit::Actor;
 use super::error::{AccessError, AccessResult};
 use super::model::Role;
 use super::phone::Phone;
@@ -89,4 +90,27 @@ pub async fn create_staff(conn: &mut PgConnection, new: &NewStaff) -> AccessResu
 /// chat identity).
 pub async fn find_staff_by_phone(conn: &mut PgConnection, phone: &Phone) -> AccessResult<Option<Uuid>> {
     Ok(sqlx::query_scalar!("SELECT id FROM staff WHERE phone = $1", phone.as_str()).fetch_optional(&mut *conn).await?)
+}
+
+/// Deactivates a staff member: their commands stop working and every code
+/// of theirs leaves the locks, end to end. Returns how many codes are being
+/// removed.
+#[tracing::instrument(skip_all, fields(%staff_id))]
+pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Actor) -> AccessResult<usize> {
+    let updated = sqlx::query!("UPDATE staff SET active = false, updated_at = now() WHERE id = $1", staff_id)
+        .execute(&mut *conn)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AccessError::NotFound { entity: "staff member" });
+    }
+    let codes = sqlx::query_scalar!(
+        "SELECT id FROM access_codes WHERE staff_id = $1 AND state NOT IN ('removing', 'removed')",
+        staff_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for code_id in &codes {
+        super::lifecycle::begin_removal(&mut *conn, *code_id, actor, "staff member deactivated").await?;
+    }
+    Ok(codes.len())
 }

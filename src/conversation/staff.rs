@@ -76,6 +76,7 @@ pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::
 enum Pending {
     Revoke { booking_id: Uuid, room: String },
     Regen { booking_id: Uuid, room: String },
+    Purge { orphans: Vec<(Uuid, String)>, room: String },
 }
 
 /// The reply to a staff member's command.
@@ -378,6 +379,16 @@ async fn perform(
     let (booking_id, room, reason) = match pending {
         Pending::Revoke { booking_id, room } => (*booking_id, room, "revoked by staff"),
         Pending::Regen { booking_id, room } => (*booking_id, room, "replaced by staff"),
+        Pending::Purge { orphans, room } => {
+            for (lock_id, provider_ref) in orphans {
+                let job = crate::jobs::Job::RemoveDeviceCode { lock_id: *lock_id, provider_ref: provider_ref.clone() };
+                crate::jobs::queue::enqueue(tx, &job, Utc::now()).await?;
+                let subject = Subject { lock_id: Some(*lock_id), ..Default::default() };
+                let details = json!({ "provider_ref": provider_ref });
+                audit::record(&mut *tx, actor, "lock.orphan_purge_requested", subject, details).await?;
+            }
+            return Ok(format!("Removing {} unknown code(s) from room {room}'s locks.", orphans.len()));
+        }
     };
     let live = sqlx::query_scalar!(
         "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')",
@@ -559,25 +570,30 @@ async fn orphans(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, r
         .fetch_all(&mut *tx)
         .await?;
     let mut lines = Vec::new();
+    let mut orphans = Vec::new();
     for lock in locks {
         match observe_device_codes(&ctx.db, &ctx.providers, lock.id).await {
             Ok(codes) => {
                 for code in codes.iter().filter(|c| !c.managed) {
-                    lines.push(format!(
-                        "{}: {} \"{}\" (not set by doorman)",
-                        lock.name,
-                        code.code.as_deref().map_or("••••".into(), mask),
-                        code.name
-                    ));
+                    let value = code.code.as_deref().map_or("••••".into(), mask);
+                    lines.push(format!("{}: {value} \"{}\" (not set by doorman)", lock.name, code.name));
+                    orphans.push((lock.id, code.provider_ref.clone()));
                 }
             }
             Err(e) => lines.push(format!("{}: could not read the lock ({e})", lock.name)),
         }
     }
-    if lines.is_empty() {
-        return Ok(format!("Room {}: no codes on the locks that doorman does not know.", target.room));
+    if orphans.is_empty() {
+        let mut reply = format!("Room {}: no codes on the locks that doorman does not know.", target.room);
+        for line in &lines {
+            reply.push_str(&format!("\n{line}"));
+        }
+        return Ok(reply);
     }
-    Ok(format!("Room {}, codes doorman did not set (never removed automatically):\n{}", target.room, lines.join("\n")))
+    let listing =
+        format!("Room {}, codes doorman did not set (never removed automatically):\n{}", target.room, lines.join("\n"));
+    let summary = format!("{listing}\nTo remove them from the locks:");
+    ask_confirmation(tx, staff, &Pending::Purge { orphans, room: target.room.clone() }, &summary).await
 }
 
 async fn link(tx: &mut PgConnection, staff: &StaffMember, reference: &str, phone: &str) -> Result<String, JobError> {

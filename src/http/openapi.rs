@@ -22,6 +22,7 @@ use super::api;
         api::codes::revoke,
         api::codes::device_codes,
         api::staff::create,
+        api::staff::update,
         api::bookings::upsert,
         api::bookings::show,
         api::trail::audit,

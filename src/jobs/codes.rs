@@ -202,6 +202,28 @@ async fn removed_unless_landing(
     }
 }
 
+/// `RemoveDeviceCode`: takes a code doorman did not set off a lock, after
+/// staff confirmed it (`/audit`), and checks it is gone.
+pub async fn remove_device_code(ctx: &JobContext, lock_id: Uuid, provider_ref: &str) -> Result<(), JobError> {
+    let lock = crate::access::locks::get_lock(&ctx.db, lock_id).await?;
+    let provider = ctx.providers.get(lock.provider).map_err(JobError::from)?;
+    let device = Device { lock_id, device_id: lock.provider_device_id };
+    provider.remove_code(&device, provider_ref).await.map_err(JobError::from)?;
+    let listed = provider.list_codes(&device).await.map_err(JobError::from)?;
+    if listed.iter().any(|c| c.provider_ref == provider_ref) {
+        return Err(JobError::Retry("removal requested; the lock still shows the code".into()));
+    }
+    let mut tx = ctx.db.begin().await?;
+    sqlx::query!("DELETE FROM device_codes WHERE lock_id = $1 AND provider_ref = $2", lock_id, provider_ref)
+        .execute(&mut *tx)
+        .await?;
+    let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(lock_id), ..Default::default() };
+    audit::record(&mut *tx, Actor::System, "lock.orphan_removed", subject, json!({ "provider_ref": provider_ref }))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// `ExpireCode`: at the end of a code's validity, starts its removal; if the
 /// window moved later, waits for the new end.
 pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {

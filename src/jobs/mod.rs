@@ -67,6 +67,13 @@ pub enum Job {
         /// The booking.
         booking_id: Uuid,
     },
+    /// Remove a code doorman did not set from a lock (staff confirmed it).
+    RemoveDeviceCode {
+        /// The lock.
+        lock_id: Uuid,
+        /// The provider's id of the code.
+        provider_ref: String,
+    },
     /// Shortly before check-in: alert staff when a code is not on its lock.
     CheckCodesSet {
         /// The booking.
@@ -98,6 +105,7 @@ impl Job {
             Self::PreArrival { .. } => "pre_arrival",
             Self::LlmFallback { .. } => "llm_fallback",
             Self::CheckCodesSet { .. } => "check_codes_set",
+            Self::RemoveDeviceCode { .. } => "remove_device_code",
             Self::Ping { .. } => "ping",
         }
     }
@@ -116,6 +124,9 @@ impl Job {
             Self::SendMessage { notification_id } => Some(format!("{}:{notification_id}", self.kind())),
             Self::PreArrival { booking_id } | Self::CheckCodesSet { booking_id } => {
                 Some(format!("{}:{booking_id}", self.kind()))
+            }
+            Self::RemoveDeviceCode { lock_id, provider_ref } => {
+                Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
             Self::Ping { .. } => None,
         }
@@ -188,6 +199,9 @@ impl JobContext {
             Job::PreArrival { booking_id } => crate::conversation::pre_arrival::send(self, *booking_id).await,
             Job::LlmFallback { update_id } => crate::conversation::llm::fallback(self, *update_id).await,
             Job::CheckCodesSet { booking_id } => crate::conversation::alerts::check_codes_set(self, *booking_id).await,
+            Job::RemoveDeviceCode { lock_id, provider_ref } => {
+                codes::remove_device_code(self, *lock_id, provider_ref).await
+            }
             Job::Ping { .. } => Ok(()),
         }
     }
@@ -208,6 +222,7 @@ impl JobContext {
             | Job::PreArrival { .. }
             | Job::LlmFallback { .. }
             | Job::CheckCodesSet { .. }
+            | Job::RemoveDeviceCode { .. }
             | Job::Ping { .. } => Ok(()),
         }
     }

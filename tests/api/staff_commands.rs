@@ -242,3 +242,76 @@ fn rand_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
+
+#[tokio::test]
+async fn audit_lists_orphans_and_removes_them_only_when_confirmed() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    sqlx::query(
+        "INSERT INTO simulated_codes (provider_ref, device_id, name, code)
+         SELECT 'foreign-1', provider_device_id, 'Old cleaner', '583920' FROM locks WHERE name = 'Room 101 door'",
+    )
+    .execute(&chat.app.db)
+    .await
+    .unwrap();
+    let listed = chat.say(MANAGER, "/audit room 101").await;
+    assert!(listed[0].contains("58••20") && listed[0].contains("Old cleaner"), "{}", listed[0]);
+    assert!(!listed[0].contains("583920"), "masked");
+    chat.app.run_jobs().await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM simulated_codes WHERE provider_ref = 'foreign-1'")
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "never removed without a confirmation");
+    let token = listed[0]
+        .split("/confirm ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", listed[0]))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(chat.say(MANAGER, &format!("/confirm {token}")).await[0].contains("Removing 1"));
+    chat.app.run_jobs().await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM simulated_codes WHERE provider_ref = 'foreign-1'")
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(states(&chat, "BK-1").await, ["set"], "the guest's code is untouched");
+}
+
+#[tokio::test]
+async fn a_deactivated_staff_member_loses_commands_and_codes() {
+    let chat = spawn().await;
+    let staff: Value = chat
+        .app
+        .post("/api/v1/staff", &json!({ "name": "Eva", "phone": format!("+{CLEANER}"), "role": "staff", "property_ids": [chat.property_id] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mine = chat.say(CLEANER, "/mycode Old Town Flats").await;
+    assert!(mine[0].contains('`'));
+    chat.app.run_jobs().await;
+    let response = chat
+        .app
+        .client
+        .patch(chat.app.url(&format!("/api/v1/staff/{}", staff["id"].as_str().unwrap())))
+        .bearer_auth(crate::helpers::TOKEN)
+        .json(&json!({ "active": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["codes_removing"], 2);
+    chat.app.run_jobs().await;
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM access_codes WHERE kind = 'staff'")
+        .fetch_all(&chat.app.db)
+        .await
+        .unwrap();
+    assert_eq!(states, ["removed", "removed"], "removed from the locks end to end");
+    let reply = chat.say(CLEANER, "/codes 101").await;
+    assert!(!reply[0].contains("Room 101"), "no longer staff: {}", reply[0]);
+}

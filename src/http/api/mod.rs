@@ -29,6 +29,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/locks/{id}/device-codes", get(codes::device_codes))
         .route("/codes/{id}/revoke", post(codes::revoke))
         .route("/staff", post(staff::create))
+        .route("/staff/{id}", axum::routing::patch(staff::update))
         .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show))
         .route("/audit", get(trail::audit))
         .route("/notifications", get(trail::notifications))

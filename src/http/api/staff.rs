@@ -71,3 +71,39 @@ pub async fn create(
     tx.commit().await.map_err(AccessError::from)?;
     Ok((StatusCode::CREATED, Json(staff)))
 }
+
+/// Changes to a staff member.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct StaffPatch {
+    /// `false` deactivates: commands stop and their codes leave the locks.
+    pub active: Option<bool>,
+}
+
+/// What a deactivation did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StaffPatched {
+    /// The staff member.
+    pub id: Uuid,
+    /// Whether they may act.
+    pub active: bool,
+    /// Their codes now being removed from the locks.
+    pub codes_removing: usize,
+}
+
+/// Deactivate a staff member; their codes are removed from the locks.
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", request_body = StaffPatch,
+    responses((status = 200, body = StaffPatched), (status = 404, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    crate::http::error::Path(id): crate::http::error::Path<Uuid>,
+    Json(patch): Json<StaffPatch>,
+) -> Result<Json<StaffPatched>, ApiError> {
+    if patch.active != Some(false) {
+        return Err(AccessError::invalid("active", "only deactivation (false) is supported").into());
+    }
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let codes_removing = staff::deactivate_staff(&mut tx, id, crate::access::audit::Actor::Api).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok(Json(StaffPatched { id, active: false, codes_removing }))
+}
