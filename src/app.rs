@@ -91,6 +91,11 @@ impl Application {
             tick: config.scheduler_tick,
             ..WorkerSettings::default()
         };
+        if config.scheduler_enabled {
+            // The lock health check runs itself again; one queued per database.
+            let mut conn = jobs.db.acquire().await.context("connecting to the database")?;
+            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLocks, chrono::Utc::now()).await?;
+        }
         let worker = config.scheduler_enabled.then(|| Worker::new(jobs.clone(), settings));
         if worker.is_none() {
             tracing::info!("scheduler: off (SCHEDULER_ENABLED=false)");

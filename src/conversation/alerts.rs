@@ -74,6 +74,7 @@ pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) ->
         r#"SELECT b.external_ref, b.property_id, g.name AS guest, r.name AS room,
                (SELECT string_agg(l.name || ': ' || c.state, ', ') FROM access_codes c JOIN locks l ON l.id = c.lock_id
                   WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state NOT IN ('set', 'removing', 'removed')) AS "unset?"
+           , b.check_in_at
            FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id
            WHERE b.id = $1 AND b.status = 'confirmed' AND b.check_out_at > now()"#,
         booking_id
@@ -84,11 +85,84 @@ pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) ->
         return Ok(());
     };
     if let Some(unset) = row.unset {
+        let now = chrono::Utc::now();
+        let reminder = now >= row.check_in_at - chrono::Duration::minutes(30);
+        let (problem, lead) = match reminder {
+            false => (format!("not_set:{booking_id}"), "arrives soon and"),
+            true => (format!("not_set_reminder:{booking_id}"), "is arriving now: reminder,"),
+        };
         let text = format!(
-            "{} ({}, room {}) arrives soon and a code is not on the lock: {unset}.",
+            "{} ({}, room {}) {lead} a code is not on the lock: {unset}.",
             row.guest, row.external_ref, row.room
         );
-        alert_staff(&mut tx, &ctx.senders, row.property_id, &format!("not_set:{booking_id}"), &text).await?;
+        alert_staff(&mut tx, &ctx.senders, row.property_id, &problem, &text).await?;
+        if !reminder {
+            // Look again at check-in: one reminder if it persists.
+            let at = row.check_in_at.max(now + chrono::Duration::minutes(10));
+            crate::jobs::queue::enqueue(&mut tx, &crate::jobs::Job::CheckCodesSet { booking_id }, at).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Battery below this share is reported.
+const LOW_BATTERY: i32 = 20;
+/// How often every lock is looked at.
+const LOCK_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(30);
+
+/// `CheckLocks`: every active lock's state; an offline lock or a low
+/// battery is told to staff once a day while it lasts. Runs again later.
+pub async fn check_locks(ctx: &crate::jobs::JobContext) -> Result<(), crate::jobs::JobError> {
+    let locks = sqlx::query!(
+        r#"SELECT id, property_id, name, provider AS "provider: crate::access::model::ProviderKind", provider_device_id
+           FROM locks WHERE status = 'active'"#
+    )
+    .fetch_all(&ctx.db)
+    .await?;
+    let today = chrono::Utc::now().date_naive();
+    for lock in locks {
+        let Ok(provider) = ctx.providers.get(lock.provider) else { continue };
+        let device = crate::lock_providers::Device { lock_id: lock.id, device_id: lock.provider_device_id };
+        let problem = match provider.device_status(&device).await {
+            Ok(status) if !status.online => Some(("offline", format!("Lock {} is offline.", lock.name))),
+            Ok(status) => status
+                .battery_percent
+                .filter(|b| *b < LOW_BATTERY)
+                .map(|b| ("battery", format!("Lock {} has a low battery ({b} %).", lock.name))),
+            Err(e) => Some(("unreachable", format!("Lock {} cannot be reached: {e}", lock.name))),
+        };
+        if let Some((kind, text)) = problem {
+            let mut tx = ctx.db.begin().await?;
+            alert_staff(&mut tx, &ctx.senders, lock.property_id, &format!("lock_{kind}:{}:{today}", lock.id), &text)
+                .await?;
+            tx.commit().await?;
+        }
+    }
+    let mut conn = ctx.db.acquire().await?;
+    crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLocks, chrono::Utc::now() + LOCK_CHECK_EVERY)
+        .await?;
+    Ok(())
+}
+
+/// `HandoffReminder`: staff have not resolved a hand-off yet.
+pub async fn remind_handoff(ctx: &crate::jobs::JobContext, handoff_id: Uuid) -> Result<(), crate::jobs::JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let open = sqlx::query!(
+        r#"SELECT h.property_id, g.name AS "guest?" FROM handoffs h LEFT JOIN guests g ON g.id = h.guest_id
+           WHERE h.id = $1 AND h.resolved_at IS NULL AND h.expires_at > now()"#,
+        handoff_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(open) = open {
+        if let Some(property_id) = open.property_id {
+            let text = format!(
+                "Reminder: {} is still waiting for the team (automatic replies are paused). /resolve when done.",
+                open.guest.unwrap_or_else(|| "a guest".into())
+            );
+            alert_staff(&mut tx, &ctx.senders, property_id, &format!("handoff_reminder:{handoff_id}"), &text).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -27,6 +27,8 @@ use crate::jobs::{queue, Job, JobContext, JobError};
 
 /// How long a hand-off pauses automatic replies when staff do not resolve it.
 const HANDOFF_TIMEOUT: Duration = Duration::hours(24);
+/// When staff are reminded of a hand-off they have not resolved.
+const HANDOFF_REMINDER: Duration = Duration::hours(1);
 /// A second lock problem within this time is escalated to staff.
 const ESCALATE_WITHIN: Duration = Duration::hours(2);
 /// Words that ask for the code again after a lock problem.
@@ -346,6 +348,9 @@ impl<'a> Conversation<'a> {
         );
         let problem = format!("handoff:{}", opened.map_or_else(|| "open".to_owned(), |id| id.to_string()));
         alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+        if let Some(handoff_id) = opened {
+            queue::enqueue(tx, &Job::HandoffReminder { handoff_id }, Utc::now() + HANDOFF_REMINDER).await?;
+        }
         Ok(vec![text(self.language, "human", &[])])
     }
 

@@ -67,6 +67,13 @@ pub enum Job {
         /// The booking.
         booking_id: Uuid,
     },
+    /// Every lock's online state and battery; alerts staff, runs again later.
+    CheckLocks,
+    /// A hand-off still open after a while: remind staff.
+    HandoffReminder {
+        /// The hand-off.
+        handoff_id: Uuid,
+    },
     /// Remove a code doorman did not set from a lock (staff confirmed it).
     RemoveDeviceCode {
         /// The lock.
@@ -106,6 +113,8 @@ impl Job {
             Self::LlmFallback { .. } => "llm_fallback",
             Self::CheckCodesSet { .. } => "check_codes_set",
             Self::RemoveDeviceCode { .. } => "remove_device_code",
+            Self::CheckLocks => "check_locks",
+            Self::HandoffReminder { .. } => "handoff_reminder",
             Self::Ping { .. } => "ping",
         }
     }
@@ -128,6 +137,8 @@ impl Job {
             Self::RemoveDeviceCode { lock_id, provider_ref } => {
                 Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
+            Self::CheckLocks => Some(self.kind().to_owned()),
+            Self::HandoffReminder { handoff_id } => Some(format!("{}:{handoff_id}", self.kind())),
             Self::Ping { .. } => None,
         }
     }
@@ -202,6 +213,8 @@ impl JobContext {
             Job::RemoveDeviceCode { lock_id, provider_ref } => {
                 codes::remove_device_code(self, *lock_id, provider_ref).await
             }
+            Job::CheckLocks => crate::conversation::alerts::check_locks(self).await,
+            Job::HandoffReminder { handoff_id } => crate::conversation::alerts::remind_handoff(self, *handoff_id).await,
             Job::Ping { .. } => Ok(()),
         }
     }
@@ -223,6 +236,8 @@ impl JobContext {
             | Job::LlmFallback { .. }
             | Job::CheckCodesSet { .. }
             | Job::RemoveDeviceCode { .. }
+            | Job::CheckLocks
+            | Job::HandoffReminder { .. }
             | Job::Ping { .. } => Ok(()),
         }
     }

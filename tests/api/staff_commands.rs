@@ -315,3 +315,32 @@ async fn a_deactivated_staff_member_loses_commands_and_codes() {
     let reply = chat.say(CLEANER, "/codes 101").await;
     assert!(!reply[0].contains("Room 101"), "no longer staff: {}", reply[0]);
 }
+
+#[tokio::test]
+async fn an_offline_lock_or_a_low_battery_is_told_once_a_day_and_hand_offs_are_reminded() {
+    let chat = spawn().await;
+    sqlx::query("INSERT INTO simulated_devices (device_id, offline, battery_percent) SELECT provider_device_id, name = 'Room 101 door', 12 FROM locks")
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let mut conn = chat.app.db.acquire().await.unwrap();
+        doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, Utc::now()).await.unwrap();
+        drop(conn);
+        chat.app.run_jobs().await;
+    }
+    let alerts = chat.sent_to(MANAGER).await;
+    assert_eq!(alerts.iter().filter(|a| a.contains("Room 101 door is offline")).count(), 1, "{alerts:?}");
+    assert_eq!(alerts.iter().filter(|a| a.contains("Room 102 door has a low battery (12 %)")).count(), 1, "{alerts:?}");
+    let next: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'check_locks' AND run_at > now()")
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap();
+    assert_eq!(next, 1, "the check runs again later, once");
+
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    chat.say(GUEST, "I want to talk to a real person").await;
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'handoff_reminder'").execute(&chat.app.db).await.unwrap();
+    chat.app.run_jobs().await;
+    assert!(chat.sent_to(MANAGER).await.iter().any(|a| a.contains("Reminder: Anna Novak is still waiting")));
+}
