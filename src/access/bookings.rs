@@ -213,6 +213,14 @@ pub async fn upsert_booking(
         Some((id, before)) if before == current => (id, Some(before)),
         Some((id, before)) => {
             update_booking(&mut *conn, id, &current).await?;
+            if before.status != BookingStatus::Confirmed && current.status == BookingStatus::Confirmed {
+                // Confirmed anew: a revocation from before no longer holds.
+                clear_revocation(&mut *conn, id).await?;
+            }
+            if before.guest_id != current.guest_id {
+                // Another person: whoever had the code must not keep it.
+                revoke_for_new_guest(&mut *conn, id, actor).await?;
+            }
             let changes = describe_changes(&before, &current);
             record_booking_event(&mut *conn, actor, "booking.updated", id, &current, changes).await?;
             (id, Some(before))
@@ -228,6 +236,28 @@ pub async fn upsert_booking(
     // code per lock: the sync is idempotent.
     super::lifecycle::sync_booking_codes(&mut *conn, booking_id, actor, Utc::now()).await?;
     Ok(UpsertOutcome { booking_id, previous, current })
+}
+
+/// Lets the booking's codes be issued again after a revocation (`/regen`,
+/// a new confirmation).
+pub async fn clear_revocation(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<()> {
+    sqlx::query!("UPDATE bookings SET codes_revoked_at = NULL WHERE id = $1", booking_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The booking now belongs to someone else: its codes are replaced, even
+/// during the stay, so the previous recipient's code stops working.
+async fn revoke_for_new_guest(conn: &mut PgConnection, booking_id: Uuid, actor: Actor) -> AccessResult<()> {
+    let live = sqlx::query_scalar!(
+        "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')",
+        booking_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for code_id in live {
+        super::lifecycle::begin_removal(&mut *conn, code_id, actor, "the booking's guest changed").await?;
+    }
+    Ok(())
 }
 
 /// A booking by its PMS reference, with its room and guest.

@@ -52,7 +52,6 @@ struct LiveCode {
     id: Uuid,
     lock_id: Uuid,
     code: String,
-    state: CodeState,
     valid_from: DateTime<Utc>,
     valid_until: Option<DateTime<Utc>>,
 }
@@ -68,6 +67,7 @@ struct BookingWindow {
     check_out_at: DateTime<Utc>,
     status: BookingStatus,
     release_hours: i32,
+    codes_revoked_at: Option<DateTime<Utc>>,
 }
 
 impl BookingWindow {
@@ -108,10 +108,12 @@ pub async fn sync_booking_codes(
             for code in live.iter().filter(|c| target_ids.contains(&c.lock_id)) {
                 move_window(conn, &booking, code, actor).await?;
             }
-            let covered: HashSet<Uuid> = live.iter().map(|c| c.lock_id).collect();
-            let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
-            let told = live.iter().find(|c| target_ids.contains(&c.lock_id)).map(|c| c.code.clone());
-            issue_guest_codes(conn, &booking, missing, told, actor).await?;
+            if booking.codes_revoked_at.is_none() {
+                let covered: HashSet<Uuid> = live.iter().map(|c| c.lock_id).collect();
+                let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
+                let told = live.iter().find(|c| target_ids.contains(&c.lock_id)).map(|c| c.code.clone());
+                issue_guest_codes(conn, &booking, missing, told, actor).await?;
+            }
             schedule_pre_arrival(conn, &booking, now).await
         }
     }
@@ -226,7 +228,13 @@ pub async fn revoke_code(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AccessError::NotFound { entity: "code" })?;
-    if matches!(row.state, CodeState::Removing | CodeState::Removed) {
+    if row.state == CodeState::Removed {
+        return Ok(());
+    }
+    if row.state == CodeState::Removing {
+        // Asked again: try the lock again (a removal that gave up may now
+        // get through).
+        queue::enqueue(conn, &Job::RemoveCode { code_id }, Utc::now()).await?;
         return Ok(());
     }
     let in_progress = match (row.check_in_at, row.check_out_at) {
@@ -235,6 +243,16 @@ pub async fn revoke_code(
     };
     if in_progress && !force {
         return Err(AccessError::StayInProgress);
+    }
+    if row.kind == CodeKind::Guest && actor != Actor::System {
+        // A person revoked it: the next upsert of the booking must not
+        // quietly issue a new one.
+        sqlx::query!(
+            "UPDATE bookings SET codes_revoked_at = now() WHERE id = (SELECT booking_id FROM access_codes WHERE id = $1)",
+            code_id
+        )
+        .execute(&mut *conn)
+        .await?;
     }
     begin_removal(conn, code_id, actor, reason).await
 }
@@ -492,13 +510,17 @@ async fn move_window(
     if code.valid_from == booking.check_in_at && code.valid_until == Some(booking.check_out_at) {
         return Ok(());
     }
-    sqlx::query!(
-        "UPDATE access_codes SET valid_from = $2, valid_until = $3, updated_at = now() WHERE id = $1",
+    // The state as of this update (the row lock orders it against a
+    // programming job), not as read before: a code that left `pending`
+    // meanwhile needs the new window on the lock too.
+    let state = sqlx::query_scalar!(
+        r#"UPDATE access_codes SET valid_from = $2, valid_until = $3, updated_at = now() WHERE id = $1
+           RETURNING state AS "state: CodeState""#,
         code.id,
         booking.check_in_at,
         booking.check_out_at,
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
     let subject = Subject {
         lock_id: Some(code.lock_id),
@@ -513,7 +535,7 @@ async fn move_window(
     audit::record(&mut *conn, actor, "code.window_moved", subject, details).await?;
     // A pending code is programmed with the window it has then; a code on
     // (or on its way to) the lock gets the new window there too.
-    if matches!(code.state, CodeState::Programming | CodeState::Set) {
+    if matches!(state, CodeState::Programming | CodeState::Set) {
         queue::enqueue(conn, &Job::UpdateCode { code_id: code.id }, Utc::now()).await?;
     }
     queue::enqueue(conn, &Job::ExpireCode { code_id: code.id }, booking.check_out_at).await?;
@@ -600,7 +622,7 @@ async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult
     sqlx::query_as!(
         BookingWindow,
         r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, b.check_in_at, b.check_out_at,
-               b.status AS "status: BookingStatus", p.code_release_hours AS release_hours
+               b.status AS "status: BookingStatus", p.code_release_hours AS release_hours, b.codes_revoked_at
            FROM bookings b JOIN properties p ON p.id = b.property_id WHERE b.id = $1"#,
         booking_id
     )
@@ -612,7 +634,7 @@ async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult
 async fn live_guest_codes(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<Vec<LiveCode>> {
     Ok(sqlx::query_as!(
         LiveCode,
-        r#"SELECT id, lock_id, code, state AS "state: CodeState", valid_from, valid_until
+        r#"SELECT id, lock_id, code, valid_from, valid_until
            FROM access_codes
            WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')
            ORDER BY created_at, id"#,

@@ -104,8 +104,10 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
         return Err(AccessError::NotFound { entity: "staff member" });
     }
     let codes = sqlx::query_scalar!(
-        "SELECT id FROM access_codes WHERE staff_id = $1 AND state NOT IN ('removing', 'removed')",
-        staff_id
+        "SELECT id FROM access_codes
+         WHERE (staff_id = $1 OR (kind = 'master' AND created_by = $2)) AND state NOT IN ('removing', 'removed')",
+        staff_id,
+        Actor::Staff(staff_id).to_db()
     )
     .fetch_all(&mut *conn)
     .await?;

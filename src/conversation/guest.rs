@@ -115,26 +115,50 @@ pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::
             let Some(phone) = crate::channels::inbox::sender_phone(message) else {
                 return Ok(None);
             };
-            // The number on the booking, or one staff linked with /link.
-            sqlx::query!(
-                r#"SELECT g.id, g.name, g.language FROM guests g
-                   WHERE g.phone = $1 OR g.id = (SELECT guest_id FROM guest_phones WHERE phone = $1)
-                   LIMIT 1"#,
-                phone.as_str()
-            )
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|g| (g.id, g.name, g.language))
+            let own = sqlx::query!("SELECT id, name, language FROM guests WHERE phone = $1", phone.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            match own {
+                Some(g) => Some((g.id, g.name, g.language)),
+                // A number staff linked with /link: that booking only, and
+                // only until its check-out.
+                None => {
+                    let linked = sqlx::query!(
+                        "SELECT g.id, g.name, g.language, gp.booking_id FROM guest_phones gp
+                         JOIN guests g ON g.id = gp.guest_id JOIN bookings b ON b.id = gp.booking_id
+                         WHERE gp.phone = $1 AND b.check_out_at > now()",
+                        phone.as_str()
+                    )
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(linked) = linked else {
+                        return Ok(None);
+                    };
+                    let booking = load_booking(tx, linked.id, linked.booking_id).await?;
+                    return Ok(Some(GuestContext {
+                        guest_id: linked.id,
+                        name: linked.name,
+                        language: linked.language,
+                        booking,
+                    }));
+                }
+            }
         }
     };
     let Some((guest_id, name, language)) = guest else {
         return Ok(None);
     };
-    let booking = current_booking(tx, guest_id).await?;
+    let booking = load_booking(tx, guest_id, None).await?;
     Ok(Some(GuestContext { guest_id, name, language, booking }))
 }
 
-async fn current_booking(tx: &mut PgConnection, guest_id: Uuid) -> sqlx::Result<Option<BookingContext>> {
+/// The guest's current or next stay (or `only` that booking), else their
+/// latest.
+async fn load_booking(
+    tx: &mut PgConnection,
+    guest_id: Uuid,
+    only: Option<Uuid>,
+) -> sqlx::Result<Option<BookingContext>> {
     sqlx::query_as!(
         BookingContext,
         r#"SELECT b.id, b.external_ref, b.status AS "status: BookingStatus", b.verified, b.check_in_at, b.check_out_at,
@@ -145,12 +169,13 @@ async fn current_booking(tx: &mut PgConnection, guest_id: Uuid) -> sqlx::Result<
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id
-           WHERE b.guest_id = $1
+           WHERE b.guest_id = $1 AND ($2::uuid IS NULL OR b.id = $2)
            ORDER BY (b.status <> 'cancelled' AND b.check_out_at > now()) DESC,
                     CASE WHEN b.check_out_at > now() THEN b.check_in_at END ASC,
                     b.check_out_at DESC
            LIMIT 1"#,
-        guest_id
+        guest_id,
+        only
     )
     .fetch_optional(&mut *tx)
     .await

@@ -22,7 +22,7 @@ use self::guest::{BookingContext, GuestContext};
 use self::router::Intent;
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::model::BookingStatus;
-use crate::channels::{Content, InboundMessage, Outgoing};
+use crate::channels::{Channel, Content, InboundMessage, Outgoing};
 use crate::jobs::{queue, Job, JobContext, JobError};
 
 /// How long a hand-off pauses automatic replies when staff do not resolve it.
@@ -58,7 +58,13 @@ pub async fn respond(
     if let Some(command) = message.content.text().filter(|t| t.trim_start().starts_with('/')) {
         if let Some(member) = staff::identify(tx, message).await? {
             let answer = staff::run(ctx, tx, &member, command).await?;
-            return Ok(vec![reply(message, answer)]);
+            let mut answer = reply(message, answer);
+            // On Telegram the answer goes to the staff member's private chat,
+            // never to a group the command was typed in.
+            if let (Channel::Telegram, Some(user)) = (message.channel, &message.user_id) {
+                answer.address = user.clone();
+            }
+            return Ok(vec![answer]);
         }
     }
     let guest = guest::identify(tx, message).await?;

@@ -78,6 +78,17 @@ pub async fn deliver_codes(
     let Some(booking) = load(tx, booking_id).await? else {
         return Ok(());
     };
+    // The same rules as the pre-arrival message: before the release time or
+    // with verification pending, the pre-arrival job sends the new code later.
+    let now = Utc::now();
+    let release_at = booking.check_in_at - Duration::hours(i64::from(booking.release_hours));
+    let releasable = booking.status == BookingStatus::Confirmed
+        && !(booking.requires_verification && !booking.verified)
+        && release_at <= now
+        && now < booking.check_out_at;
+    if !releasable {
+        return Ok(());
+    }
     let codes = live_codes(tx, booking_id).await?;
     if !codes.is_empty() {
         queue_messages(ctx, tx, &booking, codes, "code", key).await?;
@@ -124,7 +135,8 @@ async fn queue_messages(
             template: Some(Template { name: TEMPLATE.into(), params: message.template_params() }),
             language: booking.language.clone(),
             booking_id: Some(booking.id),
-            dedupe_key: Some(format!("{key}:{}:{}", booking.id, channel)),
+            // Per recipient: a corrected guest gets the message too.
+            dedupe_key: Some(format!("{key}:{}:{}:{channel}", booking.id, booking.guest_id)),
         };
         outbox::enqueue(tx, &outgoing).await?;
     }

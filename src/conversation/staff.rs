@@ -220,7 +220,9 @@ async fn current_stay(tx: &mut PgConnection, room_id: Uuid) -> sqlx::Result<Opti
         Stay,
         r#"SELECT b.id AS booking_id, b.external_ref AS reference, g.name AS guest, b.check_in_at, b.check_out_at
            FROM bookings b JOIN guests g ON g.id = b.guest_id
-           WHERE b.room_id = $1 AND b.status = 'confirmed' AND b.check_out_at > now()
+           WHERE b.room_id = $1 AND b.check_out_at > now()
+             AND (b.status = 'confirmed' OR EXISTS (
+                 SELECT 1 FROM access_codes c WHERE c.booking_id = b.id AND c.state NOT IN ('removing', 'removed')))
            ORDER BY b.check_in_at LIMIT 1"#,
         room_id
     )
@@ -402,6 +404,7 @@ async fn perform(
     if let Pending::Revoke { .. } = pending {
         return Ok(format!("Revoked {} code(s) of room {room}; they leave the locks shortly.", live.len()));
     }
+    crate::access::bookings::clear_revocation(&mut *tx, booking_id).await?;
     lifecycle::sync_booking_codes(&mut *tx, booking_id, actor, Utc::now()).await?;
     if let Some(ctx) = ctx {
         super::deliver_codes(ctx, tx, booking_id, &format!("regen:{}", Uuid::new_v4().simple())).await?;

@@ -17,7 +17,10 @@ use crate::lock_providers::{CodeRequest, Created, Device, DeviceCode, LockProvid
 const FIRST_POLL_DELAY: chrono::Duration = chrono::Duration::seconds(2);
 /// How long an accepted code may take to land on a lock: until then, a code
 /// missing from the device is not yet believed gone.
-const LANDING_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+const LANDING_WINDOW: chrono::Duration = chrono::Duration::hours(2);
+/// After a removal job died, when it is tried again (for ever, with one
+/// alert): a code that may still open a door is never given up on.
+const REMOVAL_RETRY_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
 /// A code with what a provider needs to reach its lock.
 struct CodeOnLock {
@@ -192,7 +195,12 @@ async fn removed_unless_landing(
         if let Err(e) = provider.remove_code(&code.device(), provider_ref).await {
             return Err(note_error(ctx, code.id, e).await);
         }
-        return mark_removed(ctx, code).await;
+        // An accepted removal is not a removal: believe the listing. (With
+        // its id, the provider drops even a code it has not applied yet.)
+        if gone(provider, &code.device(), code).await {
+            return mark_removed(ctx, code).await;
+        }
+        return Err(JobError::Retry("removal requested; waiting until the lock confirms it".into()));
     }
     match code.sent_at {
         Some(sent) if Utc::now() - sent < LANDING_WINDOW => {
@@ -336,7 +344,23 @@ pub async fn gave_up_removing(
     audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
     let what = "could not be removed from (it may still open)";
-    alert_about_code(ctx, conn, code_id, &format!("removal_failed:{code_id}"), what, error).await
+    alert_about_code(ctx, conn, code_id, &format!("removal_failed:{code_id}"), what, error).await?;
+    queue::enqueue(conn, &Job::RemoveCode { code_id }, Utc::now() + REMOVAL_RETRY_AFTER).await?;
+    Ok(())
+}
+
+/// An update of a code's window died: the code keeps its state (it may be
+/// on the lock with its old window); staff are told.
+pub async fn gave_up_updating(
+    ctx: &JobContext,
+    conn: &mut PgConnection,
+    code_id: Uuid,
+    error: &str,
+) -> Result<(), JobError> {
+    let subject = Subject { code_id: Some(code_id), ..Default::default() };
+    audit::record(&mut *conn, Actor::System, "code.update_failed", subject, json!({ "error": error })).await?;
+    alert_about_code(ctx, conn, code_id, &format!("update_failed:{code_id}"), "could not get its new dates on", error)
+        .await
 }
 
 async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {

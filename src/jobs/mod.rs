@@ -67,6 +67,15 @@ pub enum Job {
         /// The booking.
         booking_id: Uuid,
     },
+    /// Tell a property's staff something (from code that has no chat senders).
+    AlertStaff {
+        /// The property.
+        property_id: Uuid,
+        /// Names the problem: one alert per problem.
+        problem: String,
+        /// What to say.
+        text: String,
+    },
     /// Every lock's online state and battery; alerts staff, runs again later.
     CheckLocks,
     /// A hand-off still open after a while: remind staff.
@@ -114,6 +123,7 @@ impl Job {
             Self::CheckCodesSet { .. } => "check_codes_set",
             Self::RemoveDeviceCode { .. } => "remove_device_code",
             Self::CheckLocks => "check_locks",
+            Self::AlertStaff { .. } => "alert_staff",
             Self::HandoffReminder { .. } => "handoff_reminder",
             Self::Ping { .. } => "ping",
         }
@@ -138,6 +148,7 @@ impl Job {
                 Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
             Self::CheckLocks => Some(self.kind().to_owned()),
+            Self::AlertStaff { property_id, problem, .. } => Some(format!("{}:{property_id}:{problem}", self.kind())),
             Self::HandoffReminder { handoff_id } => Some(format!("{}:{handoff_id}", self.kind())),
             Self::Ping { .. } => None,
         }
@@ -215,6 +226,12 @@ impl JobContext {
             }
             Job::CheckLocks => crate::conversation::alerts::check_locks(self).await,
             Job::HandoffReminder { handoff_id } => crate::conversation::alerts::remind_handoff(self, *handoff_id).await,
+            Job::AlertStaff { property_id, problem, text } => {
+                let mut tx = self.db.begin().await?;
+                crate::conversation::alerts::alert_staff(&mut tx, &self.senders, *property_id, problem, text).await?;
+                tx.commit().await?;
+                Ok(())
+            }
             Job::Ping { .. } => Ok(()),
         }
     }
@@ -222,9 +239,10 @@ impl JobContext {
     /// Called once when a job dies, in the transaction that buries it.
     pub async fn on_dead(&self, conn: &mut sqlx::PgConnection, job: &Job, error: &str) -> Result<(), JobError> {
         match job {
-            Job::ProgramCode { code_id } | Job::ConfirmCode { code_id } | Job::UpdateCode { code_id } => {
+            Job::ProgramCode { code_id } | Job::ConfirmCode { code_id } => {
                 codes::gave_up_programming(self, conn, *code_id, error).await
             }
+            Job::UpdateCode { code_id } => codes::gave_up_updating(self, conn, *code_id, error).await,
             Job::RemoveCode { code_id } | Job::ExpireCode { code_id } => {
                 codes::gave_up_removing(self, conn, *code_id, error).await
             }
@@ -237,6 +255,7 @@ impl JobContext {
             | Job::CheckCodesSet { .. }
             | Job::RemoveDeviceCode { .. }
             | Job::CheckLocks
+            | Job::AlertStaff { .. }
             | Job::HandoffReminder { .. }
             | Job::Ping { .. } => Ok(()),
         }

@@ -45,7 +45,11 @@ pub async fn enqueue(conn: &mut PgConnection, job: &Job, run_at: DateTime<Utc>) 
     sqlx::query!(
         "INSERT INTO jobs (kind, payload, dedupe_key, run_at, max_attempts) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (dedupe_key) WHERE state = 'queued'
-         DO UPDATE SET run_at = EXCLUDED.run_at, payload = EXCLUDED.payload, updated_at = now()",
+         DO UPDATE SET
+             -- A deadline check keeps its earliest time: re-sending a booking
+             -- must not postpone it for ever.
+             run_at = CASE WHEN jobs.kind = 'check_codes_set' THEN LEAST(jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END,
+             payload = EXCLUDED.payload, updated_at = now()",
         job.kind(),
         payload,
         job.dedupe_key(),

@@ -344,3 +344,84 @@ async fn an_offline_lock_or_a_low_battery_is_told_once_a_day_and_hand_offs_are_r
     chat.app.run_jobs().await;
     assert!(chat.sent_to(MANAGER).await.iter().any(|a| a.contains("Reminder: Anna Novak is still waiting")));
 }
+
+#[tokio::test]
+async fn a_staff_revocation_survives_the_pms_sending_the_booking_again() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::days(3), json!({})).await;
+    chat.say(MANAGER, "/revoke 101").await;
+    chat.app.run_jobs().await;
+    let resent = chat.book("BK-1", GUEST, "101", Duration::days(3), json!({})).await;
+    let codes = resent["codes"].as_array().unwrap();
+    assert!(codes.iter().all(|c| c["state"] == "removed"), "no new code behind staff's back: {codes:?}");
+    let reply = chat.say(MANAGER, "/regen 101").await;
+    let token = reply[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    chat.say(MANAGER, &format!("/confirm {token}")).await;
+    assert!(states(&chat, "BK-1").await.iter().any(|s| s == "set"), "staff can re-issue");
+}
+
+#[tokio::test]
+async fn a_linked_number_sees_only_its_booking_and_only_until_check_out() {
+    let chat = spawn().await;
+    chat.book("BK-OLD", GUEST, "101", -Duration::days(5), json!({})).await;
+    let friend = "421922222222";
+    chat.say(MANAGER, &format!("/link BK-OLD +{friend}")).await;
+    let current = chat.book("BK-NEW", GUEST, "102", Duration::hours(10), json!({})).await;
+    let reply = chat.say(friend, "What's the door code?").await;
+    assert!(!reply[0].contains(&code_of(&current)), "a link to one stay opens no other: {}", reply[0]);
+}
+
+#[tokio::test]
+async fn a_corrected_guest_gets_a_new_code_and_the_old_recipient_loses_theirs() {
+    let chat = spawn().await;
+    let wrong = chat.book("BK-1", "421905555555", "101", Duration::hours(10), json!({})).await;
+    let corrected = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let old = code_of(&wrong);
+    let live: Vec<&str> = corrected["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] != "removed" && c["state"] != "removing")
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_ne!(live[0], old, "a new value");
+    assert!(
+        chat.sent_to(GUEST).await.iter().any(|m| m.contains(live[0])),
+        "the real guest got the pre-arrival message"
+    );
+    let reply = chat.say("421905555555", "door code?").await;
+    assert!(!reply[0].contains(&old) && !reply[0].contains(live[0]));
+}
+
+#[tokio::test]
+async fn regen_before_the_release_time_sends_nothing_yet() {
+    let chat = spawn().await;
+    sqlx::query("UPDATE properties SET requires_verification = true").execute(&chat.app.db).await.unwrap();
+    chat.book("BK-1", GUEST, "101", Duration::days(5), json!({ "verified": false })).await;
+    let before = chat.sent_to(GUEST).await.len();
+    let reply = chat.say(MANAGER, "/regen 101").await;
+    let token = reply[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    chat.say(MANAGER, &format!("/confirm {token}")).await;
+    assert_eq!(chat.sent_to(GUEST).await.len(), before, "verification pending: the code is not sent");
+}
+
+#[tokio::test]
+async fn re_sending_a_booking_does_not_postpone_the_code_deadline_check() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::minutes(90), json!({})).await;
+    let first: chrono::DateTime<Utc> = sqlx::query_scalar("SELECT run_at FROM jobs WHERE kind = 'check_codes_set'")
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET run_at = run_at - interval '1 minute' WHERE kind = 'check_codes_set'")
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    chat.book("BK-1", GUEST, "101", Duration::minutes(90), json!({})).await;
+    let after: chrono::DateTime<Utc> = sqlx::query_scalar("SELECT run_at FROM jobs WHERE kind = 'check_codes_set'")
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap();
+    assert!(after < first, "the earlier time is kept");
+}
