@@ -57,14 +57,12 @@ pub async fn respond(
     // get the answer a guest gets to something unknown.
     if let Some(command) = message.content.text().filter(|t| t.trim_start().starts_with('/')) {
         if let Some(member) = staff::identify(tx, message).await? {
-            let answer = staff::run(ctx, tx, &member, command).await?;
-            let mut answer = reply(message, answer);
-            // On Telegram the answer goes to the staff member's private chat,
-            // never to a group the command was typed in.
-            if let (Channel::Telegram, Some(user)) = (message.channel, &message.user_id) {
-                answer.address = user.clone();
+            if staff::asks_the_locks(command) {
+                queue::enqueue(tx, &Job::StaffCommand { update_id }, Utc::now()).await?;
+                return Ok(Vec::new());
             }
-            return Ok(vec![answer]);
+            let answer = staff::run(ctx, tx, &member, command).await?;
+            return Ok(vec![staff_reply(message, answer)]);
         }
     }
     let guest = guest::identify(tx, message).await?;
@@ -380,6 +378,16 @@ impl<'a> Conversation<'a> {
     fn reply(&self, body: String) -> Outgoing {
         Outgoing { language: self.language.to_owned(), ..reply(self.message, body) }
     }
+}
+
+/// A reply to a staff member: on Telegram to their private chat, never to a
+/// group the command was typed in.
+pub fn staff_reply(message: &InboundMessage, body: String) -> Outgoing {
+    let mut answer = reply(message, body);
+    if let (Channel::Telegram, Some(user)) = (message.channel, &message.user_id) {
+        answer.address = user.clone();
+    }
+    answer
 }
 
 /// While a hand-off is open, the guest's messages go to staff, not to the

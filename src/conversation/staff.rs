@@ -79,6 +79,36 @@ enum Pending {
     Purge { orphans: Vec<(Uuid, String)>, room: String },
 }
 
+/// Whether a command calls the lock providers (and so runs as a job of its
+/// own, outside the inbound transaction).
+pub fn asks_the_locks(text: &str) -> bool {
+    matches!(commands::parse(text), Ok(Command::Status { .. } | Command::Audit { .. }))
+}
+
+/// `StaffCommand`: runs a command that asks the locks, then queues its reply.
+pub async fn run_deferred(ctx: &JobContext, update_id: i64) -> Result<(), JobError> {
+    let payload = sqlx::query_scalar!("SELECT payload FROM inbound_updates WHERE id = $1", update_id)
+        .fetch_optional(&ctx.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("no inbound update {update_id}")))?;
+    let Ok(crate::channels::InboundEvent::Message(message)) = serde_json::from_value(payload) else {
+        return Err(JobError::Permanent(format!("inbound update {update_id} is not a message")));
+    };
+    let Some(text) = message.content.text() else {
+        return Ok(());
+    };
+    let mut tx = ctx.db.begin().await?;
+    let Some(member) = identify(&mut tx, &message).await? else {
+        return Ok(());
+    };
+    let answer = run(ctx, &mut tx, &member, text).await?;
+    let mut outgoing = super::staff_reply(&message, answer);
+    outgoing.dedupe_key = Some(format!("staff_command:{update_id}"));
+    crate::channels::outbox::enqueue(&mut tx, &outgoing).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The reply to a staff member's command.
 pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, text: &str) -> Result<String, JobError> {
     let command = match commands::parse(text) {

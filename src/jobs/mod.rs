@@ -76,6 +76,12 @@ pub enum Job {
         /// What to say.
         text: String,
     },
+    /// A staff command that asks the locks (`/status`, `/audit`), run apart
+    /// from the inbound transaction so no row lock waits on a provider.
+    StaffCommand {
+        /// The `inbound_updates` row.
+        update_id: i64,
+    },
     /// Every lock's online state and battery; alerts staff, runs again later.
     CheckLocks,
     /// A hand-off still open after a while: remind staff.
@@ -123,6 +129,7 @@ impl Job {
             Self::CheckCodesSet { .. } => "check_codes_set",
             Self::RemoveDeviceCode { .. } => "remove_device_code",
             Self::CheckLocks => "check_locks",
+            Self::StaffCommand { .. } => "staff_command",
             Self::AlertStaff { .. } => "alert_staff",
             Self::HandoffReminder { .. } => "handoff_reminder",
             Self::Ping { .. } => "ping",
@@ -137,7 +144,7 @@ impl Job {
             | Self::UpdateCode { code_id }
             | Self::RemoveCode { code_id }
             | Self::ExpireCode { code_id } => Some(format!("{}:{code_id}", self.kind())),
-            Self::ProcessInbound { update_id } | Self::LlmFallback { update_id } => {
+            Self::ProcessInbound { update_id } | Self::LlmFallback { update_id } | Self::StaffCommand { update_id } => {
                 Some(format!("{}:{update_id}", self.kind()))
             }
             Self::SendMessage { notification_id } => Some(format!("{}:{notification_id}", self.kind())),
@@ -226,6 +233,7 @@ impl JobContext {
             }
             Job::CheckLocks => crate::conversation::alerts::check_locks(self).await,
             Job::HandoffReminder { handoff_id } => crate::conversation::alerts::remind_handoff(self, *handoff_id).await,
+            Job::StaffCommand { update_id } => crate::conversation::staff::run_deferred(self, *update_id).await,
             Job::AlertStaff { property_id, problem, text } => {
                 let mut tx = self.db.begin().await?;
                 crate::conversation::alerts::alert_staff(&mut tx, &self.senders, *property_id, problem, text).await?;
@@ -255,6 +263,7 @@ impl JobContext {
             | Job::CheckCodesSet { .. }
             | Job::RemoveDeviceCode { .. }
             | Job::CheckLocks
+            | Job::StaffCommand { .. }
             | Job::AlertStaff { .. }
             | Job::HandoffReminder { .. }
             | Job::Ping { .. } => Ok(()),
