@@ -69,6 +69,8 @@ pub struct Application {
 impl Application {
     /// Binds `BIND_ADDR` (port 0 picks a free port).
     pub async fn build(config: &Config, pool: PgPool) -> anyhow::Result<Self> {
+        // Install the recorder before anything records.
+        let _ = crate::telemetry::metrics();
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("binding BIND_ADDR {}", config.bind_addr))?;
