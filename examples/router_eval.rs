@@ -1,7 +1,7 @@
 //! Accuracy of the rule router on the labelled messages in
 //! `data/intents.tsv`, per language, with the confidently-wrong rate.
 //!
-//!     cargo run --release --example router_eval [tune|holdout|all|unseen] [--errors]
+//!     cargo run --release --example router_eval [tune|holdout|all|unseen|blind2] [--errors]
 //!
 //! `unseen` reads `data/intents_unseen.tsv`, written blind (by someone who
 //! saw neither the rules nor the tuning set) after the rules were tuned.
@@ -13,13 +13,18 @@ use doorman::conversation::router::{classify, explain, Intent};
 fn main() {
     let split = std::env::args().nth(1).unwrap_or_else(|| "holdout".into());
     let show_errors = std::env::args().any(|a| a == "--errors");
-    let file = if split == "unseen" { "data/intents_unseen.tsv" } else { "data/intents.tsv" };
+    let file = match split.as_str() {
+        "unseen" => "data/intents_unseen.tsv",
+        "blind2" => "data/intents_blind2.tsv",
+        _ => "data/intents.tsv",
+    };
+    let three_columns = split == "unseen" || split == "blind2";
     let data = std::fs::read_to_string(file).expect("the data set");
     let mut per_language: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for line in data.lines().skip(1) {
-        let fields: Vec<&str> = if split == "unseen" {
+        let fields: Vec<&str> = if three_columns {
             let mut f: Vec<&str> = line.splitn(3, '\t').collect();
-            f.insert(2, "unseen");
+            f.insert(2, &split);
             f
         } else {
             line.splitn(4, '\t').collect()
