@@ -10,7 +10,9 @@ use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::channels::email::EmailClient;
 use crate::channels::outbox::{Senders, TelegramSender, WhatsappSender};
+use crate::channels::sms::SmsClient;
 use crate::channels::telegram::client::TelegramClient;
 use crate::channels::whatsapp::client::WhatsappClient;
 use crate::config::Config;
@@ -160,7 +162,19 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
     if llm.is_none() {
         tracing::info!("LLM fallback: off (OPENAI_API_KEY unset)");
     }
-    Ok(JobContext { db: pool.clone(), providers, senders: Senders { whatsapp, telegram }, llm })
+    let sms =
+        config.sms.as_ref().map(|s| SmsClient::new(&s.api_base, &s.username, s.api_key.clone(), s.sender_id.clone()));
+    let email = match &config.email {
+        Some(e) => Some(EmailClient::new(e.url.expose_secret(), &e.from).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if sms.is_none() {
+        tracing::info!("SMS: off (AT_USERNAME/AT_API_KEY unset)");
+    }
+    if email.is_none() {
+        tracing::info!("email: off (SMTP_URL/SMTP_FROM unset)");
+    }
+    Ok(JobContext { db: pool.clone(), providers, senders: Senders { whatsapp, telegram, sms, email }, llm })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

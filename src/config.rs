@@ -74,6 +74,28 @@ pub struct OpenAiConfig {
     pub model: String,
 }
 
+/// Africa's Talking.
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    /// `AT_USERNAME`.
+    pub username: String,
+    /// `AT_API_KEY`.
+    pub api_key: SecretString,
+    /// `AT_SENDER_ID`: alphanumeric sender id or short code.
+    pub sender_id: Option<String>,
+    /// `AT_API_BASE`: `https://api.africastalking.com` by default.
+    pub api_base: String,
+}
+
+/// SMTP.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `SMTP_URL`, e.g. `smtps://user:pass@smtp.example.com`.
+    pub url: SecretString,
+    /// `SMTP_FROM`, e.g. `Old Town Flats <stay@example.com>`.
+    pub from: String,
+}
+
 /// Graph API version doorman is written against.
 pub const WHATSAPP_DEFAULT_API_BASE: &str = "https://graph.facebook.com/v26.0";
 
@@ -102,6 +124,10 @@ pub struct Config {
     pub telegram: Option<TelegramConfig>,
     /// The LLM fallback, when `OPENAI_API_KEY` is set.
     pub openai: Option<OpenAiConfig>,
+    /// SMS through Africa's Talking, when `AT_USERNAME` and `AT_API_KEY` are set.
+    pub sms: Option<SmsConfig>,
+    /// Email, when `SMTP_URL` and `SMTP_FROM` are set.
+    pub email: Option<EmailConfig>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
 }
@@ -135,6 +161,25 @@ impl Config {
             },
             whatsapp: whatsapp(&get)?,
             telegram: telegram(&get)?,
+            sms: match (get("AT_USERNAME"), get("AT_API_KEY")) {
+                (Some(username), Some(key)) => Some(SmsConfig {
+                    username: username.trim().to_owned(),
+                    api_key: SecretString::from(key.trim().to_owned()),
+                    sender_id: get("AT_SENDER_ID"),
+                    api_base: get("AT_API_BASE").unwrap_or_else(|| "https://api.africastalking.com".to_owned()),
+                }),
+                (Some(_), None) => return Err(problem("AT_API_KEY", "required when AT_USERNAME is set")),
+                (None, Some(_)) => return Err(problem("AT_USERNAME", "required when AT_API_KEY is set")),
+                (None, None) => None,
+            },
+            email: match (get("SMTP_URL"), get("SMTP_FROM")) {
+                (Some(url), Some(from)) => {
+                    Some(EmailConfig { url: SecretString::from(url.trim().to_owned()), from: from.trim().to_owned() })
+                }
+                (Some(_), None) => return Err(problem("SMTP_FROM", "required when SMTP_URL is set")),
+                (None, Some(_)) => return Err(problem("SMTP_URL", "required when SMTP_FROM is set")),
+                (None, None) => None,
+            },
             openai: get("OPENAI_API_KEY").map(|key| OpenAiConfig {
                 api_key: SecretString::from(key.trim().to_owned()),
                 base_url: get("OPENAI_BASE_URL"),

@@ -89,6 +89,7 @@ async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid>
                 checkout_instructions: Some("Leave the keys on the table and pull the door shut.".into()),
                 house_rules: Some("No smoking, no parties, quiet after 22:00.".into()),
             },
+            notify_channels: NewProperty::CHANNELS.map(str::to_owned).to_vec(),
         },
     )
     .await?;

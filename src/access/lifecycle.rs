@@ -131,6 +131,9 @@ async fn schedule_pre_arrival(
         return Ok(());
     }
     let release_at = booking.check_in_at - chrono::Duration::hours(i64::from(booking.release_hours));
+    // The confirmation goes once per channel (the outbox dedupes); the
+    // pre-arrival message with the code at release time.
+    queue::enqueue(conn, &Job::BookingConfirmed { booking_id: booking.id }, now).await?;
     queue::enqueue(conn, &Job::PreArrival { booking_id: booking.id }, release_at.max(now)).await?;
     // SPEC §3.8: a code not on the lock this long before check-in is a
     // problem for a person.

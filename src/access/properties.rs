@@ -47,9 +47,13 @@ pub struct NewProperty {
     pub requires_verification: bool,
     /// The knowledge base.
     pub knowledge: Knowledge,
+    /// Channels guest messages use: `whatsapp`, `telegram`, `sms`, `email`.
+    pub notify_channels: Vec<String>,
 }
 
 impl NewProperty {
+    /// The channels a property may list.
+    pub const CHANNELS: [&'static str; 4] = ["whatsapp", "telegram", "sms", "email"];
     /// The most hours before check-in a code may be released: 30 days.
     pub const MAX_RELEASE_HOURS: i32 = 720;
 }
@@ -80,6 +84,8 @@ pub struct Property {
     pub requires_verification: bool,
     /// The knowledge base.
     pub knowledge: Knowledge,
+    /// Channels guest messages use.
+    pub notify_channels: Vec<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -104,8 +110,8 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
     let id = sqlx::query_scalar!(
         "INSERT INTO properties (name, timezone, address, check_in_time, check_out_time, code_release_hours,
              requires_verification, entry_instructions, wifi_name, wifi_password, parking, directions,
-             checkout_instructions, house_rules)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             checkout_instructions, house_rules, notify_channels)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          RETURNING id",
         new.name,
         new.timezone.name(),
@@ -121,6 +127,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         k.directions,
         k.checkout_instructions,
         k.house_rules,
+        &new.notify_channels,
     )
     .fetch_one(db)
     .await?;
@@ -134,6 +141,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         code_release_hours: new.code_release_hours,
         requires_verification: new.requires_verification,
         knowledge: new.knowledge.clone(),
+        notify_channels: new.notify_channels.clone(),
         created_at: Utc::now(),
     })
 }
@@ -143,7 +151,7 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
     let row = sqlx::query!(
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -168,6 +176,7 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
             checkout_instructions: row.checkout_instructions,
             house_rules: row.house_rules,
         },
+        notify_channels: row.notify_channels,
         created_at: row.created_at,
     })
 }

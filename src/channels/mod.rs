@@ -3,8 +3,10 @@
 //! Nothing else: the conversation decides what to say.
 
 pub mod console;
+pub mod email;
 pub mod inbox;
 pub mod outbox;
+pub mod sms;
 pub mod telegram;
 pub mod text;
 pub mod whatsapp;
@@ -25,6 +27,10 @@ pub enum Channel {
     Telegram,
     /// `doorman chat` on a terminal.
     Console,
+    /// SMS through Africa's Talking.
+    Sms,
+    /// Email through SMTP.
+    Email,
 }
 
 impl Channel {
@@ -34,6 +40,8 @@ impl Channel {
             Self::Whatsapp => "whatsapp",
             Self::Telegram => "telegram",
             Self::Console => "console",
+            Self::Sms => "sms",
+            Self::Email => "email",
         }
     }
 }
@@ -52,6 +60,8 @@ impl FromStr for Channel {
             "whatsapp" => Ok(Self::Whatsapp),
             "telegram" => Ok(Self::Telegram),
             "console" => Ok(Self::Console),
+            "sms" => Ok(Self::Sms),
+            "email" => Ok(Self::Email),
             other => Err(format!("unknown channel {other:?}")),
         }
     }
@@ -215,6 +225,10 @@ pub struct Outgoing {
     pub booking_id: Option<uuid::Uuid>,
     /// One message per key, ever (e.g. `pre_arrival:<booking>:whatsapp`).
     pub dedupe_key: Option<String>,
+    /// Email only: the subject.
+    pub subject: Option<String>,
+    /// Email only: the HTML part (the body is the text part).
+    pub html: Option<String>,
 }
 
 /// An approved WhatsApp message template and its body parameters.

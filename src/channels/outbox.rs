@@ -11,6 +11,8 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::email::{EmailClient, EmailError};
+use super::sms::{SmsClient, SmsError};
 use super::telegram::client::{TelegramClient, TelegramError};
 use super::whatsapp::client::{WhatsappClient, WhatsappError, WhatsappMessage};
 use super::{Channel, DeliveryStatus, Outgoing, Template};
@@ -77,6 +79,17 @@ pub struct Senders {
     pub whatsapp: Option<WhatsappSender>,
     /// Telegram, when its token is set.
     pub telegram: Option<TelegramSender>,
+    /// SMS, when Africa's Talking is configured.
+    pub sms: Option<SmsClient>,
+    /// Email, when SMTP is configured.
+    pub email: Option<EmailClient>,
+}
+
+impl Senders {
+    /// Whether no real provider is configured (the demo): the console stands in.
+    pub fn none_configured(&self) -> bool {
+        self.whatsapp.is_none() && self.telegram.is_none() && self.sms.is_none() && self.email.is_none()
+    }
 }
 
 /// Queues a message in the caller's transaction; with a dedupe key it is
@@ -84,8 +97,9 @@ pub struct Senders {
 pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Result<Option<Uuid>> {
     let params = message.template.as_ref().map(|t| serde_json::to_value(t).expect("templates serialize"));
     let id = sqlx::query_scalar!(
-        "INSERT INTO notifications (booking_id, channel, recipient, template, body, template_params, language, dedupe_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO notifications (booking_id, channel, recipient, template, body, template_params, language, dedupe_key,
+             subject, html)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         message.booking_id,
         message.channel.as_str(),
@@ -95,6 +109,8 @@ pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Resul
         params,
         message.language,
         message.dedupe_key,
+        message.subject,
+        message.html,
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -142,12 +158,14 @@ struct Queued {
     purpose: String,
     body: Option<String>,
     template: Option<Template>,
+    subject: Option<String>,
+    html: Option<String>,
 }
 
 /// `SendMessage`: sends one queued notification.
 pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobError> {
     let row = sqlx::query!(
-        "SELECT id, booking_id, channel, recipient, template, body, template_params FROM notifications
+        "SELECT id, booking_id, channel, recipient, template, body, template_params, subject, html FROM notifications
          WHERE id = $1 AND status = 'queued'",
         notification_id
     )
@@ -164,17 +182,24 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         purpose: row.template,
         body: row.body,
         template: row.template_params.and_then(|p| serde_json::from_value(p).ok()),
+        subject: row.subject,
+        html: row.html,
     };
     let sent = match queued.channel.parse::<Channel>() {
         Ok(Channel::Whatsapp) => send_whatsapp(ctx, &queued).await,
         Ok(Channel::Telegram) => send_telegram(ctx, &queued).await,
         Ok(Channel::Console) => Ok((format!("console-{}", queued.id.simple()), "text")),
+        Ok(Channel::Sms) => send_sms(ctx, &queued).await,
+        Ok(Channel::Email) => send_email(ctx, &queued).await,
         Err(e) => Err(JobError::Permanent(e)),
     };
     match sent {
         Ok((provider_message_id, sent_as)) => mark_sent(ctx, &queued, &provider_message_id, sent_as).await,
         Err(JobError::Permanent(error)) => {
             mark_failed(ctx, &queued, &error).await?;
+            if queued.channel == Channel::Whatsapp.as_str() && error.contains("131026") {
+                fall_back_to_sms(ctx, &queued).await?;
+            }
             Err(JobError::Permanent(error))
         }
         Err(retry) => {
@@ -256,6 +281,60 @@ async fn send_telegram(ctx: &JobContext, queued: &Queued) -> Result<(String, &'s
         Err(TelegramError::Retryable { message, after: None }) => Err(JobError::Retry(message)),
         Err(TelegramError::Permanent(message)) => Err(JobError::Permanent(message)),
     }
+}
+
+async fn send_sms(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
+    let client = ctx
+        .senders
+        .sms
+        .as_ref()
+        .ok_or_else(|| JobError::Permanent("SMS is off: set AT_USERNAME and AT_API_KEY".into()))?;
+    let text = super::text::plain(queued.body.as_deref().unwrap_or_default());
+    match client.send(&queued.recipient, &text).await {
+        Ok(id) => Ok((id, "text")),
+        Err(SmsError::Retryable(message)) => Err(JobError::Retry(message)),
+        Err(SmsError::Permanent(message)) => Err(JobError::Permanent(message)),
+    }
+}
+
+async fn send_email(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
+    let client = ctx
+        .senders
+        .email
+        .as_ref()
+        .ok_or_else(|| JobError::Permanent("email is off: set SMTP_URL and SMTP_FROM".into()))?;
+    let text = super::text::plain(queued.body.as_deref().unwrap_or_default());
+    let subject = queued.subject.as_deref().unwrap_or("Your stay");
+    let html = queued.html.clone().unwrap_or_else(|| format!("<pre>{}</pre>", text.replace('<', "&lt;")));
+    match client.send(&queued.recipient, subject, &text, &html).await {
+        Ok(id) => Ok((id, "html")),
+        Err(EmailError::Retryable(message)) => Err(JobError::Retry(message)),
+        Err(EmailError::Permanent(message)) => Err(JobError::Permanent(message)),
+    }
+}
+
+/// WhatsApp says the number cannot receive messages (131026): the same
+/// message goes by SMS, once, when SMS is configured.
+async fn fall_back_to_sms(ctx: &JobContext, queued: &Queued) -> Result<(), JobError> {
+    if ctx.senders.sms.is_none() || !queued.recipient.starts_with('+') {
+        return Ok(());
+    }
+    let fallback = Outgoing {
+        channel: Channel::Sms,
+        address: queued.recipient.clone(),
+        purpose: queued.purpose.clone(),
+        body: queued.body.clone().unwrap_or_default(),
+        template: None,
+        language: "en".into(),
+        booking_id: queued.booking_id,
+        dedupe_key: Some(format!("sms_fallback:{}", queued.id)),
+        subject: None,
+        html: None,
+    };
+    let mut tx = ctx.db.begin().await?;
+    enqueue(&mut tx, &fallback).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn mark_sent(

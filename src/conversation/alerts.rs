@@ -32,7 +32,7 @@ pub async fn alert_staff(
     if staff.is_empty() {
         tracing::warn!(%property_id, problem, "no staff to alert for this property");
     }
-    let no_provider = senders.whatsapp.is_none() && senders.telegram.is_none();
+    let no_provider = senders.none_configured();
     let mut queued = 0;
     for member in staff {
         let mut routes = Vec::new();
@@ -56,6 +56,8 @@ pub async fn alert_staff(
                 language: "en".into(),
                 booking_id: None,
                 dedupe_key: Some(format!("alert:{problem}:{}:{channel}", member.id)),
+                subject: None,
+                html: None,
             };
             if outbox::enqueue(tx, &message).await?.is_some() {
                 queued += 1;

@@ -102,6 +102,8 @@ impl BookingContext {
 /// the Telegram chat linked to a guest. `None` for anyone else.
 pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<Option<GuestContext>> {
     let guest = match message.channel {
+        // SMS and email are outbound only: nothing arrives on them.
+        Channel::Sms | Channel::Email => return Ok(None),
         Channel::Telegram => {
             let Ok(chat) = message.address.parse::<i64>() else {
                 return Ok(None);

@@ -459,5 +459,7 @@ pub fn reply(message: &InboundMessage, body: String) -> Outgoing {
         language: "en".into(),
         booking_id: None,
         dedupe_key: None,
+        subject: None,
+        html: None,
     }
 }

@@ -34,6 +34,9 @@ struct BookingForMessage {
     phone: Option<String>,
     telegram_chat_id: Option<i64>,
     language: String,
+    email: Option<String>,
+    external_ref: String,
+    notify_channels: Vec<String>,
 }
 
 /// `PreArrival`: sends the message when its time has come; waits when the
@@ -63,6 +66,62 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
         return Err(JobError::Retry("the booking has no live code yet".into()));
     }
     queue_messages(ctx, &mut tx, &booking, codes, "pre_arrival", "pre_arrival").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `BookingConfirmed`: a short confirmation by SMS and email (where the
+/// property uses them and the guest has them), without the code: the
+/// pre-arrival message brings it at release time. Chat channels get the
+/// pre-arrival message only (WhatsApp would need another approved template).
+pub async fn send_confirmation(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let Some(booking) = load(&mut tx, booking_id).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    if booking.status != BookingStatus::Confirmed || now >= booking.check_out_at {
+        return Ok(());
+    }
+    let release_at = booking.check_in_at - Duration::hours(i64::from(booking.release_hours));
+    if release_at <= now {
+        // The pre-arrival message, with the code, is on its way already.
+        return Ok(());
+    }
+    let local =
+        |at: chrono::DateTime<Utc>| at.with_timezone(&booking.timezone.tz()).format("%-d %b %Y %H:%M").to_string();
+    let text = format!(
+        "{}: booking {} confirmed, room {}. Check-in: {}. Your access code will be sent on {}.",
+        booking.property,
+        booking.external_ref,
+        booking.room,
+        local(booking.check_in_at),
+        local(release_at)
+    );
+    for (channel, address) in channels(ctx, &booking) {
+        let (subject, html) = match channel {
+            Channel::Email => (
+                Some(format!("{}: booking {} confirmed", booking.property, booking.external_ref)),
+                Some(format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;"))),
+            ),
+            _ => (None, None),
+        };
+        let outgoing = Outgoing {
+            channel,
+            address,
+            purpose: "booking_confirmed".into(),
+            body: text.clone(),
+            template: None,
+            language: booking.language.clone(),
+            booking_id: Some(booking.id),
+            dedupe_key: Some(format!("booking_confirmed:{}:{}:{channel}", booking.id, booking.guest_id)),
+            subject,
+            html,
+        };
+        if matches!(channel, Channel::Sms | Channel::Email) {
+            outbox::enqueue(&mut tx, &outgoing).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -127,41 +186,106 @@ async fn queue_messages(
             entry_instructions: booking.room_instructions.as_deref().or(booking.entry_instructions.as_deref()),
             telegram_link,
         };
+        let (body, subject, html) = content(booking, &message, channel);
         let outgoing = Outgoing {
             channel,
             address,
             purpose: purpose.into(),
-            body: message.body(),
+            body,
             template: Some(Template { name: TEMPLATE.into(), params: message.template_params() }),
             language: booking.language.clone(),
             booking_id: Some(booking.id),
             // Per recipient: a corrected guest gets the message too.
             dedupe_key: Some(format!("{key}:{}:{}:{channel}", booking.id, booking.guest_id)),
+            subject,
+            html,
         };
         outbox::enqueue(tx, &outgoing).await?;
     }
     Ok(())
 }
 
-/// WhatsApp when the guest has a phone, Telegram when a chat is linked; the
-/// console when no chat provider is configured at all (the demo).
+/// Every channel the property uses and the guest can be reached on:
+/// WhatsApp and SMS with a phone, Telegram with a linked chat, email with an
+/// address; a channel without credentials is off. The console stands in
+/// when no provider is configured at all (the demo).
 fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Channel, String)> {
+    let wanted = |channel: Channel| booking.notify_channels.iter().any(|c| c == channel.as_str());
     let mut channels = Vec::new();
-    let no_provider = ctx.senders.whatsapp.is_none() && ctx.senders.telegram.is_none();
-    if let Some(phone) = &booking.phone {
-        if ctx.senders.whatsapp.is_some() {
-            channels.push((Channel::Whatsapp, phone.clone()));
-        } else if no_provider {
+    if ctx.senders.none_configured() {
+        if let Some(phone) = &booking.phone {
             channels.push((Channel::Console, phone.clone()));
         }
+        return channels;
     }
-    if let (Some(chat), Some(_)) = (booking.telegram_chat_id, &ctx.senders.telegram) {
-        channels.push((Channel::Telegram, chat.to_string()));
+    let candidates = [
+        (Channel::Whatsapp, ctx.senders.whatsapp.is_some(), booking.phone.clone()),
+        (Channel::Telegram, ctx.senders.telegram.is_some(), booking.telegram_chat_id.map(|c| c.to_string())),
+        (Channel::Sms, ctx.senders.sms.is_some(), booking.phone.clone()),
+        (Channel::Email, ctx.senders.email.is_some(), booking.email.clone()),
+    ];
+    for (channel, configured, address) in candidates {
+        match (wanted(channel), configured, address) {
+            (true, true, Some(address)) => channels.push((channel, address)),
+            (true, true, None) => {
+                tracing::info!(booking = %booking.external_ref, %channel, "skipped: the guest has no contact for this channel");
+            }
+            _ => {}
+        }
     }
     if channels.is_empty() {
-        tracing::warn!(booking_id = %booking.id, "no channel reaches this guest: pre-arrival message not sent");
+        tracing::warn!(booking_id = %booking.id, "no channel reaches this guest: message not sent");
     }
     channels
+}
+
+/// The code message for one channel: rich text for chat, a compact line for
+/// SMS, an HTML email with a text part.
+fn content(
+    booking: &BookingForMessage,
+    message: &PreArrival<'_>,
+    channel: Channel,
+) -> (String, Option<String>, Option<String>) {
+    let local =
+        |at: chrono::DateTime<Utc>| at.with_timezone(&booking.timezone.tz()).format("%-d %b %Y %H:%M").to_string();
+    let codes: Vec<(String, String)> = message.grouped_codes();
+    match channel {
+        Channel::Sms => {
+            let list = codes.iter().map(|(code, locks)| format!("{code} ({locks})")).collect::<Vec<_>>().join("; ");
+            let text = format!(
+                "{}: booking {} confirmed, room {}. Your access code: {list}. Check-in: {}.",
+                booking.property,
+                booking.external_ref,
+                booking.room,
+                local(booking.check_in_at)
+            );
+            (text, None, None)
+        }
+        Channel::Email => {
+            let email = crate::channels::email::CodeEmail {
+                subject: format!("{}: your access code for room {}", booking.property, booking.room),
+                greeting: format!("Hello {},", message.first_name),
+                property: booking.property.clone(),
+                room: booking.room.clone(),
+                reference: booking.external_ref.clone(),
+                codes,
+                valid_from: local(booking.check_in_at),
+                valid_until: local(booking.check_out_at),
+                how_to:
+                    "Type the code on the keypad, then press the key or confirm button. Wait for the light or beep."
+                        .into(),
+                instructions: message.entry_instructions.map(str::to_owned),
+            };
+            match crate::channels::email::render(&email) {
+                Ok((text, html)) => (text, Some(email.subject), Some(html)),
+                Err(e) => {
+                    tracing::error!(error = %e, "rendering the code email");
+                    (message.body(), Some(email.subject), None)
+                }
+            }
+        }
+        _ => (message.body(), None, None),
+    }
 }
 
 async fn load(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Option<BookingForMessage>> {
@@ -171,7 +295,7 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Option<Bo
                p.code_release_hours AS release_hours, b.check_in_at, b.check_out_at, p.name AS property,
                p.timezone AS "timezone: Timezone", p.entry_instructions, r.name AS room,
                r.entry_instructions AS room_instructions, g.id AS guest_id, g.name AS guest_name, g.phone,
-               g.telegram_chat_id, g.language
+               g.telegram_chat_id, g.language, g.email, b.external_ref, p.notify_channels
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id

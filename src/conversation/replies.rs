@@ -43,6 +43,12 @@ impl PreArrival<'_> {
         at.with_timezone(&self.timezone.tz()).format("%a %-d %b %H:%M").to_string()
     }
 
+    /// Codes and the locks each opens, joined: `("361722", "Building
+    /// entrance, Room 101 door")`.
+    pub fn grouped_codes(&self) -> Vec<(String, String)> {
+        self.grouped().into_iter().map(|(value, locks)| (value, locks.join(", "))).collect()
+    }
+
     /// Codes grouped by value: `361722 (Building entrance, Room 101 door)`.
     fn grouped(&self) -> Vec<(String, Vec<String>)> {
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();

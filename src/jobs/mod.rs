@@ -96,6 +96,11 @@ pub enum Job {
         /// The provider's id of the code.
         provider_ref: String,
     },
+    /// Tell the guest their booking is confirmed, on every channel they have.
+    BookingConfirmed {
+        /// The booking.
+        booking_id: Uuid,
+    },
     /// Shortly before check-in: alert staff when a code is not on its lock.
     CheckCodesSet {
         /// The booking.
@@ -127,6 +132,7 @@ impl Job {
             Self::PreArrival { .. } => "pre_arrival",
             Self::LlmFallback { .. } => "llm_fallback",
             Self::CheckCodesSet { .. } => "check_codes_set",
+            Self::BookingConfirmed { .. } => "booking_confirmed",
             Self::RemoveDeviceCode { .. } => "remove_device_code",
             Self::CheckLocks => "check_locks",
             Self::StaffCommand { .. } => "staff_command",
@@ -148,9 +154,9 @@ impl Job {
                 Some(format!("{}:{update_id}", self.kind()))
             }
             Self::SendMessage { notification_id } => Some(format!("{}:{notification_id}", self.kind())),
-            Self::PreArrival { booking_id } | Self::CheckCodesSet { booking_id } => {
-                Some(format!("{}:{booking_id}", self.kind()))
-            }
+            Self::PreArrival { booking_id }
+            | Self::CheckCodesSet { booking_id }
+            | Self::BookingConfirmed { booking_id } => Some(format!("{}:{booking_id}", self.kind())),
             Self::RemoveDeviceCode { lock_id, provider_ref } => {
                 Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
@@ -228,6 +234,9 @@ impl JobContext {
             Job::PreArrival { booking_id } => crate::conversation::pre_arrival::send(self, *booking_id).await,
             Job::LlmFallback { update_id } => crate::conversation::llm::fallback(self, *update_id).await,
             Job::CheckCodesSet { booking_id } => crate::conversation::alerts::check_codes_set(self, *booking_id).await,
+            Job::BookingConfirmed { booking_id } => {
+                crate::conversation::pre_arrival::send_confirmation(self, *booking_id).await
+            }
             Job::RemoveDeviceCode { lock_id, provider_ref } => {
                 codes::remove_device_code(self, *lock_id, provider_ref).await
             }
@@ -261,6 +270,7 @@ impl JobContext {
             | Job::PreArrival { .. }
             | Job::LlmFallback { .. }
             | Job::CheckCodesSet { .. }
+            | Job::BookingConfirmed { .. }
             | Job::RemoveDeviceCode { .. }
             | Job::CheckLocks
             | Job::StaffCommand { .. }

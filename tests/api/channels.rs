@@ -735,6 +735,8 @@ async fn a_burst_goes_out_at_the_rate_limit_without_rate_limit_errors() {
             language: "en".into(),
             booking_id: None,
             dedupe_key: Some(format!("burst:{n}")),
+            subject: None,
+            html: None,
         };
         doorman::channels::outbox::enqueue(&mut tx, &message).await.unwrap();
     }

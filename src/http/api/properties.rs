@@ -39,6 +39,8 @@ pub struct PropertyRequest {
     /// The knowledge base.
     #[serde(default)]
     pub knowledge: Knowledge,
+    /// Channels guest messages use (default all: whatsapp, telegram, sms, email).
+    pub notify_channels: Option<Vec<String>>,
 }
 
 impl TryFrom<PropertyRequest> for NewProperty {
@@ -57,7 +59,16 @@ impl TryFrom<PropertyRequest> for NewProperty {
         if !(0..=NewProperty::MAX_RELEASE_HOURS).contains(&code_release_hours) {
             return Err(AccessError::invalid("code_release_hours", "between 0 and 720"));
         }
+        let notify_channels =
+            request.notify_channels.unwrap_or_else(|| NewProperty::CHANNELS.map(str::to_owned).to_vec());
+        if let Some(bad) = notify_channels.iter().find(|c| !NewProperty::CHANNELS.contains(&c.as_str())) {
+            return Err(AccessError::invalid(
+                "notify_channels",
+                format!("{bad:?} is not one of whatsapp, telegram, sms, email"),
+            ));
+        }
         Ok(NewProperty {
+            notify_channels,
             name,
             timezone: Timezone::parse(&request.timezone).map_err(|e| AccessError::invalid("timezone", e))?,
             address: request.address.trim().to_owned(),
