@@ -319,6 +319,18 @@ async fn fall_back_to_sms(ctx: &JobContext, queued: &Queued) -> Result<(), JobEr
     if ctx.senders.sms.is_none() || !queued.recipient.starts_with('+') {
         return Ok(());
     }
+    let already = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM notifications WHERE channel = 'sms' AND recipient = $1 AND template = $2
+               AND booking_id IS NOT DISTINCT FROM $3) AS "exists!""#,
+        queued.recipient,
+        queued.purpose,
+        queued.booking_id
+    )
+    .fetch_one(&ctx.db)
+    .await?;
+    if already {
+        return Ok(());
+    }
     let fallback = Outgoing {
         channel: Channel::Sms,
         address: queued.recipient.clone(),
