@@ -80,6 +80,9 @@ pub struct CodeEmail {
     pub how_to: String,
     /// Entry instructions.
     pub instructions: Option<String>,
+    /// Labels in the guest's language: `your_code`, `room_line`,
+    /// `valid_line`, `how_to`, `get_in`, `help`.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Renders the text and HTML parts.

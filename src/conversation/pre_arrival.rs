@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::catalog;
 use super::identity::issue_telegram_token;
 use super::replies::{CodeLine, PreArrival};
 use crate::access::model::BookingStatus;
@@ -37,6 +38,7 @@ struct BookingForMessage {
     email: Option<String>,
     external_ref: String,
     notify_channels: Vec<String>,
+    lock_kind: String,
 }
 
 /// `PreArrival`: sends the message when its time has come; waits when the
@@ -90,20 +92,22 @@ pub async fn send_confirmation(ctx: &JobContext, booking_id: Uuid) -> Result<(),
     }
     let local =
         |at: chrono::DateTime<Utc>| at.with_timezone(&booking.timezone.tz()).format("%-d %b %Y %H:%M").to_string();
-    let text = format!(
-        "{}: booking {} confirmed, room {}. Check-in: {}. Your access code will be sent on {}.",
-        booking.property,
-        booking.external_ref,
-        booking.room,
-        local(booking.check_in_at),
-        local(release_at)
-    );
+    let language = catalog::pick(&[Some(booking.language.as_str())]);
+    let (check_in, release) = (local(booking.check_in_at), local(release_at));
+    let args = [
+        ("property", booking.property.as_str()),
+        ("reference", &booking.external_ref),
+        ("room", &booking.room),
+        ("check_in", &check_in),
+        ("release_at", &release),
+    ];
+    let text = catalog::text(language, "sms_confirmed", &args);
+    let subject = catalog::text(language, "email_confirmed_subject", &args);
     for (channel, address) in channels(ctx, &booking) {
         let (subject, html) = match channel {
-            Channel::Email => (
-                Some(format!("{}: booking {} confirmed", booking.property, booking.external_ref)),
-                Some(format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;"))),
-            ),
+            Channel::Email => {
+                (Some(subject.clone()), Some(format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;"))))
+            }
             _ => (None, None),
         };
         let outgoing = Outgoing {
@@ -248,33 +252,49 @@ fn content(
 ) -> (String, Option<String>, Option<String>) {
     let local =
         |at: chrono::DateTime<Utc>| at.with_timezone(&booking.timezone.tz()).format("%-d %b %Y %H:%M").to_string();
+    let language = catalog::pick(&[Some(booking.language.as_str())]);
+    let t = |key: &str, args: &[(&str, &str)]| catalog::text(language, key, args);
     let codes: Vec<(String, String)> = message.grouped_codes();
+    let (check_in, check_out) = (local(booking.check_in_at), local(booking.check_out_at));
     match channel {
         Channel::Sms => {
             let list = codes.iter().map(|(code, locks)| format!("{code} ({locks})")).collect::<Vec<_>>().join("; ");
-            let text = format!(
-                "{}: booking {} confirmed, room {}. Your access code: {list}. Check-in: {}.",
-                booking.property,
-                booking.external_ref,
-                booking.room,
-                local(booking.check_in_at)
-            );
-            (text, None, None)
+            let args = [
+                ("property", booking.property.as_str()),
+                ("reference", &booking.external_ref),
+                ("room", &booking.room),
+                ("codes", &list),
+                ("check_in", &check_in),
+            ];
+            (t("sms_code", &args), None, None)
         }
         Channel::Email => {
+            let room_line = t("email_room", &[("room", &booking.room), ("reference", &booking.external_ref)]);
+            let labels = [
+                ("your_code", t("email_your_code", &[])),
+                ("room_line", room_line),
+                ("valid_line", t("email_valid", &[("from", &check_in), ("until", &check_out)])),
+                ("how_to", t("email_how_to_label", &[])),
+                ("get_in", t("email_get_in_label", &[])),
+                ("help", t("email_help", &[])),
+            ];
+            let how_to_key = match booking.lock_kind.as_str() {
+                "smart_lock" => "email_how_to_smart_lock",
+                "key_card" => "email_how_to_key_card",
+                _ => "email_how_to_pin_pad",
+            };
             let email = crate::channels::email::CodeEmail {
-                subject: format!("{}: your access code for room {}", booking.property, booking.room),
-                greeting: format!("Hello {},", message.first_name),
+                subject: t("email_subject", &[("property", &booking.property), ("room", &booking.room)]),
+                greeting: t("email_greeting", &[("name", message.first_name)]),
                 property: booking.property.clone(),
                 room: booking.room.clone(),
                 reference: booking.external_ref.clone(),
                 codes,
-                valid_from: local(booking.check_in_at),
-                valid_until: local(booking.check_out_at),
-                how_to:
-                    "Type the code on the keypad, then press the key or confirm button. Wait for the light or beep."
-                        .into(),
+                valid_from: check_in.clone(),
+                valid_until: check_out.clone(),
+                how_to: t(how_to_key, &[]),
                 instructions: message.entry_instructions.map(str::to_owned),
+                labels: labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             };
             match crate::channels::email::render(&email) {
                 Ok((text, html)) => (text, Some(email.subject), Some(html)),
@@ -295,7 +315,8 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Option<Bo
                p.code_release_hours AS release_hours, b.check_in_at, b.check_out_at, p.name AS property,
                p.timezone AS "timezone: Timezone", p.entry_instructions, r.name AS room,
                r.entry_instructions AS room_instructions, g.id AS guest_id, g.name AS guest_name, g.phone,
-               g.telegram_chat_id, g.language, g.email, b.external_ref, p.notify_channels
+               g.telegram_chat_id, g.language, g.email, b.external_ref, p.notify_channels,
+               COALESCE((SELECT kind FROM locks WHERE room_id = b.room_id ORDER BY name LIMIT 1), 'pin_pad') AS "lock_kind!"
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id

@@ -70,7 +70,8 @@ impl PreArrival<'_> {
                 self.property,
                 self.local(self.check_in_at)
             ),
-            format!("Room {} · check-out {}", self.room, self.local(self.check_out_at)),
+            format!("• Room {}", self.room),
+            format!("• Check-out {}", self.local(self.check_out_at)),
             String::new(),
         ];
         for (value, locks) in self.grouped() {

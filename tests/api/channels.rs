@@ -542,7 +542,7 @@ async fn a_telegram_deep_link_links_the_chat_once_and_the_codes_follow() {
     let pre_arrival =
         sent.iter().find(|r| r["text"].as_str().unwrap().contains(code)).expect("the codes on Telegram too");
     assert!(pre_arrival["text"].as_str().unwrap().contains(&format!("`{code}`")));
-    assert!(pre_arrival["text"].as_str().unwrap().contains("check\\-out"), "MarkdownV2 escaped");
+    assert!(pre_arrival["text"].as_str().unwrap().contains("Check\\-out"), "MarkdownV2 escaped");
 
     let telegram_statuses: Vec<String> =
         sqlx::query_scalar("SELECT status || ' ' || coalesce(error, '') FROM notifications WHERE channel = 'telegram'")
