@@ -122,17 +122,15 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
             return Ok(format!("{} needs the {} role; you are {}.", spec.usage, spec.role, staff.role));
         }
     }
-    let reply = match command {
+    let outcome: Result<String, CommandError> = async {
+        Ok(match command {
         Command::Help => commands::help(staff.role),
         Command::Codes { room } => codes(tx, staff, &room).await?,
         Command::CodeShow { room } => show(tx, staff, &room).await?,
         Command::Revoke { room } => revoke(tx, staff, &room).await?,
         Command::Regen { room } => regen(tx, staff, &room).await?,
         Command::Issue { room, date, from, until, label } => {
-            let target = match find_room(tx, staff, &room).await? {
-                Ok(target) => target,
-                Err(reply) => return Ok(reply),
-            };
+            let target = find_room(tx, staff, &room).await?;
             let tz = target.timezone.tz();
             let valid_from = local_instant(tz, date.and_time(from));
             let mut valid_until = local_instant(tz, date.and_time(until));
@@ -150,10 +148,7 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
             create_codes(tx, staff, &target, &manual, &format!("{label}, {date} {from}–{until}"), true).await?
         }
         Command::Master { room } => {
-            let target = match find_room(tx, staff, &room).await? {
-                Ok(target) => target,
-                Err(reply) => return Ok(reply),
-            };
+            let target = find_room(tx, staff, &room).await?;
             let manual = ManualCode {
                 kind: CodeKind::Master,
                 booking_ref: None,
@@ -185,8 +180,37 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
                 "Cancelled.".to_owned()
             }
         }
-    };
-    Ok(reply)
+    })
+    }
+    .await;
+    match outcome {
+        Ok(reply) | Err(CommandError::Reply(reply)) => Ok(reply),
+        Err(CommandError::Job(e)) => Err(e),
+    }
+}
+
+/// A command stops early with a reply (an unknown room, say), or fails.
+enum CommandError {
+    Reply(String),
+    Job(JobError),
+}
+
+impl From<JobError> for CommandError {
+    fn from(e: JobError) -> Self {
+        Self::Job(e)
+    }
+}
+
+impl From<sqlx::Error> for CommandError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Job(e.into())
+    }
+}
+
+impl From<AccessError> for CommandError {
+    fn from(e: AccessError) -> Self {
+        Self::Job(e.into())
+    }
 }
 
 /// A room of one of the staff member's properties.
@@ -198,11 +222,7 @@ struct RoomTarget {
     timezone: Timezone,
 }
 
-async fn find_room(
-    tx: &mut PgConnection,
-    staff: &StaffMember,
-    room: &str,
-) -> Result<Result<RoomTarget, String>, JobError> {
+async fn find_room(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<RoomTarget, CommandError> {
     let rows = sqlx::query!(
         r#"SELECT r.id, r.name, p.id AS property_id, p.name AS property, p.timezone AS "timezone: Timezone"
            FROM rooms r JOIN properties p ON p.id = r.property_id
@@ -213,8 +233,8 @@ async fn find_room(
     )
     .fetch_all(&mut *tx)
     .await?;
-    Ok(match rows.as_slice() {
-        [] => Err(format!("No room {room} in your properties.")),
+    match rows.as_slice() {
+        [] => Err(CommandError::Reply(format!("No room {room} in your properties."))),
         [r] => Ok(RoomTarget {
             room_id: r.id,
             room: r.name.clone(),
@@ -222,11 +242,11 @@ async fn find_room(
             property: r.property.clone(),
             timezone: r.timezone,
         }),
-        many => Err(format!(
+        many => Err(CommandError::Reply(format!(
             "Room {room} exists in {}; ask the admin to rename one of them.",
             many.iter().map(|r| r.property.as_str()).collect::<Vec<_>>().join(" and ")
-        )),
-    })
+        ))),
+    }
 }
 
 /// The stay of a room now, else the next one.
@@ -260,11 +280,8 @@ async fn current_stay(tx: &mut PgConnection, room_id: Uuid) -> sqlx::Result<Opti
     .await
 }
 
-async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
-    let target = match find_room(tx, staff, room).await? {
-        Ok(target) => target,
-        Err(reply) => return Ok(reply),
-    };
+async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
     let rows = sqlx::query!(
         r#"SELECT l.name AS lock, c.code, c.kind, c.state, c.valid_until, b.external_ref AS "booking?", c.label
            FROM access_codes c JOIN locks l ON l.id = c.lock_id LEFT JOIN bookings b ON b.id = c.booking_id
@@ -291,11 +308,8 @@ async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result
     Ok(format!("Room {} ({}):\n{}", target.room, target.property, lines.join("\n")))
 }
 
-async fn show(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
-    let target = match find_room(tx, staff, room).await? {
-        Ok(target) => target,
-        Err(reply) => return Ok(reply),
-    };
+async fn show(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
     let Some(stay) = current_stay(tx, target.room_id).await? else {
         return Ok(format!("Room {}: no current or upcoming stay.", target.room));
     };
@@ -319,11 +333,8 @@ async fn show(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<
     Ok(format!("{} ({}), room {}:\n{}", stay.guest, stay.reference, target.room, lines.join("\n")))
 }
 
-async fn revoke(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
-    let target = match find_room(tx, staff, room).await? {
-        Ok(target) => target,
-        Err(reply) => return Ok(reply),
-    };
+async fn revoke(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
     let Some(stay) = current_stay(tx, target.room_id).await? else {
         return Ok(format!("Room {}: no current or upcoming stay to revoke.", target.room));
     };
@@ -340,11 +351,8 @@ async fn revoke(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Resul
     perform(tx, staff, &pending, None).await
 }
 
-async fn regen(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
-    let target = match find_room(tx, staff, room).await? {
-        Ok(target) => target,
-        Err(reply) => return Ok(reply),
-    };
+async fn regen(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
     let Some(stay) = current_stay(tx, target.room_id).await? else {
         return Ok(format!("Room {}: no current or upcoming stay.", target.room));
     };
@@ -362,7 +370,7 @@ async fn ask_confirmation(
     staff: &StaffMember,
     pending: &Pending,
     summary: &str,
-) -> Result<String, JobError> {
+) -> Result<String, CommandError> {
     let mut bytes = [0u8; 3];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
@@ -384,7 +392,7 @@ async fn confirm(
     tx: &mut PgConnection,
     staff: &StaffMember,
     token: &str,
-) -> Result<String, JobError> {
+) -> Result<String, CommandError> {
     let row = sqlx::query!(
         "UPDATE confirmations SET used_at = now()
          WHERE token_hash = $1 AND staff_id = $2 AND used_at IS NULL AND expires_at > now()
@@ -406,7 +414,7 @@ async fn perform(
     staff: &StaffMember,
     pending: &Pending,
     ctx: Option<&JobContext>,
-) -> Result<String, JobError> {
+) -> Result<String, CommandError> {
     let actor = Actor::Staff(staff.id);
     let (booking_id, room, reason) = match pending {
         Pending::Revoke { booking_id, room } => (*booking_id, room, "revoked by staff"),
@@ -449,7 +457,7 @@ async fn create_codes(
     manual: &ManualCode,
     what: &str,
     with_entrances: bool,
-) -> Result<String, JobError> {
+) -> Result<String, CommandError> {
     let locks = sqlx::query!(
         "SELECT id, name FROM locks WHERE property_id = $1 AND status = 'active' AND (room_id = $2 OR ($3 AND room_id IS NULL))
          ORDER BY room_id IS NOT NULL, name",
@@ -477,7 +485,7 @@ async fn create_codes(
     Ok(format!("Room {} ({what}):\n{}", target.room, lines.join("\n")))
 }
 
-async fn booking(tx: &mut PgConnection, staff: &StaffMember, reference: &str) -> Result<String, JobError> {
+async fn booking(tx: &mut PgConnection, staff: &StaffMember, reference: &str) -> Result<String, CommandError> {
     let row = sqlx::query!(
         r#"SELECT b.id, b.status, b.check_in_at, b.check_out_at, g.name AS guest, r.name AS room, p.timezone AS "timezone: Timezone"
            FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id JOIN properties p ON p.id = b.property_id
@@ -516,7 +524,7 @@ async fn booking(tx: &mut PgConnection, staff: &StaffMember, reference: &str) ->
     Ok(lines.join("\n"))
 }
 
-async fn arrivals(tx: &mut PgConnection, staff: &StaffMember, day: Day) -> Result<String, JobError> {
+async fn arrivals(tx: &mut PgConnection, staff: &StaffMember, day: Day) -> Result<String, CommandError> {
     let rows = sqlx::query!(
         r#"SELECT b.id, b.external_ref, g.name AS guest, r.name AS room, b.check_in_at, p.timezone AS "timezone: Timezone",
                (SELECT string_agg(DISTINCT c.state, '/') FROM access_codes c WHERE c.booking_id = b.id AND c.kind = 'guest'
@@ -560,11 +568,13 @@ async fn arrivals(tx: &mut PgConnection, staff: &StaffMember, day: Day) -> Resul
     Ok(format!("Arrivals:\n{}", lines.join("\n")))
 }
 
-async fn status(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
-    let target = match find_room(tx, staff, room).await? {
-        Ok(target) => target,
-        Err(reply) => return Ok(reply),
-    };
+async fn status(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    room: &str,
+) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
     let locks = sqlx::query!(
         r#"SELECT id, name, provider AS "provider: crate::access::model::ProviderKind", provider_device_id FROM locks WHERE room_id = $1 ORDER BY name"#,
         target.room_id
@@ -594,11 +604,13 @@ async fn status(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, ro
     Ok(format!("Room {}:\n{}", target.room, lines.join("\n")))
 }
 
-async fn orphans(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, JobError> {
-    let target = match find_room(tx, staff, room).await? {
-        Ok(target) => target,
-        Err(reply) => return Ok(reply),
-    };
+async fn orphans(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    room: &str,
+) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
     let locks = sqlx::query!("SELECT id, name FROM locks WHERE room_id = $1 ORDER BY name", target.room_id)
         .fetch_all(&mut *tx)
         .await?;
@@ -629,7 +641,12 @@ async fn orphans(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, r
     ask_confirmation(tx, staff, &Pending::Purge { orphans, room: target.room.clone() }, &summary).await
 }
 
-async fn link(tx: &mut PgConnection, staff: &StaffMember, reference: &str, phone: &str) -> Result<String, JobError> {
+async fn link(
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    reference: &str,
+    phone: &str,
+) -> Result<String, CommandError> {
     let Ok(phone) = Phone::parse(phone) else {
         return Ok(commands::Unreadable(commands::spec("link")).reply());
     };
@@ -659,7 +676,7 @@ async fn link(tx: &mut PgConnection, staff: &StaffMember, reference: &str, phone
     Ok(format!("{} is now linked to {reference}.", phone.masked()))
 }
 
-async fn my_code(tx: &mut PgConnection, staff: &StaffMember, property: &str) -> Result<String, JobError> {
+async fn my_code(tx: &mut PgConnection, staff: &StaffMember, property: &str) -> Result<String, CommandError> {
     let found = sqlx::query!(
         "SELECT id, name FROM properties WHERE lower(name) = lower($1) AND id = ANY($2)",
         property.trim(),
@@ -717,7 +734,7 @@ async fn my_code(tx: &mut PgConnection, staff: &StaffMember, property: &str) -> 
     Ok(format!("Your codes at {}:\n{}", found.name, lines.join("\n")))
 }
 
-async fn resolve(tx: &mut PgConnection, staff: &StaffMember) -> Result<String, JobError> {
+async fn resolve(tx: &mut PgConnection, staff: &StaffMember) -> Result<String, CommandError> {
     let resolved = sqlx::query!(
         r#"UPDATE handoffs h SET resolved_at = now(), resolved_by = $2
            WHERE h.id = (SELECT id FROM handoffs WHERE resolved_at IS NULL AND property_id = ANY($1) ORDER BY opened_at DESC LIMIT 1)
