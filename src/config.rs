@@ -96,6 +96,27 @@ pub struct EmailConfig {
     pub from: String,
 }
 
+/// The Nuki Web API, on when `NUKI_API_TOKEN` is set.
+#[derive(Debug, Clone)]
+pub struct NukiConfig {
+    /// `NUKI_API_TOKEN`: an API token from Nuki Web (API → API token).
+    pub token: SecretString,
+    /// `NUKI_API_BASE`: `https://api.nuki.io` by default.
+    pub api_base: String,
+}
+
+/// Seam, on when `SEAM_API_KEY` is set.
+#[derive(Debug, Clone)]
+pub struct SeamConfig {
+    /// `SEAM_API_KEY`: a workspace API key (`seam_...`).
+    pub api_key: SecretString,
+    /// `SEAM_API_BASE`: `https://connect.getseam.com` by default.
+    pub api_base: String,
+    /// `SEAM_WEBHOOK_SECRET`: the `whsec_...` secret of the webhook endpoint;
+    /// `POST /webhooks/seam` answers 404 without it.
+    pub webhook_secret: Option<SecretString>,
+}
+
 /// Graph API version doorman is written against.
 pub const WHATSAPP_DEFAULT_API_BASE: &str = "https://graph.facebook.com/v26.0";
 
@@ -128,6 +149,10 @@ pub struct Config {
     pub sms: Option<SmsConfig>,
     /// Email, when `SMTP_URL` and `SMTP_FROM` are set.
     pub email: Option<EmailConfig>,
+    /// Nuki locks, when `NUKI_API_TOKEN` is set.
+    pub nuki: Option<NukiConfig>,
+    /// Seam locks, when `SEAM_API_KEY` is set.
+    pub seam: Option<SeamConfig>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
 }
@@ -180,6 +205,15 @@ impl Config {
                 (None, Some(_)) => return Err(problem("SMTP_URL", "required when SMTP_FROM is set")),
                 (None, None) => None,
             },
+            nuki: get("NUKI_API_TOKEN").map(|token| NukiConfig {
+                token: SecretString::from(token.trim().to_owned()),
+                api_base: get("NUKI_API_BASE").unwrap_or_else(|| "https://api.nuki.io".to_owned()),
+            }),
+            seam: get("SEAM_API_KEY").map(|key| SeamConfig {
+                api_key: SecretString::from(key.trim().to_owned()),
+                api_base: get("SEAM_API_BASE").unwrap_or_else(|| "https://connect.getseam.com".to_owned()),
+                webhook_secret: get("SEAM_WEBHOOK_SECRET").map(|s| SecretString::from(s.trim().to_owned())),
+            }),
             openai: get("OPENAI_API_KEY").map(|key| OpenAiConfig {
                 api_key: SecretString::from(key.trim().to_owned()),
                 base_url: get("OPENAI_BASE_URL"),

@@ -462,6 +462,7 @@ impl From<ProviderError> for JobError {
     fn from(error: ProviderError) -> Self {
         match error {
             ProviderError::Retryable(message) => Self::Retry(message),
+            ProviderError::RateLimited { message, retry_after } => Self::RetryAfter(message, retry_after),
             ProviderError::Permanent(message) => Self::Permanent(message),
         }
     }

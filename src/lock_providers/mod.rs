@@ -2,7 +2,10 @@
 //! picks one by a lock's `provider`. A lock is an unreliable remote device:
 //! every call can time out, and an accepted request is not yet "on the lock".
 
+pub mod breaker;
+pub mod nuki;
 pub mod observe;
+pub mod seam;
 pub mod simulated;
 
 use std::sync::Arc;
@@ -60,6 +63,21 @@ pub enum Created {
     },
 }
 
+/// Where a code stands on the device, as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "status", content = "error", rename_all = "snake_case")]
+pub enum DeviceCodeStatus {
+    /// On the device: it opens the door within its window.
+    Set,
+    /// The provider is still putting it on the device (Seam `setting`).
+    Setting,
+    /// The provider is taking it off the device (Seam `removing`).
+    Removing,
+    /// The provider gave up putting it on the device, with its reason
+    /// (Seam `failed_to_set_on_device`, `duplicate_code_on_device`, ...).
+    Failed(String),
+}
+
 /// A code a provider reports on a device.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceCode {
@@ -73,21 +91,81 @@ pub struct DeviceCode {
     pub valid_from: Option<DateTime<Utc>>,
     /// End of validity.
     pub valid_until: Option<DateTime<Utc>>,
+    /// Where it stands on the device.
+    #[serde(flatten)]
+    pub status: DeviceCodeStatus,
 }
 
 impl std::fmt::Debug for DeviceCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceCode").field("provider_ref", &self.provider_ref).field("name", &self.name).finish()
+        f.debug_struct("DeviceCode")
+            .field("provider_ref", &self.provider_ref)
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .finish()
     }
 }
 
 /// What a device reports about itself.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeviceStatus {
     /// Reachable now.
     pub online: bool,
     /// Battery charge, when known.
     pub battery_percent: Option<i32>,
+    /// The provider says the battery is low or critical.
+    pub battery_low: bool,
+    /// The keypad's battery is low, when the device has a separate keypad.
+    pub keypad_battery_low: Option<bool>,
+    /// What codes the device accepts, when the provider says.
+    pub constraints: Option<DeviceConstraints>,
+}
+
+/// The codes a device accepts (Seam's `code_constraints`,
+/// `supported_code_lengths`, `max_active_codes_supported`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeviceConstraints {
+    /// The lengths it accepts; empty when any.
+    pub supported_lengths: Vec<u8>,
+    /// Shortest code it accepts.
+    pub min_length: Option<u8>,
+    /// Longest code it accepts.
+    pub max_length: Option<u8>,
+    /// It refuses the digit 0.
+    pub no_zeros: bool,
+    /// Prefixes it refuses (e.g. `12`).
+    pub forbidden_prefixes: Vec<String>,
+    /// How many codes it holds at once.
+    pub max_active_codes: Option<i32>,
+    /// It keeps a pool of backup codes doorman can pull from.
+    pub backup_pool: bool,
+}
+
+/// Someone opened the lock with a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageEvent {
+    /// The provider's id of the event: deduplicates repeated reports.
+    pub event_id: String,
+    /// The provider's id of the code used (as in [`DeviceCode::provider_ref`]),
+    /// when it says which.
+    pub provider_ref: Option<String>,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A code taken from the device's backup pool: already on the lock.
+#[derive(Clone)]
+pub struct BackupCode {
+    /// The provider's id of the backup code.
+    pub provider_ref: String,
+    /// The value.
+    pub code: String,
+}
+
+impl std::fmt::Debug for BackupCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupCode").field("provider_ref", &self.provider_ref).finish_non_exhaustive()
+    }
 }
 
 /// Why a provider call failed.
@@ -96,6 +174,14 @@ pub enum ProviderError {
     /// Worth trying again later: a timeout, an offline lock, a 5xx, a 429.
     #[error("{0}")]
     Retryable(String),
+    /// The provider (or doorman's own per-device limit) asks to wait.
+    #[error("{message} (retry in {}s)", retry_after.as_secs())]
+    RateLimited {
+        /// What was limited.
+        message: String,
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// Trying again will not help: refused, malformed, not configured.
     #[error("{0}")]
     Permanent(String),
@@ -104,7 +190,7 @@ pub enum ProviderError {
 impl ProviderError {
     /// Whether trying again may help.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable(_))
+        !matches!(self, Self::Permanent(_))
     }
 }
 
@@ -123,22 +209,59 @@ pub trait LockProvider: Send + Sync {
     async fn remove_code(&self, device: &Device, provider_ref: &str) -> ProviderResult<()>;
     /// What is on the device now.
     async fn list_codes(&self, device: &Device) -> ProviderResult<Vec<DeviceCode>>;
-    /// Online state and battery.
+    /// Online state, batteries and code constraints.
     async fn device_status(&self, device: &Device) -> ProviderResult<DeviceStatus>;
+    /// Unlocks with a code since `since`, oldest first. Providers that do
+    /// not report which code opened the lock report nothing.
+    async fn usage_since(&self, device: &Device, since: DateTime<Utc>) -> ProviderResult<Vec<UsageEvent>> {
+        let _ = (device, since);
+        Ok(Vec::new())
+    }
+    /// Takes a backup code from the device's pool for the code
+    /// `provider_ref` that did not get on the lock in time; `None` when the
+    /// device has no pool or it is empty.
+    async fn pull_backup_code(&self, device: &Device, provider_ref: &str) -> ProviderResult<Option<BackupCode>> {
+        let _ = (device, provider_ref);
+        Ok(None)
+    }
 }
 
-/// The configured providers, by kind.
+/// The configured providers, by kind, each behind the per-lock circuit
+/// breakers.
 #[derive(Clone)]
 pub struct Providers {
     simulated: Arc<dyn LockProvider>,
     nuki: Option<Arc<dyn LockProvider>>,
     seam: Option<Arc<dyn LockProvider>>,
+    breakers: breaker::Breakers,
 }
 
 impl Providers {
     /// Only the simulated provider (the real ones come with credentials).
     pub fn new(simulated: Arc<dyn LockProvider>) -> Self {
-        Self { simulated, nuki: None, seam: None }
+        Self::with_breakers(simulated, breaker::Breakers::default())
+    }
+
+    /// Only the simulated provider, with these circuit breakers.
+    pub fn with_breakers(simulated: Arc<dyn LockProvider>, breakers: breaker::Breakers) -> Self {
+        Self { simulated: breakers.guard(simulated), nuki: None, seam: None, breakers }
+    }
+
+    /// Adds the Nuki Web API.
+    pub fn with_nuki(mut self, nuki: Arc<dyn LockProvider>) -> Self {
+        self.nuki = Some(self.breakers.guard(nuki));
+        self
+    }
+
+    /// Adds Seam.
+    pub fn with_seam(mut self, seam: Arc<dyn LockProvider>) -> Self {
+        self.seam = Some(self.breakers.guard(seam));
+        self
+    }
+
+    /// The circuit breakers.
+    pub fn breakers(&self) -> &breaker::Breakers {
+        &self.breakers
     }
 
     /// The provider of a lock, or a permanent error naming what to set.

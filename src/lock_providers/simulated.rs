@@ -173,6 +173,7 @@ impl LockProvider for SimulatedProvider {
                 code: Some(r.code),
                 valid_from: r.valid_from,
                 valid_until: r.valid_until,
+                status: super::DeviceCodeStatus::Set,
             })
             .collect())
     }
@@ -186,8 +187,15 @@ impl LockProvider for SimulatedProvider {
         .await
         .map_err(unreachable_db)?;
         Ok(match row {
-            Some(r) => DeviceStatus { online: !r.offline, battery_percent: Some(r.battery_percent) },
-            None => DeviceStatus { online: !self.settings.offline, battery_percent: Some(100) },
+            Some(r) => DeviceStatus {
+                online: !r.offline,
+                battery_percent: Some(r.battery_percent),
+                battery_low: r.battery_percent < 20,
+                ..DeviceStatus::default()
+            },
+            None => {
+                DeviceStatus { online: !self.settings.offline, battery_percent: Some(100), ..DeviceStatus::default() }
+            }
         })
     }
 }

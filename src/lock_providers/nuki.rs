@@ -1,0 +1,1 @@
+//! The Nuki Web API (placeholder while it is written).

@@ -1,0 +1,1 @@
+//! Seam (placeholder while it is written).
