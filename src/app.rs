@@ -96,9 +96,14 @@ impl Application {
             ..WorkerSettings::default()
         };
         if config.scheduler_enabled {
-            // The lock health check runs itself again; one queued per database.
+            // The lock jobs run themselves again; one of each queued per
+            // database (their dedupe keys), however many instances start.
             let mut conn = jobs.db.acquire().await.context("connecting to the database")?;
-            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLocks, chrono::Utc::now()).await?;
+            let now = chrono::Utc::now();
+            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLocks, now).await?;
+            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLockActivity, now).await?;
+            let nightly = crate::jobs::locks::next_nightly_run(now);
+            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::ReconcileLocks, nightly).await?;
         }
         let worker = config.scheduler_enabled.then(|| Worker::new(jobs.clone(), settings));
         if worker.is_none() {

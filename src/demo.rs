@@ -128,6 +128,7 @@ fn demo_lock(property_id: Uuid, room_id: Option<Uuid>, name: &str, device: &str)
         code_length: CodeLength::new(6).expect("6 is a valid length"),
         capacity: 100,
         status: LockStatus::Active,
+        backup_codes: 0,
     }
 }
 

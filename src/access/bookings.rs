@@ -126,6 +126,8 @@ pub struct Booking {
     pub status: BookingStatus,
     /// Whether the PMS reported the guest verified.
     pub verified: bool,
+    /// When the guest's code first opened a door, as the lock reported it.
+    pub arrived_at: Option<DateTime<Utc>>,
     /// When doorman first heard of it.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -264,7 +266,7 @@ async fn revoke_for_new_guest(conn: &mut PgConnection, booking_id: Uuid, actor: 
 pub async fn get_booking_by_ref(db: impl PgExecutor<'_>, external_ref: &str) -> AccessResult<Booking> {
     let row = sqlx::query!(
         r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, r.name AS room, b.check_in_at, b.check_out_at,
-               b.status AS "status: BookingStatus", b.verified, b.created_at, b.updated_at,
+               b.status AS "status: BookingStatus", b.verified, b.arrived_at, b.created_at, b.updated_at,
                g.id AS guest_id, g.name AS guest_name, g.phone AS "guest_phone: Phone", g.email AS guest_email,
                g.language AS guest_language
            FROM bookings b
@@ -293,6 +295,7 @@ pub async fn get_booking_by_ref(db: impl PgExecutor<'_>, external_ref: &str) -> 
         check_out_at: row.check_out_at,
         status: row.status,
         verified: row.verified,
+        arrived_at: row.arrived_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

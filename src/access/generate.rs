@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use rand::seq::IndexedRandom;
 
 use super::model::{CodeFormat, CodeKind, ProviderKind};
+use crate::lock_providers::DeviceConstraints;
 
 /// Digits a numeric code draws from.
 const DIGITS: &[u8] = b"0123456789";
@@ -47,7 +48,7 @@ pub struct CodeRules {
     /// How many characters.
     pub length: usize,
     /// Prefixes to avoid.
-    pub forbidden_prefixes: Vec<&'static str>,
+    pub forbidden_prefixes: Vec<String>,
 }
 
 impl CodeRules {
@@ -68,8 +69,38 @@ impl CodeRules {
         Self {
             alphabet: base.iter().copied().filter(|c| !constraints.forbidden_chars.contains(c)).collect(),
             length,
-            forbidden_prefixes: constraints.forbidden_prefixes.to_vec(),
+            forbidden_prefixes: constraints.forbidden_prefixes.iter().map(|p| (*p).to_owned()).collect(),
         }
+    }
+
+    /// These rules narrowed to what the device reports it accepts (Seam's
+    /// `supported_code_lengths` and `code_constraints`): the nearest
+    /// supported length (longer preferred), no zeros, its forbidden
+    /// prefixes.
+    pub fn within(mut self, device: &DeviceConstraints) -> Self {
+        let fits = |len: usize| {
+            device.min_length.is_none_or(|min| len >= usize::from(min))
+                && device.max_length.is_none_or(|max| len <= usize::from(max))
+        };
+        let lengths: Vec<usize> = match device.supported_lengths.is_empty() {
+            true => (4..=10).filter(|len| fits(*len)).collect(),
+            false => device.supported_lengths.iter().map(|l| usize::from(*l)).filter(|len| fits(*len)).collect(),
+        };
+        if !lengths.contains(&self.length) {
+            let wanted = self.length;
+            if let Some(best) = lengths.iter().copied().min_by_key(|len| (len.abs_diff(wanted), *len < wanted)) {
+                self.length = best;
+            }
+        }
+        if device.no_zeros {
+            self.alphabet.retain(|c| *c != b'0');
+        }
+        for prefix in &device.forbidden_prefixes {
+            if !self.forbidden_prefixes.contains(prefix) {
+                self.forbidden_prefixes.push(prefix.clone());
+            }
+        }
+        self
     }
 
     /// Rules that satisfy both, when the two locks can share one value:
@@ -83,7 +114,8 @@ impl CodeRules {
             return None;
         }
         let mut forbidden_prefixes = self.forbidden_prefixes.clone();
-        forbidden_prefixes.extend(other.forbidden_prefixes.iter().filter(|p| !self.forbidden_prefixes.contains(p)));
+        forbidden_prefixes
+            .extend(other.forbidden_prefixes.iter().filter(|p| !self.forbidden_prefixes.contains(p)).cloned());
         Some(Self { alphabet, length: self.length, forbidden_prefixes })
     }
 
@@ -212,5 +244,25 @@ mod tests {
                 prop_assert!(!code.starts_with("12") && !code.contains('0'));
             }
         }
+    }
+
+    #[test]
+    fn device_constraints_narrow_the_rules() {
+        let device = DeviceConstraints {
+            supported_lengths: vec![4, 6],
+            no_zeros: true,
+            forbidden_prefixes: vec!["12".into()],
+            ..DeviceConstraints::default()
+        };
+        let narrowed = rules(CodeFormat::Numeric, 5, ProviderKind::Seam).within(&device);
+        assert_eq!(narrowed.length, 6, "the nearest supported length, the longer one on a tie");
+        assert!(!narrowed.alphabet.contains(&b'0'));
+        for _ in 0..200 {
+            let code = generate(&narrowed, &HashSet::new()).unwrap();
+            assert_eq!(code.len(), 6);
+            assert!(!code.contains('0') && !code.starts_with("12"), "{code}");
+        }
+        let untouched = rules(CodeFormat::Numeric, 6, ProviderKind::Seam).within(&DeviceConstraints::default());
+        assert_eq!(untouched, rules(CodeFormat::Numeric, 6, ProviderKind::Seam));
     }
 }

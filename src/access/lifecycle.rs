@@ -18,6 +18,7 @@ use super::error::{AccessError, AccessResult};
 use super::generate::{generate, CodeRules};
 use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
 use crate::jobs::{queue, Job};
+use crate::lock_providers::DeviceConstraints;
 
 /// How many times a value is drawn again after losing a race for it.
 const INSERT_ATTEMPTS: usize = 8;
@@ -37,12 +38,20 @@ struct LockSlot {
     code_length: i32,
     capacity: i32,
     status: LockStatus,
+    /// What the device reported it accepts, as JSON.
+    device_constraints: Option<serde_json::Value>,
 }
 
 impl LockSlot {
     fn rules(&self, kind: CodeKind) -> CodeRules {
         let length = usize::try_from(self.code_length).unwrap_or(6);
-        CodeRules::for_lock(self.code_format, length, self.provider, kind)
+        let rules = CodeRules::for_lock(self.code_format, length, self.provider, kind);
+        let reported =
+            self.device_constraints.clone().and_then(|c| serde_json::from_value::<DeviceConstraints>(c).ok());
+        match reported {
+            Some(device) => rules.within(&device),
+            None => rules,
+        }
     }
 }
 
@@ -652,7 +661,7 @@ async fn booking_locks(conn: &mut PgConnection, property_id: Uuid, room_id: Uuid
     Ok(sqlx::query_as!(
         LockSlot,
         r#"SELECT id, property_id, name, provider AS "provider: ProviderKind", code_format AS "code_format: CodeFormat",
-               code_length, capacity, status AS "status: LockStatus"
+               code_length, capacity, status AS "status: LockStatus", device_constraints
            FROM locks
            WHERE property_id = $1 AND (room_id = $2 OR room_id IS NULL) AND status = 'active'
            ORDER BY room_id IS NOT NULL, name, id"#,
@@ -667,7 +676,7 @@ async fn load_lock(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<LockS
     sqlx::query_as!(
         LockSlot,
         r#"SELECT id, property_id, name, provider AS "provider: ProviderKind", code_format AS "code_format: CodeFormat",
-               code_length, capacity, status AS "status: LockStatus"
+               code_length, capacity, status AS "status: LockStatus", device_constraints
            FROM locks WHERE id = $1"#,
         lock_id
     )
@@ -688,4 +697,79 @@ async fn taken_values(conn: &mut PgConnection, lock_ids: &[Uuid]) -> AccessResul
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Takes a code found on the lock (an orphan, SPEC §3.10) as a staff
+/// member's persistent code instead of generating a new one: the value stays
+/// on the lock, doorman manages it from now on. The staff member must be
+/// active and work at the lock's property; the provider must have revealed
+/// the value.
+#[tracing::instrument(skip_all, fields(%lock_id, %staff_id))]
+pub async fn adopt_device_code(
+    conn: &mut PgConnection,
+    lock_id: Uuid,
+    provider_ref: &str,
+    staff_id: Uuid,
+    actor: Actor,
+) -> AccessResult<Uuid> {
+    let lock = load_lock(conn, lock_id).await?;
+    let found = sqlx::query!(
+        "SELECT code FROM device_codes WHERE lock_id = $1 AND provider_ref = $2 AND NOT managed FOR UPDATE",
+        lock_id,
+        provider_ref
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "orphan code on this lock (list its device codes first)" })?;
+    let value = found
+        .code
+        .ok_or_else(|| AccessError::invalid("provider_ref", "the provider does not reveal this code's value"))?;
+    let works_here = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM staff s JOIN staff_properties sp ON sp.staff_id = s.id
+                          WHERE s.id = $1 AND s.active AND sp.property_id = $2) AS "ok!""#,
+        staff_id,
+        lock.property_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !works_here {
+        return Err(AccessError::invalid("staff_id", "no active staff member of this lock's property"));
+    }
+    sqlx::query!(
+        "UPDATE device_codes SET managed = true WHERE lock_id = $1 AND provider_ref = $2",
+        lock_id,
+        provider_ref
+    )
+    .execute(&mut *conn)
+    .await?;
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO access_codes (lock_id, code, kind, staff_id, label, valid_from, state, provider_ref, set_at, created_by)
+         VALUES ($1, $2, 'staff', $3, 'adopted from the lock', now(), 'set', $4, now(), $5)
+         RETURNING id",
+        lock_id,
+        value,
+        staff_id,
+        provider_ref,
+        actor.to_db()
+    )
+    .fetch_one(&mut *conn)
+    .await;
+    let code_id = match inserted {
+        Ok(id) => id,
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            return Err(AccessError::Conflict("doorman already has a live code with this value on the lock".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let subject = Subject {
+        property_id: Some(lock.property_id),
+        lock_id: Some(lock_id),
+        code_id: Some(code_id),
+        ..Default::default()
+    };
+    let details = json!({ "provider_ref": provider_ref, "code": mask(&value), "staff_id": staff_id });
+    audit::record(&mut *conn, actor, "code.adopted", subject, details).await?;
+    // Its name and window on the lock become doorman's (persistent).
+    queue::enqueue(conn, &Job::UpdateCode { code_id }, Utc::now()).await?;
+    Ok(code_id)
 }

@@ -35,6 +35,8 @@ pub struct NewLock {
     pub capacity: i32,
     /// Whether doorman programs codes on it.
     pub status: LockStatus,
+    /// How many backup codes doorman keeps on it (0–10).
+    pub backup_codes: i32,
 }
 
 /// A stored lock.
@@ -66,6 +68,21 @@ pub struct Lock {
     pub capacity: i32,
     /// Whether doorman programs codes on it.
     pub status: LockStatus,
+    /// How many backup codes doorman keeps on it, for a guest whose own
+    /// code does not get on the lock in time.
+    pub backup_codes: i32,
+    /// Online at the last check; absent before the first.
+    pub device_online: Option<bool>,
+    /// Battery charge at the last check, when the provider reports it.
+    pub battery_percent: Option<i32>,
+    /// The battery was low at the last check.
+    pub battery_low: Option<bool>,
+    /// The keypad's battery was low at the last check.
+    pub keypad_battery_low: Option<bool>,
+    /// When the device was last checked.
+    pub status_checked_at: Option<DateTime<Utc>>,
+    /// When what is on the device was last compared with doorman's codes.
+    pub reconciled_at: Option<DateTime<Utc>>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -85,8 +102,8 @@ pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult
     }
     let id = sqlx::query_scalar!(
         "INSERT INTO locks (property_id, room_id, name, brand, model, kind, provider, provider_device_id,
-             code_format, code_length, capacity, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             code_format, code_length, capacity, status, backup_codes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          RETURNING id",
         new.property_id,
         new.room_id,
@@ -100,6 +117,7 @@ pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult
         new.code_length.get() as i32,
         new.capacity,
         new.status.as_str(),
+        new.backup_codes,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -113,7 +131,8 @@ pub async fn get_lock(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Lock> {
         r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
-               status AS "status: LockStatus", created_at
+               status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
+               keypad_battery_low, status_checked_at, reconciled_at, created_at
            FROM locks WHERE id = $1"#,
         id
     )
@@ -129,7 +148,8 @@ pub async fn list_property_locks(db: impl PgExecutor<'_>, property_id: Uuid) -> 
         r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
-               status AS "status: LockStatus", created_at
+               status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
+               keypad_battery_low, status_checked_at, reconciled_at, created_at
            FROM locks WHERE property_id = $1
            ORDER BY room_id IS NOT NULL, name"#,
         property_id

@@ -152,6 +152,9 @@ text_enum!(
         Master => "master",
         /// E.g. a contractor, with its own window.
         Standalone => "standalone",
+        /// Kept on the lock, shown to nobody, for a guest whose own code did
+        /// not get on the lock in time (SPEC §3.8).
+        Backup => "backup",
     }
 );
 

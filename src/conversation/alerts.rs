@@ -71,6 +71,18 @@ pub async fn alert_staff(
 /// confirmed booking should be on its lock; if one is not, staff are told
 /// (SPEC §3.8).
 pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) -> Result<(), crate::jobs::JobError> {
+    // A lock with backup codes gives the guest one of those instead.
+    let unset = sqlx::query_scalar!(
+        "SELECT c.id FROM access_codes c JOIN bookings b ON b.id = c.booking_id
+         WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'failed')
+           AND b.status = 'confirmed' AND b.check_out_at > now()",
+        booking_id
+    )
+    .fetch_all(&ctx.db)
+    .await?;
+    for code_id in unset {
+        crate::jobs::locks::assign_backup(ctx, code_id).await?;
+    }
     let mut tx = ctx.db.begin().await?;
     let row = sqlx::query!(
         r#"SELECT b.external_ref, b.property_id, g.name AS guest, r.name AS room,
@@ -105,45 +117,6 @@ pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) ->
         }
     }
     tx.commit().await?;
-    Ok(())
-}
-
-/// Battery below this share is reported.
-const LOW_BATTERY: i32 = 20;
-/// How often every lock is looked at.
-const LOCK_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(30);
-
-/// `CheckLocks`: every active lock's state; an offline lock or a low
-/// battery is told to staff once a day while it lasts. Runs again later.
-pub async fn check_locks(ctx: &crate::jobs::JobContext) -> Result<(), crate::jobs::JobError> {
-    let locks = sqlx::query!(
-        r#"SELECT id, property_id, name, provider AS "provider: crate::access::model::ProviderKind", provider_device_id
-           FROM locks WHERE status = 'active'"#
-    )
-    .fetch_all(&ctx.db)
-    .await?;
-    let today = chrono::Utc::now().date_naive();
-    for lock in locks {
-        let Ok(provider) = ctx.providers.get(lock.provider) else { continue };
-        let device = crate::lock_providers::Device { lock_id: lock.id, device_id: lock.provider_device_id };
-        let problem = match provider.device_status(&device).await {
-            Ok(status) if !status.online => Some(("offline", format!("Lock {} is offline.", lock.name))),
-            Ok(status) => status
-                .battery_percent
-                .filter(|b| *b < LOW_BATTERY)
-                .map(|b| ("battery", format!("Lock {} has a low battery ({b} %).", lock.name))),
-            Err(e) => Some(("unreachable", format!("Lock {} cannot be reached: {e}", lock.name))),
-        };
-        if let Some((kind, text)) = problem {
-            let mut tx = ctx.db.begin().await?;
-            alert_staff(&mut tx, &ctx.senders, lock.property_id, &format!("lock_{kind}:{}:{today}", lock.id), &text)
-                .await?;
-            tx.commit().await?;
-        }
-    }
-    let mut conn = ctx.db.acquire().await?;
-    crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLocks, chrono::Utc::now() + LOCK_CHECK_EVERY)
-        .await?;
     Ok(())
 }
 

@@ -23,7 +23,6 @@ use crate::access::AccessError;
 use crate::channels::{Channel, InboundMessage};
 use crate::jobs::{JobContext, JobError};
 use crate::lock_providers::observe::observe_device_codes;
-use crate::lock_providers::Device;
 
 /// How long a `/confirm` token works.
 const CONFIRM_WITHIN: Duration = Duration::minutes(5);
@@ -527,6 +526,7 @@ async fn booking(tx: &mut PgConnection, staff: &StaffMember, reference: &str) ->
 async fn arrivals(tx: &mut PgConnection, staff: &StaffMember, day: Day) -> Result<String, CommandError> {
     let rows = sqlx::query!(
         r#"SELECT b.id, b.external_ref, g.name AS guest, r.name AS room, b.check_in_at, p.timezone AS "timezone: Timezone",
+               b.arrived_at,
                (SELECT string_agg(DISTINCT c.state, '/') FROM access_codes c WHERE c.booking_id = b.id AND c.kind = 'guest'
                   AND c.state <> 'removed') AS codes,
                (SELECT string_agg(n.channel || ' ' || n.status, ', ') FROM notifications n
@@ -551,8 +551,11 @@ async fn arrivals(tx: &mut PgConnection, staff: &StaffMember, day: Day) -> Resul
             r.check_in_at.with_timezone(&r.timezone.tz()).date_naive() == wanted
         })
         .map(|r| {
+            let arrived = r.arrived_at.map_or(String::new(), |at| {
+                format!(", arrived {}", at.with_timezone(&r.timezone.tz()).format("%H:%M"))
+            });
             format!(
-                "{} {} room {} {}: codes {}, pre-arrival {}",
+                "{} {} room {} {}: codes {}, pre-arrival {}{arrived}",
                 r.check_in_at.with_timezone(&r.timezone.tz()).format("%H:%M"),
                 r.guest,
                 r.room,
@@ -583,20 +586,29 @@ async fn status(
     .await?;
     let mut lines = Vec::new();
     for lock in locks {
-        let device = Device { lock_id: lock.id, device_id: lock.provider_device_id };
-        let state = match ctx.providers.get(lock.provider) {
-            Ok(provider) => match provider.device_status(&device).await {
-                Ok(s) => format!(
-                    "{}, battery {}",
+        let state = match crate::jobs::locks::refresh_status(&ctx.db, &ctx.providers, lock.id).await {
+            Ok(s) => {
+                let mut state = format!(
+                    "{}, battery {}{}",
                     if s.online { "online" } else { "OFFLINE" },
-                    s.battery_percent.map_or("unknown".into(), |b| format!("{b} %"))
-                ),
-                Err(e) => format!("unreachable ({e})"),
-            },
-            Err(e) => e.to_string(),
+                    s.battery_percent.map_or("unknown".into(), |b| format!("{b} %")),
+                    if s.battery_low { " (LOW)" } else { "" }
+                );
+                if s.keypad_battery_low == Some(true) {
+                    state.push_str(", keypad battery LOW");
+                }
+                state
+            }
+            Err(e) => format!("unreachable ({e})"),
         };
         let on_lock = match observe_device_codes(&ctx.db, &ctx.providers, lock.id).await {
-            Ok(codes) => format!("{} code(s) on the lock", codes.len()),
+            Ok(codes) => {
+                let orphans = codes.iter().filter(|c| !c.managed).count();
+                match orphans {
+                    0 => format!("{} code(s) on the lock", codes.len()),
+                    n => format!("{} code(s) on the lock, {n} not set by doorman (/audit)", codes.len()),
+                }
+            }
             Err(e) => format!("codes unknown ({e})"),
         };
         lines.push(format!("{}: {state}; {on_lock}", lock.name));

@@ -21,6 +21,8 @@ use super::api;
         api::codes::create,
         api::codes::revoke,
         api::codes::device_codes,
+        api::codes::adopt,
+        api::locks::reconcile_now,
         api::staff::create,
         api::staff::update,
         api::bookings::upsert,

@@ -11,7 +11,7 @@ use super::{queue, Job, JobContext, JobError};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::lifecycle::begin_removal;
 use crate::access::model::{CodeState, ProviderKind};
-use crate::lock_providers::{CodeRequest, Created, Device, DeviceCode, LockProvider, ProviderError};
+use crate::lock_providers::{CodeRequest, Created, Device, DeviceCode, DeviceCodeStatus, LockProvider, ProviderError};
 
 /// How long after an accepted create the first confirmation poll runs.
 const FIRST_POLL_DELAY: chrono::Duration = chrono::Duration::seconds(2);
@@ -129,7 +129,14 @@ pub async fn confirm(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
         Err(e) => return Err(note_error(ctx, code_id, e).await),
     };
     match code.find_in(&listed) {
-        Some(found) => mark_set(ctx, &code, &found.provider_ref.clone()).await,
+        Some(DeviceCode { status: DeviceCodeStatus::Set, provider_ref, .. }) => {
+            mark_set(ctx, &code, &provider_ref.clone()).await
+        }
+        Some(DeviceCode { status: DeviceCodeStatus::Failed(reason), .. }) => {
+            let error = ProviderError::Permanent(format!("the provider could not put the code on the lock: {reason}"));
+            Err(note_error(ctx, code_id, error).await)
+        }
+        Some(_) => Err(JobError::Retry("the provider is still putting the code on the lock".into())),
         None => Err(JobError::Retry("accepted by the provider, not on the lock yet".into())),
     }
 }
@@ -174,6 +181,9 @@ pub async fn remove(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
     let Some(found) = code.find_in(&listed) else {
         return removed_unless_landing(ctx, provider.as_ref(), &code).await;
     };
+    if found.status == DeviceCodeStatus::Removing {
+        return Err(JobError::Retry("the provider is taking the code off the lock".into()));
+    }
     if let Err(e) = provider.remove_code(&device, &found.provider_ref).await {
         return Err(note_error(ctx, code_id, e).await);
     }

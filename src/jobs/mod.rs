@@ -10,6 +10,7 @@
 //! That is a few hundred lines on the same sqlx pool.
 
 mod codes;
+pub mod locks;
 pub mod queue;
 mod worker;
 
@@ -84,6 +85,20 @@ pub enum Job {
     },
     /// Every lock's online state and battery; alerts staff, runs again later.
     CheckLocks,
+    /// Who opened each lock with which code; runs again later.
+    CheckLockActivity,
+    /// Compare what is on one lock with doorman's codes.
+    ReconcileLock {
+        /// The lock.
+        lock_id: Uuid,
+    },
+    /// Every night: queue the reconciliation of every lock.
+    ReconcileLocks,
+    /// Keep the lock's backup codes on it.
+    FillBackupPool {
+        /// The lock.
+        lock_id: Uuid,
+    },
     /// A hand-off still open after a while: remind staff.
     HandoffReminder {
         /// The hand-off.
@@ -135,6 +150,10 @@ impl Job {
             Self::BookingConfirmed { .. } => "booking_confirmed",
             Self::RemoveDeviceCode { .. } => "remove_device_code",
             Self::CheckLocks => "check_locks",
+            Self::CheckLockActivity => "check_lock_activity",
+            Self::ReconcileLock { .. } => "reconcile_lock",
+            Self::ReconcileLocks => "reconcile_locks",
+            Self::FillBackupPool { .. } => "fill_backup_pool",
             Self::StaffCommand { .. } => "staff_command",
             Self::AlertStaff { .. } => "alert_staff",
             Self::HandoffReminder { .. } => "handoff_reminder",
@@ -160,7 +179,10 @@ impl Job {
             Self::RemoveDeviceCode { lock_id, provider_ref } => {
                 Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
-            Self::CheckLocks => Some(self.kind().to_owned()),
+            Self::CheckLocks | Self::CheckLockActivity | Self::ReconcileLocks => Some(self.kind().to_owned()),
+            Self::ReconcileLock { lock_id } | Self::FillBackupPool { lock_id } => {
+                Some(format!("{}:{lock_id}", self.kind()))
+            }
             Self::AlertStaff { property_id, problem, .. } => Some(format!("{}:{property_id}:{problem}", self.kind())),
             Self::HandoffReminder { handoff_id } => Some(format!("{}:{handoff_id}", self.kind())),
             Self::Ping { .. } => None,
@@ -240,7 +262,11 @@ impl JobContext {
             Job::RemoveDeviceCode { lock_id, provider_ref } => {
                 codes::remove_device_code(self, *lock_id, provider_ref).await
             }
-            Job::CheckLocks => crate::conversation::alerts::check_locks(self).await,
+            Job::CheckLocks => locks::check_locks(self).await,
+            Job::CheckLockActivity => locks::check_activity(self).await,
+            Job::ReconcileLock { lock_id } => locks::reconcile_job(self, *lock_id).await,
+            Job::ReconcileLocks => locks::reconcile_all(self).await,
+            Job::FillBackupPool { lock_id } => locks::fill_backup_pool(self, *lock_id).await,
             Job::HandoffReminder { handoff_id } => crate::conversation::alerts::remind_handoff(self, *handoff_id).await,
             Job::StaffCommand { update_id } => crate::conversation::staff::run_deferred(self, *update_id).await,
             Job::AlertStaff { property_id, problem, text } => {
@@ -273,6 +299,10 @@ impl JobContext {
             | Job::BookingConfirmed { .. }
             | Job::RemoveDeviceCode { .. }
             | Job::CheckLocks
+            | Job::CheckLockActivity
+            | Job::ReconcileLock { .. }
+            | Job::ReconcileLocks
+            | Job::FillBackupPool { .. }
             | Job::StaffCommand { .. }
             | Job::AlertStaff { .. }
             | Job::HandoffReminder { .. }

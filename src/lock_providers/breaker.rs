@@ -44,6 +44,7 @@ struct LockCircuit {
     open_until: Option<Instant>,
     pause: Duration,
     trial_running: bool,
+    last_error: String,
 }
 
 /// The circuits of all locks, shared by every provider.
@@ -59,8 +60,9 @@ impl Breakers {
         Self { settings, circuits: Arc::default() }
     }
 
-    /// Whether a call to `lock_id` may go out now; if not, how long to wait.
-    fn admit(&self, lock_id: Uuid) -> Result<(), Duration> {
+    /// Whether a call to `lock_id` may go out now; if not, how long to wait
+    /// and the error that opened the circuit.
+    fn admit(&self, lock_id: Uuid) -> Result<(), (Duration, String)> {
         let mut circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());
         let circuit = circuits.entry(lock_id).or_default();
         match circuit.open_until {
@@ -68,9 +70,9 @@ impl Breakers {
             Some(until) => {
                 let now = Instant::now();
                 if now < until {
-                    Err(until - now)
+                    Err((until - now, circuit.last_error.clone()))
                 } else if circuit.trial_running {
-                    Err(self.settings.first_pause.min(circuit.pause))
+                    Err((self.settings.first_pause.min(circuit.pause), circuit.last_error.clone()))
                 } else {
                     circuit.trial_running = true;
                     Ok(())
@@ -85,8 +87,9 @@ impl Breakers {
         circuit.trial_running = false;
         match outcome {
             Outcome::Reached => *circuit = LockCircuit::default(),
-            Outcome::Unreachable => {
+            Outcome::Unreachable(error) => {
                 circuit.failures += 1;
+                circuit.last_error = error;
                 let trial_failed = circuit.open_until.is_some();
                 if trial_failed || circuit.failures >= self.settings.failures_to_open {
                     circuit.pause = match trial_failed {
@@ -115,7 +118,7 @@ impl Breakers {
 
 enum Outcome {
     Reached,
-    Unreachable,
+    Unreachable(String),
 }
 
 struct Guarded {
@@ -129,15 +132,15 @@ impl Guarded {
         device: &Device,
         call: impl std::future::Future<Output = ProviderResult<T>>,
     ) -> ProviderResult<T> {
-        if let Err(wait) = self.breakers.admit(device.lock_id) {
+        if let Err((wait, last_error)) = self.breakers.admit(device.lock_id) {
             return Err(ProviderError::RateLimited {
-                message: format!("lock {} is not answering; not calling it for now (circuit open)", device.device_id),
+                message: format!("{last_error} (the lock keeps failing: not called for now)"),
                 retry_after: wait,
             });
         }
         let result = call.await;
         let outcome = match &result {
-            Err(ProviderError::Retryable(_)) => Outcome::Unreachable,
+            Err(ProviderError::Retryable(error)) => Outcome::Unreachable(error.clone()),
             _ => Outcome::Reached,
         };
         self.breakers.record(device.lock_id, outcome);

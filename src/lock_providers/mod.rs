@@ -64,8 +64,7 @@ pub enum Created {
 }
 
 /// Where a code stands on the device, as the provider reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(tag = "status", content = "error", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceCodeStatus {
     /// On the device: it opens the door within its window.
     Set,
@@ -78,8 +77,20 @@ pub enum DeviceCodeStatus {
     Failed(String),
 }
 
+impl DeviceCodeStatus {
+    /// `set`, `setting`, `removing` or `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Set => "set",
+            Self::Setting => "setting",
+            Self::Removing => "removing",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
 /// A code a provider reports on a device.
-#[derive(Clone, Serialize, utoipa::ToSchema)]
+#[derive(Clone)]
 pub struct DeviceCode {
     /// The provider's id of the code.
     pub provider_ref: String,
@@ -92,7 +103,6 @@ pub struct DeviceCode {
     /// End of validity.
     pub valid_until: Option<DateTime<Utc>>,
     /// Where it stands on the device.
-    #[serde(flatten)]
     pub status: DeviceCodeStatus,
 }
 

@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Device, ProviderError, Providers};
+use super::{Device, DeviceCode, DeviceCodeStatus, ProviderError, Providers};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
 use crate::access::locks::get_lock;
@@ -37,6 +37,12 @@ pub struct ObservedCode {
     pub valid_from: Option<DateTime<Utc>>,
     /// End of validity on the device.
     pub valid_until: Option<DateTime<Utc>>,
+    /// Where the code stands on the device: `set`, `setting`, `removing`
+    /// or `failed`.
+    pub on_device: &'static str,
+    /// Why the provider could not put it on the device, when `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_error: Option<String>,
 }
 
 /// Why the device could not be read.
@@ -68,7 +74,17 @@ pub async fn observe_device_codes(
     let provider = providers.get(lock.provider)?;
     let device = Device { lock_id, device_id: lock.provider_device_id.clone() };
     let listed = provider.list_codes(&device).await?;
+    record_listing(db, lock_id, listed).await
+}
 
+/// Marks each listed code `managed` or `orphan`, stores the result and
+/// audits orphans seen for the first time.
+pub async fn record_listing(
+    db: &PgPool,
+    lock_id: Uuid,
+    listed: Vec<DeviceCode>,
+) -> Result<Vec<ObservedCode>, ObserveError> {
+    let lock = get_lock(db, lock_id).await?;
     let live = sqlx::query!(
         r#"SELECT c.id, c.code, c.provider_ref, b.external_ref AS "booking_ref?"
            FROM access_codes c LEFT JOIN bookings b ON b.id = c.booking_id
@@ -94,6 +110,11 @@ pub async fn observe_device_codes(
                 code_id: owner.map(|c| c.id),
                 valid_from: device_code.valid_from,
                 valid_until: device_code.valid_until,
+                on_device: device_code.status.as_str(),
+                device_error: match device_code.status {
+                    DeviceCodeStatus::Failed(reason) => Some(reason),
+                    _ => None,
+                },
             }
         })
         .collect();

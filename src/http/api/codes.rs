@@ -117,3 +117,28 @@ pub async fn device_codes(
 ) -> Result<Json<Vec<ObservedCode>>, ApiError> {
     Ok(Json(observe_device_codes(&state.db, &state.providers, lock_id).await?))
 }
+
+/// Whom an adopted code belongs to.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AdoptRequest {
+    /// The staff member who gets the code as their persistent code.
+    pub staff_id: Uuid,
+}
+
+/// Take a code found on the lock (an orphan from `device-codes`) as a staff
+/// member's persistent code, instead of generating a new one.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/device-codes/{provider_ref}/adopt", tag = "codes",
+    request_body = AdoptRequest,
+    responses((status = 201, body = AccessCode), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn adopt(
+    State(state): State<AppState>,
+    Path((lock_id, provider_ref)): Path<(Uuid, String)>,
+    Json(request): Json<AdoptRequest>,
+) -> Result<(StatusCode, Json<AccessCode>), ApiError> {
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let code_id = lifecycle::adopt_device_code(&mut tx, lock_id, &provider_ref, request.staff_id, Actor::Api).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok((StatusCode::CREATED, Json(get_code(&state.db, code_id).await?)))
+}

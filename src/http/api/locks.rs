@@ -11,6 +11,9 @@ use crate::access::model::{CodeFormat, CodeLength, LockKind, LockStatus, Provide
 use crate::access::{AccessError, AccessResult};
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
+use crate::jobs::locks::{reconcile, store_status, Reconciliation};
+use crate::jobs::{queue, Job};
+use crate::lock_providers::{Device, ProviderError};
 
 /// A lock to register.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -42,6 +45,9 @@ pub struct LockRequest {
     pub capacity: Option<i32>,
     /// Whether doorman programs codes on it (default `active`).
     pub status: Option<LockStatus>,
+    /// How many backup codes doorman keeps on it, 0–10 (default 0): a
+    /// guest whose own code is not on the lock in time gets one of them.
+    pub backup_codes: Option<i32>,
 }
 
 impl TryFrom<LockRequest> for NewLock {
@@ -63,6 +69,10 @@ impl TryFrom<LockRequest> for NewLock {
         if !(1..=10_000).contains(&capacity) {
             return Err(AccessError::invalid("capacity", "between 1 and 10000"));
         }
+        let backup_codes = request.backup_codes.unwrap_or(0);
+        if !(0..=10).contains(&backup_codes) || backup_codes >= capacity {
+            return Err(AccessError::invalid("backup_codes", "between 0 and 10, and below the capacity"));
+        }
         Ok(NewLock {
             property_id: request.property_id,
             room_id: request.room_id,
@@ -77,6 +87,7 @@ impl TryFrom<LockRequest> for NewLock {
                 .map_err(|e| AccessError::invalid("code_length", e))?,
             capacity,
             status: request.status.unwrap_or(LockStatus::Active),
+            backup_codes,
         })
     }
 }
@@ -91,8 +102,37 @@ pub async fn create(
     Json(request): Json<LockRequest>,
 ) -> Result<(StatusCode, Json<Lock>), ApiError> {
     let new = NewLock::try_from(request)?;
+    // A real lock is asked about itself first: a device the provider does
+    // not know is refused now rather than failing every code later. An
+    // unreachable one is registered all the same.
+    let mut status = None;
+    if new.provider != ProviderKind::Simulated {
+        if let Ok(provider) = state.providers.get(new.provider) {
+            let device = Device { lock_id: Uuid::nil(), device_id: new.provider_device_id.clone() };
+            match provider.device_status(&device).await {
+                Ok(reported) => status = Some(reported),
+                Err(ProviderError::Permanent(reason)) => {
+                    return Err(AccessError::invalid(
+                        "provider_device_id",
+                        format!("the provider refused it: {reason}"),
+                    )
+                    .into())
+                }
+                Err(e) => tracing::warn!(error = %e, "a new lock could not be reached; registering it anyway"),
+            }
+        }
+    }
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
     let lock = locks::create_lock(&mut tx, &new).await?;
+    if let Some(status) = &status {
+        store_status(&mut tx, lock.id, status).await.map_err(AccessError::from)?;
+    }
+    if lock.backup_codes > 0 {
+        queue::enqueue(&mut tx, &Job::FillBackupPool { lock_id: lock.id }, chrono::Utc::now())
+            .await
+            .map_err(AccessError::from)?;
+    }
+    let lock = locks::get_lock(&mut *tx, lock.id).await?;
     tx.commit().await.map_err(AccessError::from)?;
     Ok((StatusCode::CREATED, Json(lock)))
 }
@@ -112,4 +152,18 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result
 pub async fn codes(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Vec<AccessCode>>, ApiError> {
     locks::get_lock(&state.db, id).await?;
     Ok(Json(list_lock_codes(&state.db, id).await?))
+}
+
+/// Compare what is on the lock with doorman's codes now: orphans reported
+/// (never removed), missing codes programmed again, wrong windows updated.
+/// The nightly run does the same for every lock.
+#[utoipa::path(post, path = "/api/v1/locks/{id}/reconcile", tag = "locks",
+    responses((status = 200, body = Reconciliation), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 502, body = crate::http::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reconcile_now(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Reconciliation>, ApiError> {
+    Ok(Json(reconcile(&state.db, &state.providers, id).await?))
 }

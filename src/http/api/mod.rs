@@ -27,6 +27,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/locks/{id}", get(locks::show))
         .route("/locks/{id}/codes", get(locks::codes).post(codes::create))
         .route("/locks/{id}/device-codes", get(codes::device_codes))
+        .route("/locks/{id}/device-codes/{provider_ref}/adopt", post(codes::adopt))
+        .route("/locks/{id}/reconcile", post(locks::reconcile_now))
         .route("/codes/{id}/revoke", post(codes::revoke))
         .route("/staff", post(staff::create))
         .route("/staff/{id}", axum::routing::patch(staff::update))

@@ -1,0 +1,696 @@
+//! Looking after the locks themselves (issue 7): their health, what is
+//! really on them (reconciliation), who opened them, and the backup codes
+//! kept on them for a guest whose own code did not get on in time.
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{queue, Job, JobContext, JobError};
+use crate::access::audit::{self, Actor, Subject};
+use crate::access::codes::mask;
+use crate::access::lifecycle::{begin_removal, create_manual_code, ManualCode};
+use crate::access::model::{CodeKind, CodeState, ProviderKind};
+use crate::access::AccessError;
+use crate::conversation::alerts::alert_staff;
+use crate::lock_providers::observe::{record_listing, ObserveError, ObservedCode};
+use crate::lock_providers::{
+    BackupCode, Device, DeviceCode, DeviceCodeStatus, DeviceConstraints, DeviceStatus, Providers, UsageEvent,
+};
+
+/// Battery below this share is reported.
+const LOW_BATTERY: i32 = 20;
+/// How often every lock's health is looked at.
+const LOCK_CHECK_EVERY: Duration = Duration::minutes(30);
+/// How often the locks are asked who opened them.
+const ACTIVITY_EVERY: Duration = Duration::minutes(10);
+/// Usage is read again this far back each time: a lock that was offline
+/// reports late, and the event id deduplicates what was already read.
+const ACTIVITY_OVERLAP: Duration = Duration::hours(1);
+/// Reconciliation runs every night at this hour (UTC).
+const RECONCILE_HOUR_UTC: u32 = 3;
+/// A window on the device this far from doorman's is not drift (providers
+/// round to the minute).
+const WINDOW_TOLERANCE: Duration = Duration::minutes(1);
+
+/// A lock as these jobs see it.
+struct LockRow {
+    id: Uuid,
+    property_id: Uuid,
+    name: String,
+    provider: ProviderKind,
+    provider_device_id: String,
+}
+
+impl LockRow {
+    fn device(&self) -> Device {
+        Device { lock_id: self.id, device_id: self.provider_device_id.clone() }
+    }
+}
+
+async fn active_locks(db: &PgPool) -> sqlx::Result<Vec<LockRow>> {
+    sqlx::query_as!(
+        LockRow,
+        r#"SELECT id, property_id, name, provider AS "provider: ProviderKind", provider_device_id
+           FROM locks WHERE status = 'active' ORDER BY id"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+async fn lock_row(db: &PgPool, lock_id: Uuid) -> sqlx::Result<Option<LockRow>> {
+    sqlx::query_as!(
+        LockRow,
+        r#"SELECT id, property_id, name, provider AS "provider: ProviderKind", provider_device_id
+           FROM locks WHERE id = $1"#,
+        lock_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+// ---------------------------------------------------------------- health
+
+/// Asks the provider how the device is and stores the answer on the lock
+/// (`GET /api/v1/locks/{id}`, `/status`). An unreachable device is stored as
+/// offline.
+pub async fn refresh_status(
+    db: &PgPool,
+    providers: &Providers,
+    lock_id: Uuid,
+) -> Result<DeviceStatus, crate::lock_providers::ProviderError> {
+    let lock = lock_row(db, lock_id)
+        .await
+        .map_err(|e| crate::lock_providers::ProviderError::Retryable(format!("database: {e}")))?
+        .ok_or_else(|| crate::lock_providers::ProviderError::Permanent("no such lock".into()))?;
+    let provider = providers.get(lock.provider)?;
+    let status = provider.device_status(&lock.device()).await;
+    let mut conn =
+        db.acquire().await.map_err(|e| crate::lock_providers::ProviderError::Retryable(format!("database: {e}")))?;
+    let stored = match &status {
+        Ok(s) => store_status(&mut conn, lock_id, s).await,
+        Err(_) => {
+            sqlx::query!("UPDATE locks SET device_online = false, status_checked_at = now() WHERE id = $1", lock_id)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+        }
+    };
+    if let Err(e) = stored {
+        tracing::warn!(%lock_id, error = %e, "storing a lock's status");
+    }
+    status
+}
+
+/// Stores what the device reported about itself on the lock.
+pub async fn store_status(conn: &mut PgConnection, lock_id: Uuid, status: &DeviceStatus) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE locks SET device_online = $2, battery_percent = $3, battery_low = $4, keypad_battery_low = $5,
+             device_constraints = COALESCE($6, device_constraints), status_checked_at = now()
+         WHERE id = $1",
+        lock_id,
+        status.online,
+        status.battery_percent,
+        status.battery_low || status.battery_percent.is_some_and(|b| b < LOW_BATTERY),
+        status.keypad_battery_low,
+        status.constraints.as_ref().map(|c| serde_json::to_value(c).expect("constraints serialize")),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// `CheckLocks`: every active lock's state, stored; an offline lock, a low
+/// battery or a low keypad battery is told to staff once a day while it
+/// lasts. Runs again later.
+pub async fn check_locks(ctx: &JobContext) -> Result<(), JobError> {
+    let today = Utc::now().date_naive();
+    for lock in active_locks(&ctx.db).await? {
+        if ctx.providers.get(lock.provider).is_err() {
+            continue;
+        }
+        let mut problems = Vec::new();
+        match refresh_status(&ctx.db, &ctx.providers, lock.id).await {
+            Ok(status) if !status.online => problems.push(("offline", format!("Lock {} is offline.", lock.name))),
+            Ok(status) => {
+                if status.battery_low || status.battery_percent.is_some_and(|b| b < LOW_BATTERY) {
+                    let level = status.battery_percent.map_or(String::new(), |b| format!(" ({b} %)"));
+                    problems.push(("battery", format!("Lock {} has a low battery{level}.", lock.name)));
+                }
+                if status.keypad_battery_low == Some(true) {
+                    problems.push(("keypad_battery", format!("The keypad of lock {} has a low battery.", lock.name)));
+                }
+            }
+            Err(e) => problems.push(("unreachable", format!("Lock {} cannot be reached: {e}", lock.name))),
+        }
+        for (kind, text) in problems {
+            let mut tx = ctx.db.begin().await?;
+            let problem = format!("lock_{kind}:{}:{today}", lock.id);
+            alert_staff(&mut tx, &ctx.senders, lock.property_id, &problem, &text).await?;
+            tx.commit().await?;
+        }
+    }
+    let mut conn = ctx.db.acquire().await?;
+    queue::enqueue(&mut conn, &Job::CheckLocks, Utc::now() + LOCK_CHECK_EVERY).await?;
+    Ok(())
+}
+
+// -------------------------------------------------------- reconciliation
+
+/// What one reconciliation found and did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Reconciliation {
+    /// The lock.
+    pub lock_id: Uuid,
+    /// Codes the device reports.
+    pub on_device: usize,
+    /// Codes on the device doorman did not set (reported, never removed
+    /// automatically), by the provider's id.
+    pub orphans: Vec<String>,
+    /// doorman's codes that were `set` but are gone from the device: being
+    /// programmed again.
+    pub reprogrammed: Vec<Uuid>,
+    /// Codes on the device with another window than doorman's: being
+    /// updated.
+    pub window_fixed: Vec<Uuid>,
+    /// Codes that were being programmed and are now on the device.
+    pub confirmed: Vec<Uuid>,
+    /// Codes doorman took off that are on the device again (a late
+    /// landing): being removed again.
+    pub removal_restarted: Vec<Uuid>,
+    /// The codes as the device shows them.
+    pub codes: Vec<ObservedCode>,
+}
+
+impl Reconciliation {
+    fn drifted(&self) -> usize {
+        self.reprogrammed.len() + self.window_fixed.len() + self.removal_restarted.len() + self.confirmed.len()
+    }
+}
+
+/// Compares what is on the lock with doorman's codes (SPEC §3.10): orphans
+/// reported, missing codes programmed again, wrong windows updated, codes
+/// that came back after their removal removed again; each drift audited.
+#[tracing::instrument(skip_all, fields(%lock_id))]
+pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Result<Reconciliation, ObserveError> {
+    let lock = lock_row(db, lock_id).await?.ok_or(AccessError::NotFound { entity: "lock" })?;
+    let provider = providers.get(lock.provider)?;
+    let listed = provider.list_codes(&lock.device()).await?;
+    let mut report = Reconciliation { lock_id, on_device: listed.len(), ..Reconciliation::default() };
+
+    let ours = sqlx::query!(
+        r#"SELECT c.id, c.state AS "state: CodeState", c.provider_ref, c.valid_from, c.valid_until, c.booking_id,
+               b.external_ref AS "booking_ref?"
+           FROM access_codes c LEFT JOIN bookings b ON b.id = c.booking_id
+           WHERE c.lock_id = $1 AND (c.state <> 'removed' OR c.removed_at > now() - interval '30 days')"#,
+        lock_id
+    )
+    .fetch_all(db)
+    .await?;
+    let find = |provider_ref: Option<&str>, booking_ref: Option<&str>, id: Uuid| -> Option<&DeviceCode> {
+        let name = super::code_name(booking_ref, id);
+        listed
+            .iter()
+            .find(|d| provider_ref == Some(d.provider_ref.as_str()))
+            .or_else(|| listed.iter().find(|d| d.name == name))
+    };
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    for code in &ours {
+        let found = find(code.provider_ref.as_deref(), code.booking_ref.as_deref(), code.id);
+        let subject = Subject {
+            lock_id: Some(lock_id),
+            code_id: Some(code.id),
+            booking_id: code.booking_id,
+            ..Default::default()
+        };
+        let still_valid = code.valid_until.is_none_or(|until| until > now);
+        match (code.state, found) {
+            (CodeState::Set, None) if still_valid => {
+                sqlx::query!(
+                    "UPDATE access_codes SET state = 'pending', provider_ref = NULL, set_at = NULL, updated_at = now()
+                     WHERE id = $1 AND state = 'set'",
+                    code.id
+                )
+                .execute(&mut *tx)
+                .await?;
+                audit::record(&mut *tx, Actor::System, "code.drift_missing", subject, json!({ "action": "reprogram" }))
+                    .await?;
+                queue::enqueue(&mut tx, &Job::ProgramCode { code_id: code.id }, now).await?;
+                report.reprogrammed.push(code.id);
+            }
+            (CodeState::Set, Some(device)) => {
+                let off = |ours: Option<DateTime<Utc>>, theirs: Option<DateTime<Utc>>| match (ours, theirs) {
+                    (Some(a), Some(b)) => (a - b).abs() > WINDOW_TOLERANCE,
+                    // A provider that does not report the window is not drift.
+                    (_, None) => false,
+                    (None, Some(_)) => true,
+                };
+                if still_valid
+                    && (off(Some(code.valid_from), device.valid_from) || off(code.valid_until, device.valid_until))
+                {
+                    let details = json!({
+                        "on_lock": { "valid_from": device.valid_from, "valid_until": device.valid_until },
+                        "expected": { "valid_from": code.valid_from, "valid_until": code.valid_until },
+                    });
+                    audit::record(&mut *tx, Actor::System, "code.drift_window", subject, details).await?;
+                    queue::enqueue(&mut tx, &Job::UpdateCode { code_id: code.id }, now).await?;
+                    report.window_fixed.push(code.id);
+                }
+            }
+            (CodeState::Programming | CodeState::Failed, Some(device)) if device.status == DeviceCodeStatus::Set => {
+                // It landed after all (a Nuki lock that was offline): believe the lock.
+                let landed = sqlx::query!(
+                    "UPDATE access_codes SET state = 'set', provider_ref = $2, set_at = now(), last_error = NULL, updated_at = now()
+                     WHERE id = $1 AND state IN ('programming', 'failed')",
+                    code.id,
+                    device.provider_ref
+                )
+                .execute(&mut *tx)
+                .await?;
+                if landed.rows_affected() == 1 {
+                    audit::record(&mut *tx, Actor::System, "code.set", subject, json!({ "by": "reconciliation" }))
+                        .await?;
+                    report.confirmed.push(code.id);
+                }
+            }
+            (CodeState::Removed, Some(device)) => {
+                sqlx::query!(
+                    "UPDATE access_codes SET state = 'removing', provider_ref = $2, removed_at = NULL, updated_at = now()
+                     WHERE id = $1 AND state = 'removed'",
+                    code.id,
+                    device.provider_ref
+                )
+                .execute(&mut *tx)
+                .await?;
+                let why = json!({ "why": "the code is on the lock again after its removal" });
+                audit::record(&mut *tx, Actor::System, "code.removal_restarted", subject, why).await?;
+                queue::enqueue(&mut tx, &Job::RemoveCode { code_id: code.id }, now).await?;
+                report.removal_restarted.push(code.id);
+            }
+            _ => {}
+        }
+    }
+    tx.commit().await?;
+
+    report.codes = record_listing(db, lock_id, listed).await?;
+    report.orphans = report.codes.iter().filter(|c| !c.managed).map(|c| c.provider_ref.clone()).collect();
+    let mut conn = db.acquire().await?;
+    sqlx::query!("UPDATE locks SET reconciled_at = now() WHERE id = $1", lock_id).execute(&mut *conn).await?;
+    let details = json!({
+        "on_device": report.on_device,
+        "orphans": report.orphans.len(),
+        "reprogrammed": report.reprogrammed.len(),
+        "window_fixed": report.window_fixed.len(),
+        "confirmed": report.confirmed.len(),
+        "removal_restarted": report.removal_restarted.len(),
+    });
+    let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(lock_id), ..Default::default() };
+    audit::record(&mut *conn, Actor::System, "lock.reconciled", subject, details).await?;
+    if report.drifted() > 0 {
+        tracing::warn!(%lock_id, drift = report.drifted(), orphans = report.orphans.len(), "lock reconciled: drift found");
+    }
+    Ok(report)
+}
+
+/// `ReconcileLock`: one lock, on demand or as part of the nightly run.
+pub async fn reconcile_job(ctx: &JobContext, lock_id: Uuid) -> Result<(), JobError> {
+    match reconcile(&ctx.db, &ctx.providers, lock_id).await {
+        Ok(_) => Ok(()),
+        Err(ObserveError::Provider(e)) => Err(e.into()),
+        Err(ObserveError::Access(e)) => Err(e.into()),
+    }
+}
+
+/// `ReconcileLocks`: queues the reconciliation of every active lock, and
+/// itself for the next night.
+pub async fn reconcile_all(ctx: &JobContext) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let now = Utc::now();
+    for lock in active_locks(&ctx.db).await? {
+        if ctx.providers.get(lock.provider).is_ok() {
+            queue::enqueue(&mut tx, &Job::ReconcileLock { lock_id: lock.id }, now).await?;
+        }
+    }
+    queue::enqueue(&mut tx, &Job::ReconcileLocks, next_nightly_run(now)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The next time the nightly reconciliation runs after `now`.
+pub fn next_nightly_run(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now
+        .with_hour(RECONCILE_HOUR_UTC)
+        .and_then(|t| t.with_minute(0))
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now);
+    if today > now {
+        today
+    } else {
+        today + Duration::days(1)
+    }
+}
+
+// ----------------------------------------------------------------- usage
+
+/// `CheckLockActivity`: asks every lock who opened it since last time.
+pub async fn check_activity(ctx: &JobContext) -> Result<(), JobError> {
+    for lock in active_locks(&ctx.db).await? {
+        let Ok(provider) = ctx.providers.get(lock.provider) else { continue };
+        let polled_at = Utc::now();
+        let seen_until = sqlx::query_scalar!("SELECT activity_seen_until FROM locks WHERE id = $1", lock.id)
+            .fetch_one(&ctx.db)
+            .await?;
+        let since = seen_until.map_or(polled_at - Duration::days(1), |t| t - ACTIVITY_OVERLAP);
+        match provider.usage_since(&lock.device(), since).await {
+            Ok(events) => {
+                record_usage(&ctx.db, lock.id, &events).await?;
+                sqlx::query!("UPDATE locks SET activity_seen_until = $2 WHERE id = $1", lock.id, polled_at)
+                    .execute(&ctx.db)
+                    .await?;
+            }
+            // One lock that cannot be read does not stop the others.
+            Err(e) => tracing::warn!(lock_id = %lock.id, error = %e, "reading a lock's activity"),
+        }
+    }
+    let mut conn = ctx.db.acquire().await?;
+    queue::enqueue(&mut conn, &Job::CheckLockActivity, Utc::now() + ACTIVITY_EVERY).await?;
+    Ok(())
+}
+
+/// Records unlocks with a code: `code.used` in the audit trail once per
+/// provider event, and the first use of a guest's code marks the guest as
+/// arrived. An unlock with a code doorman does not know is audited too.
+/// Returns how many events were new.
+pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> Result<usize, AccessError> {
+    let mut new = 0;
+    let mut tx = db.begin().await?;
+    let property_id =
+        sqlx::query_scalar!("SELECT property_id FROM locks WHERE id = $1", lock_id).fetch_optional(&mut *tx).await?;
+    let Some(property_id) = property_id else {
+        return Ok(0);
+    };
+    for event in events {
+        let code = match &event.provider_ref {
+            Some(provider_ref) => sqlx::query!(
+                r#"SELECT id, kind AS "kind: CodeKind", booking_id FROM access_codes
+                   WHERE lock_id = $1 AND provider_ref = $2 ORDER BY created_at DESC LIMIT 1"#,
+                lock_id,
+                provider_ref
+            )
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|c| (c.id, c.kind, c.booking_id)),
+            None => None,
+        };
+        let inserted = sqlx::query!(
+            "INSERT INTO lock_events (lock_id, event_id, code_id, provider_ref, occurred_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+            lock_id,
+            event.event_id,
+            code.map(|c| c.0),
+            event.provider_ref,
+            event.occurred_at
+        )
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            continue;
+        }
+        new += 1;
+        let Some((code_id, kind, booking_id)) = code else {
+            let subject = Subject { property_id: Some(property_id), lock_id: Some(lock_id), ..Default::default() };
+            let details = json!({ "provider_ref": event.provider_ref, "occurred_at": event.occurred_at });
+            audit::record(&mut *tx, Actor::System, "lock.used_by_unknown_code", subject, details).await?;
+            continue;
+        };
+        let subject = Subject { lock_id: Some(lock_id), code_id: Some(code_id), booking_id, ..Default::default() };
+        let details = json!({ "occurred_at": event.occurred_at, "event_id": event.event_id });
+        audit::record(&mut *tx, Actor::System, "code.used", subject.clone(), details).await?;
+        if let (CodeKind::Guest, Some(booking_id)) = (kind, booking_id) {
+            let arrived = sqlx::query!(
+                "UPDATE bookings SET arrived_at = $2 WHERE id = $1 AND arrived_at IS NULL",
+                booking_id,
+                event.occurred_at
+            )
+            .execute(&mut *tx)
+            .await?;
+            if arrived.rows_affected() == 1 {
+                let details = json!({ "arrived_at": event.occurred_at });
+                audit::record(&mut *tx, Actor::System, "booking.arrived", subject, details).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(new)
+}
+
+// ------------------------------------------------------------ backup codes
+
+/// `FillBackupPool`: keeps the lock's `backup_codes` backup codes on it.
+pub async fn fill_backup_pool(ctx: &JobContext, lock_id: Uuid) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let lock =
+        sqlx::query!("SELECT property_id, name, backup_codes, status FROM locks WHERE id = $1 FOR UPDATE", lock_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(lock) = lock else {
+        return Ok(());
+    };
+    if lock.status != "active" {
+        return Ok(());
+    }
+    let have = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM access_codes
+           WHERE lock_id = $1 AND kind = 'backup' AND state NOT IN ('removing', 'removed', 'failed')"#,
+        lock_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let manual = ManualCode {
+        kind: CodeKind::Backup,
+        booking_ref: None,
+        staff_id: None,
+        valid_from: None,
+        valid_until: None,
+        label: Some("backup".into()),
+    };
+    for _ in have..i64::from(lock.backup_codes) {
+        match create_manual_code(&mut tx, lock_id, &manual, Actor::System, Utc::now()).await {
+            Ok(_) => {}
+            Err(AccessError::LockFull { .. }) => {
+                let text = format!("Lock {} is full: its backup codes cannot be kept on it.", lock.name);
+                alert_staff(&mut tx, &ctx.senders, lock.property_id, &format!("backup_full:{lock_id}"), &text).await?;
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A guest code that is not on its lock in time.
+struct Unset {
+    id: Uuid,
+    lock_id: Uuid,
+    booking_id: Option<Uuid>,
+    provider_ref: Option<String>,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+    provider: ProviderKind,
+    device_id: String,
+    lock: String,
+    device_constraints: Option<serde_json::Value>,
+}
+
+/// Gives the guest of `code_id` (a guest code not `set` in time) a backup
+/// code for its lock: one doorman keeps on the lock, or one pulled from the
+/// provider's pool. The unset code is removed. Returns the backup code's id,
+/// or `None` when the lock has none.
+pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uuid>, JobError> {
+    let unset = sqlx::query_as!(
+        Unset,
+        r#"SELECT c.id, c.lock_id, c.booking_id, c.provider_ref, c.valid_from, c.valid_until,
+               l.provider AS "provider: ProviderKind", l.provider_device_id AS device_id, l.name AS lock,
+               l.device_constraints
+           FROM access_codes c JOIN locks l ON l.id = c.lock_id
+           WHERE c.id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'failed')"#,
+        code_id
+    )
+    .fetch_optional(&ctx.db)
+    .await?;
+    let Some(unset) = unset else {
+        return Ok(None);
+    };
+    if let Some(backup_id) = take_kept_backup(ctx, &unset).await? {
+        return Ok(Some(backup_id));
+    }
+    let pool = unset
+        .device_constraints
+        .clone()
+        .and_then(|c| serde_json::from_value::<DeviceConstraints>(c).ok())
+        .is_some_and(|c| c.backup_pool);
+    let Some(provider_ref) = unset.provider_ref.clone().filter(|_| pool) else {
+        return Ok(None);
+    };
+    let provider = ctx.providers.get(unset.provider)?;
+    let device = Device { lock_id: unset.lock_id, device_id: unset.device_id.clone() };
+    match provider.pull_backup_code(&device, &provider_ref).await {
+        Ok(Some(backup)) => take_pulled_backup(ctx, &unset, &backup).await,
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::warn!(%code_id, error = %e, "pulling a backup code");
+            Ok(None)
+        }
+    }
+}
+
+/// Turns a backup code doorman keeps on the lock into the guest's code.
+async fn take_kept_backup(ctx: &JobContext, unset: &Unset) -> Result<Option<Uuid>, JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let backup = sqlx::query_scalar!(
+        "SELECT id FROM access_codes WHERE lock_id = $1 AND kind = 'backup' AND state = 'set'
+         ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        unset.lock_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(backup_id) = backup else {
+        return Ok(None);
+    };
+    if !retire(&mut tx, unset).await? {
+        return Ok(None);
+    }
+    sqlx::query!(
+        "UPDATE access_codes SET kind = 'guest', booking_id = $2, valid_from = $3, valid_until = $4, label = 'backup',
+             updated_at = now()
+         WHERE id = $1",
+        backup_id,
+        unset.booking_id,
+        unset.valid_from,
+        unset.valid_until
+    )
+    .execute(&mut *tx)
+    .await?;
+    let now = Utc::now();
+    queue::enqueue(&mut tx, &Job::UpdateCode { code_id: backup_id }, now).await?;
+    if let Some(until) = unset.valid_until {
+        queue::enqueue(&mut tx, &Job::ExpireCode { code_id: backup_id }, until).await?;
+    }
+    queue::enqueue(&mut tx, &Job::FillBackupPool { lock_id: unset.lock_id }, now).await?;
+    assigned(ctx, &mut tx, unset, backup_id, "kept on the lock").await?;
+    tx.commit().await?;
+    Ok(Some(backup_id))
+}
+
+/// Stores a code pulled from the provider's backup pool as the guest's code.
+async fn take_pulled_backup(ctx: &JobContext, unset: &Unset, backup: &BackupCode) -> Result<Option<Uuid>, JobError> {
+    let mut tx = ctx.db.begin().await?;
+    if !retire(&mut tx, unset).await? {
+        return Ok(None);
+    }
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO access_codes (lock_id, code, kind, booking_id, label, valid_from, valid_until, state, provider_ref,
+             set_at, created_by)
+         VALUES ($1, $2, 'guest', $3, 'backup', $4, $5, 'set', $6, now(), 'system')
+         RETURNING id",
+        unset.lock_id,
+        backup.code,
+        unset.booking_id,
+        unset.valid_from,
+        unset.valid_until,
+        backup.provider_ref
+    )
+    .fetch_one(&mut *tx)
+    .await;
+    let backup_id = match inserted {
+        Ok(id) => id,
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            tracing::warn!(lock_id = %unset.lock_id, "the pulled backup code's value is already in use on this lock");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(until) = unset.valid_until {
+        queue::enqueue(&mut tx, &Job::ExpireCode { code_id: backup_id }, until).await?;
+    }
+    assigned(ctx, &mut tx, unset, backup_id, "from the provider's pool").await?;
+    tx.commit().await?;
+    Ok(Some(backup_id))
+}
+
+/// Starts removing the code that did not get on the lock; `false` when it
+/// got there meanwhile (nothing to replace).
+async fn retire(tx: &mut PgConnection, unset: &Unset) -> Result<bool, JobError> {
+    let state = sqlx::query_scalar!(
+        r#"SELECT state AS "state: CodeState" FROM access_codes WHERE id = $1 FOR UPDATE"#,
+        unset.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !matches!(state, CodeState::Pending | CodeState::Programming | CodeState::Failed) {
+        return Ok(false);
+    }
+    begin_removal(&mut *tx, unset.id, Actor::System, "replaced by a backup code: not on the lock in time").await?;
+    Ok(true)
+}
+
+/// Audits the swap, sends the guest their codes again and tells staff.
+async fn assigned(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    unset: &Unset,
+    backup_id: Uuid,
+    source: &str,
+) -> Result<(), JobError> {
+    let subject = Subject {
+        lock_id: Some(unset.lock_id),
+        code_id: Some(backup_id),
+        booking_id: unset.booking_id,
+        ..Default::default()
+    };
+    let details = json!({ "replaces": unset.id, "source": source });
+    audit::record(&mut *tx, Actor::System, "code.backup_assigned", subject, details).await?;
+    let Some(booking_id) = unset.booking_id else {
+        return Ok(());
+    };
+    crate::conversation::deliver_codes(ctx, tx, booking_id, &format!("backup:{backup_id}")).await?;
+    let row = sqlx::query!(
+        "SELECT b.external_ref, b.property_id, g.name AS guest, c.code FROM bookings b JOIN guests g ON g.id = b.guest_id
+         JOIN access_codes c ON c.id = $2 WHERE b.id = $1",
+        booking_id,
+        backup_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let text = format!(
+        "{} ({}): their code was not on lock {} in time, so they got backup code {} ({source}) instead.",
+        row.guest,
+        row.external_ref,
+        unset.lock,
+        mask(&row.code)
+    );
+    alert_staff(&mut *tx, &ctx.senders, row.property_id, &format!("backup:{}", unset.id), &text).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_nightly_run_is_the_next_three_o_clock() {
+        let evening = Utc.with_ymd_and_hms(2026, 11, 21, 22, 15, 0).unwrap();
+        assert_eq!(next_nightly_run(evening), Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
+        let night = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        assert_eq!(next_nightly_run(night), Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
+        let on_the_hour = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        assert_eq!(next_nightly_run(on_the_hour), Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap());
+    }
+}
