@@ -11,6 +11,7 @@ mod jobs;
 mod lifecycle;
 mod locks;
 mod properties;
+mod provider_nuki;
 mod sms_email;
 mod staff;
 mod staff_commands;
