@@ -11,6 +11,7 @@ mod jobs;
 mod lifecycle;
 mod locks;
 mod properties;
+mod provider_nuki;
 mod provider_seam;
 mod sms_email;
 mod staff;
