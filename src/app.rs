@@ -21,6 +21,8 @@ use crate::db::{self, LocalOptions, LocalPostgres};
 use crate::http::webhooks::WebhookSecrets;
 use crate::http::{self, AppState};
 use crate::jobs::{JobContext, Worker, WorkerSettings};
+use crate::lock_providers::nuki::NukiClient;
+use crate::lock_providers::seam::SeamClient;
 use crate::lock_providers::simulated::SimulatedProvider;
 use crate::lock_providers::Providers;
 
@@ -85,6 +87,7 @@ impl Application {
                 whatsapp_app_secret: config.whatsapp.as_ref().map(|w| w.app_secret.clone()),
                 whatsapp_verify_token: config.whatsapp.as_ref().and_then(|w| w.verify_token.clone()),
                 telegram_secret: config.telegram.as_ref().map(|t| t.webhook_secret.clone()),
+                seam_secret: config.seam.as_ref().and_then(|s| s.webhook_secret.clone()),
             }),
         };
         if state.admin_token.is_none() {
@@ -145,7 +148,15 @@ impl Application {
 /// What jobs can reach with this configuration: the lock providers and the
 /// chat providers it enables. Says once which channels are off.
 pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext> {
-    let providers = Providers::new(Arc::new(SimulatedProvider::new(pool.clone(), config.simulated)));
+    let mut providers = Providers::new(Arc::new(SimulatedProvider::new(pool.clone(), config.simulated)));
+    match &config.nuki {
+        Some(nuki) => providers = providers.with_nuki(Arc::new(NukiClient::new(&nuki.api_base, nuki.token.clone()))),
+        None => tracing::info!("Nuki locks: off (NUKI_API_TOKEN unset)"),
+    }
+    match &config.seam {
+        Some(seam) => providers = providers.with_seam(Arc::new(SeamClient::new(&seam.api_base, seam.api_key.clone()))),
+        None => tracing::info!("Seam locks: off (SEAM_API_KEY unset)"),
+    }
     let whatsapp = config.whatsapp.as_ref().map(|w| {
         let client = WhatsappClient::new(&w.api_base, &w.phone_number_id, w.token.clone());
         WhatsappSender::new(client, w.rate_per_second, w.template_language.clone())

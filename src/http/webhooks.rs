@@ -1,4 +1,4 @@
-//! `GET/POST /webhooks/whatsapp`, `POST /webhooks/telegram`: check the
+//! `GET/POST /webhooks/whatsapp`, `POST /webhooks/telegram`, `POST /webhooks/seam`: check the
 //! provider's proof, store every update, answer 200. The work happens after,
 //! in jobs.
 
@@ -18,6 +18,10 @@ use super::error::ApiError;
 use super::AppState;
 use crate::channels::whatsapp::{signature_is_valid, Webhook};
 use crate::channels::{inbox, telegram, Channel};
+use crate::jobs::locks::record_usage;
+use crate::jobs::{queue, Job};
+use crate::lock_providers::seam::{verify_webhook as verify_seam, SeamEvent, WebhookError as SeamWebhookError};
+use crate::lock_providers::UsageEvent;
 
 /// The secrets that prove a webhook comes from its provider.
 #[derive(Clone, Default)]
@@ -28,12 +32,100 @@ pub struct WebhookSecrets {
     pub whatsapp_verify_token: Option<SecretString>,
     /// `TELEGRAM_WEBHOOK_SECRET`: `X-Telegram-Bot-Api-Secret-Token`.
     pub telegram_secret: Option<SecretString>,
+    /// `SEAM_WEBHOOK_SECRET`: the Svix secret Seam signs its events with.
+    pub seam_secret: Option<SecretString>,
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/whatsapp", get(whatsapp_handshake).post(whatsapp_update))
         .route("/webhooks/telegram", post(telegram_update))
+        .route("/webhooks/seam", post(seam_event))
+}
+
+/// Seam's events, signed by Svix: a faster path than polling. An unlock
+/// with a code is recorded at once (deduplicated by Seam's event id); a
+/// code or device event queues the job that asks Seam about it.
+async fn seam_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(secret) = &state.webhooks.seam_secret else {
+        return channel_off("Seam", "SEAM_WEBHOOK_SECRET");
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return too_large_or_bad(rejection),
+    };
+    let event = match verify_seam(secret.expose_secret(), &headers, &body, chrono::Utc::now()) {
+        Ok(event) => event,
+        Err(SeamWebhookError::BadPayload(reason)) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason).into_response()
+        }
+        Err(e) => {
+            metrics::counter!("doorman_webhook_rejections_total", "channel" => "seam", "reason" => "signature")
+                .increment(1);
+            return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()).into_response();
+        }
+    };
+    match handle_seam_event(&state, &event).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn handle_seam_event(state: &AppState, event: &SeamEvent) -> sqlx::Result<()> {
+    let Some(device_id) = &event.device_id else {
+        return Ok(());
+    };
+    let lock_id =
+        sqlx::query_scalar!("SELECT id FROM locks WHERE provider = 'seam' AND provider_device_id = $1", device_id)
+            .fetch_optional(&state.db)
+            .await?;
+    let Some(lock_id) = lock_id else {
+        tracing::info!(event_type = %event.event_type, "a Seam event for a device doorman does not know");
+        return Ok(());
+    };
+    let now = chrono::Utc::now();
+    let mut conn = state.db.acquire().await?;
+    match event.event_type.as_str() {
+        "lock.unlocked" if event.access_code_id.is_some() => {
+            let usage = UsageEvent {
+                event_id: event.event_id.clone(),
+                provider_ref: event.access_code_id.clone(),
+                occurred_at: event.occurred_at,
+            };
+            if let Err(e) = record_usage(&state.db, lock_id, &[usage]).await {
+                return Err(match e {
+                    crate::access::AccessError::Database(e) => e,
+                    other => sqlx::Error::Protocol(other.to_string()),
+                });
+            }
+        }
+        kind if kind.starts_with("access_code.") => {
+            let code = sqlx::query!(
+                r#"SELECT id, state AS "state: crate::access::model::CodeState" FROM access_codes
+                   WHERE lock_id = $1 AND provider_ref = $2 ORDER BY created_at DESC LIMIT 1"#,
+                lock_id,
+                event.access_code_id
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            use crate::access::model::CodeState;
+            let job = match code {
+                Some(c) if c.state == CodeState::Programming => Job::ConfirmCode { code_id: c.id },
+                Some(c) if c.state == CodeState::Removing => Job::RemoveCode { code_id: c.id },
+                // A change to a code doorman believes settled, or to one it
+                // does not know: look at the whole lock.
+                _ => Job::ReconcileLock { lock_id },
+            };
+            queue::enqueue(&mut conn, &job, now).await?;
+        }
+        kind if kind.starts_with("device.") => queue::enqueue(&mut conn, &Job::CheckLocks, now).await?,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Meta's verification: echo `hub.challenge` when `hub.verify_token` matches.

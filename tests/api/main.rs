@@ -13,6 +13,7 @@ mod locks;
 mod properties;
 mod provider_nuki;
 mod provider_seam;
+mod providers;
 mod sms_email;
 mod staff;
 mod staff_commands;
