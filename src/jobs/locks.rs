@@ -429,7 +429,7 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
         };
         let subject = Subject { lock_id: Some(lock_id), code_id: Some(code_id), booking_id, ..Default::default() };
         let details = json!({ "occurred_at": event.occurred_at, "event_id": event.event_id });
-        audit::record(&mut *tx, Actor::System, "code.used", subject.clone(), details).await?;
+        audit::record(&mut *tx, Actor::System, "code.used", subject, details).await?;
         if let (CodeKind::Guest, Some(booking_id)) = (kind, booking_id) {
             let arrived = sqlx::query!(
                 "UPDATE bookings SET arrived_at = $2 WHERE id = $1 AND arrived_at IS NULL",

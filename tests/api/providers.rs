@@ -585,7 +585,10 @@ async fn a_guest_whose_code_is_not_set_in_time_gets_a_backup_from_seams_pool() {
     assert!(codes.iter().any(|c| c["state"] == "removed"), "the unset code is taken off: {codes:?}");
     assert_eq!(fake.codes.lock().unwrap().len(), 0, "and deleted at Seam");
     let alerts = alerts(&app).await;
-    assert!(alerts.iter().any(|a| a.contains("backup code") && a.contains("5•••7") && !a.contains("58317")), "{alerts:?}");
+    assert!(
+        alerts.iter().any(|a| a.contains("backup code") && a.contains("5•••7") && !a.contains("58317")),
+        "{alerts:?}"
+    );
     let sent: Vec<String> = sqlx::query_scalar(
         "SELECT body FROM notifications WHERE booking_id = (SELECT id FROM bookings WHERE external_ref = 'BK-8004')
            AND template <> 'alert'",
