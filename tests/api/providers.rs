@@ -38,6 +38,10 @@ struct FakeNuki {
     keypad_battery_critical: Arc<AtomicBool>,
     deletes: Arc<AtomicUsize>,
     log: Arc<Mutex<Vec<Value>>>,
+    /// Answer this many next calls with 503.
+    fail_next: Arc<AtomicUsize>,
+    /// Calls answered, failures included.
+    calls: Arc<AtomicUsize>,
 }
 
 impl FakeNuki {
@@ -87,6 +91,11 @@ fn rand_id() -> u128 {
 impl Respond for FakeNuki {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path().to_owned();
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let failing = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if failing {
+            return ResponseTemplate::new(503).set_body_string("Service Unavailable");
+        }
         let offline = self.offline.load(Ordering::SeqCst);
         match (request.method.as_str(), path.ends_with("/auth"), path.ends_with("/log")) {
             ("PUT", true, _) => {
@@ -374,6 +383,41 @@ async fn the_first_keypad_unlock_with_a_guest_code_marks_the_guest_arrived() {
     app.run_jobs().await;
     let used = audit_actions(&app, lock_id).await.iter().filter(|a| *a == "code.used").count();
     assert_eq!(used, 2);
+}
+
+#[tokio::test]
+async fn a_burst_of_server_errors_is_retried_until_the_code_is_set() {
+    let fake = FakeNuki::default();
+    let (app, _server) = nuki_app(&fake).await;
+    let (property_id, _lock) = property_with_lock(&app, "nuki", NUKI_DEVICE, json!({})).await;
+    fake.fail_next.store(3, Ordering::SeqCst);
+    app.put("/api/v1/bookings/BK-7005", &stay(property_id, Utc::now() + Duration::days(3), "confirmed")).await;
+    app.run_jobs_through_retries(6).await;
+    let code = codes_of(&app, "BK-7005").await.remove(0);
+    assert_eq!(code["state"], "set", "{code}");
+    assert_eq!(code["last_error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_lock_that_keeps_failing_is_left_alone_while_the_other_locks_carry_on() {
+    let fake = FakeNuki::default();
+    let (app, _server) = nuki_app(&fake).await;
+    let (property_id, nuki_lock) = property_with_lock(&app, "nuki", NUKI_DEVICE, json!({})).await;
+    // The same room also has a simulated entrance lock.
+    let entrance = json!({ "property_id": property_id, "name": "Entrance", "provider": "simulated" });
+    assert_eq!(app.post("/api/v1/locks", &entrance).await.status(), 201);
+    fake.fail_next.store(1000, Ordering::SeqCst);
+    let before = fake.calls.load(Ordering::SeqCst);
+    app.put("/api/v1/bookings/BK-7006", &stay(property_id, Utc::now() + Duration::days(3), "confirmed")).await;
+    app.run_jobs_through_retries(9).await;
+    let calls = fake.calls.load(Ordering::SeqCst) - before;
+    assert_eq!(calls, 5, "after five failures in a row the lock is not called for a while");
+    let codes = codes_of(&app, "BK-7006").await;
+    let state_on = |lock: Uuid| codes.iter().find(|c| c["lock_id"] == lock.to_string()).unwrap()["state"].clone();
+    assert_eq!(state_on(nuki_lock), "programming");
+    assert!(codes.iter().any(|c| c["lock_id"] != nuki_lock.to_string() && c["state"] == "set"), "{codes:?}");
+    let code = codes.iter().find(|c| c["lock_id"] == nuki_lock.to_string()).unwrap();
+    assert!(code["last_error"].as_str().unwrap().contains("503"), "the lock's own error is kept: {code}");
 }
 
 #[tokio::test]
