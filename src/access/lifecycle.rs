@@ -713,6 +713,20 @@ pub async fn adopt_device_code(
     actor: Actor,
 ) -> AccessResult<Uuid> {
     let lock = load_lock(conn, lock_id).await?;
+    if lock.status != LockStatus::Active {
+        return Err(AccessError::Conflict(format!("lock {} is inactive", lock.name)));
+    }
+    let has_one = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND staff_id = $2 AND kind = 'staff'
+                          AND state NOT IN ('removing', 'removed', 'failed')) AS "has!""#,
+        lock_id,
+        staff_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if has_one {
+        return Err(AccessError::Conflict("this staff member already has a code on this lock".into()));
+    }
     let found = sqlx::query!(
         "SELECT code FROM device_codes WHERE lock_id = $1 AND provider_ref = $2 AND NOT managed FOR UPDATE",
         lock_id,

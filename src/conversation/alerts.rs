@@ -71,17 +71,21 @@ pub async fn alert_staff(
 /// confirmed booking should be on its lock; if one is not, staff are told
 /// (SPEC §3.8).
 pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) -> Result<(), crate::jobs::JobError> {
-    // A lock with backup codes gives the guest one of those instead.
+    // A lock with backup codes gives the guest one of those instead, before
+    // check-in only: a code is never swapped under a guest in their stay.
+    // A failed swap never holds back the alert below.
     let unset = sqlx::query_scalar!(
         "SELECT c.id FROM access_codes c JOIN bookings b ON b.id = c.booking_id
          WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'failed')
-           AND b.status = 'confirmed' AND b.check_out_at > now()",
+           AND b.status = 'confirmed' AND b.check_in_at > now()",
         booking_id
     )
     .fetch_all(&ctx.db)
     .await?;
     for code_id in unset {
-        crate::jobs::locks::assign_backup(ctx, code_id).await?;
+        if let Err(e) = crate::jobs::locks::assign_backup(ctx, code_id).await {
+            tracing::warn!(%code_id, error = %e, "giving a guest a backup code");
+        }
     }
     let mut tx = ctx.db.begin().await?;
     let row = sqlx::query!(

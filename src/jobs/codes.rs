@@ -128,8 +128,18 @@ pub async fn confirm(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
         Ok(listed) => listed,
         Err(e) => return Err(note_error(ctx, code_id, e).await),
     };
-    match code.find_in(&listed) {
-        Some(DeviceCode { status: DeviceCodeStatus::Set, provider_ref, .. }) => {
+    // A create retried after a lost answer may have left a second copy that
+    // the lock refused as a duplicate: the one that is on the lock wins.
+    let name = code_name(code.booking_ref.as_deref(), code.id);
+    let found = match code.find_in(&listed) {
+        Some(DeviceCode { status: DeviceCodeStatus::Failed(_), .. }) => listed
+            .iter()
+            .find(|d| d.name == name && matches!(d.status, DeviceCodeStatus::Set | DeviceCodeStatus::Scheduled))
+            .or(code.find_in(&listed)),
+        found => found,
+    };
+    match found {
+        Some(DeviceCode { status: DeviceCodeStatus::Set | DeviceCodeStatus::Scheduled, provider_ref, .. }) => {
             mark_set(ctx, &code, &provider_ref.clone()).await
         }
         Some(DeviceCode { status: DeviceCodeStatus::Failed(reason), .. }) => {
@@ -214,7 +224,14 @@ async fn removed_unless_landing(
     }
     match code.sent_at {
         Some(sent) if Utc::now() - sent < LANDING_WINDOW => {
-            Err(JobError::Retry("the provider accepted the code recently; waiting to see whether it lands".into()))
+            // One look when the window has passed, not a backoff that runs
+            // out of attempts first.
+            let wait =
+                (sent + LANDING_WINDOW - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_secs(1);
+            Err(JobError::RetryAfter(
+                "the provider accepted the code recently; waiting to see whether it lands".into(),
+                wait,
+            ))
         }
         _ => mark_removed(ctx, code).await,
     }

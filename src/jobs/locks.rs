@@ -153,6 +153,13 @@ pub async fn check_locks(ctx: &JobContext) -> Result<(), JobError> {
         }
     }
     let mut conn = ctx.db.acquire().await?;
+    // Backup pools that lost a code (assigned, or it failed) are topped up.
+    let pools = sqlx::query_scalar!("SELECT id FROM locks WHERE status = 'active' AND backup_codes > 0")
+        .fetch_all(&mut *conn)
+        .await?;
+    for lock_id in pools {
+        queue::enqueue(&mut conn, &Job::FillBackupPool { lock_id }, Utc::now()).await?;
+    }
     queue::enqueue(&mut conn, &Job::CheckLocks, Utc::now() + LOCK_CHECK_EVERY).await?;
     Ok(())
 }
@@ -180,13 +187,20 @@ pub struct Reconciliation {
     /// Codes doorman took off that are on the device again (a late
     /// landing): being removed again.
     pub removal_restarted: Vec<Uuid>,
+    /// Codes doorman had as set that the provider now reports it could not
+    /// keep on the device: `failed`, staff told.
+    pub failed_on_device: Vec<Uuid>,
     /// The codes as the device shows them.
     pub codes: Vec<ObservedCode>,
 }
 
 impl Reconciliation {
     fn drifted(&self) -> usize {
-        self.reprogrammed.len() + self.window_fixed.len() + self.removal_restarted.len() + self.confirmed.len()
+        self.reprogrammed.len()
+            + self.window_fixed.len()
+            + self.removal_restarted.len()
+            + self.confirmed.len()
+            + self.failed_on_device.len()
     }
 }
 
@@ -197,18 +211,20 @@ impl Reconciliation {
 pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Result<Reconciliation, ObserveError> {
     let lock = lock_row(db, lock_id).await?.ok_or(AccessError::NotFound { entity: "lock" })?;
     let provider = providers.get(lock.provider)?;
-    let listed = provider.list_codes(&lock.device()).await?;
-    let mut report = Reconciliation { lock_id, on_device: listed.len(), ..Reconciliation::default() };
-
+    // doorman's side first, each row with the moment it last changed: a job
+    // that settles a code while the lock is being listed changes that
+    // moment, and the guarded updates below then leave the code alone.
     let ours = sqlx::query!(
         r#"SELECT c.id, c.state AS "state: CodeState", c.provider_ref, c.valid_from, c.valid_until, c.booking_id,
-               b.external_ref AS "booking_ref?"
+               c.updated_at, b.external_ref AS "booking_ref?"
            FROM access_codes c LEFT JOIN bookings b ON b.id = c.booking_id
            WHERE c.lock_id = $1 AND (c.state <> 'removed' OR c.removed_at > now() - interval '30 days')"#,
         lock_id
     )
     .fetch_all(db)
     .await?;
+    let listed = provider.list_codes(&lock.device()).await?;
+    let mut report = Reconciliation { lock_id, on_device: listed.len(), ..Reconciliation::default() };
     let find = |provider_ref: Option<&str>, booking_ref: Option<&str>, id: Uuid| -> Option<&DeviceCode> {
         let name = super::code_name(booking_ref, id);
         listed
@@ -227,28 +243,58 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
             ..Default::default()
         };
         let still_valid = code.valid_until.is_none_or(|until| until > now);
+        let on_lock = |d: &DeviceCode| matches!(d.status, DeviceCodeStatus::Set | DeviceCodeStatus::Scheduled);
         match (code.state, found) {
             (CodeState::Set, None) if still_valid => {
-                sqlx::query!(
+                let changed = sqlx::query!(
                     "UPDATE access_codes SET state = 'pending', provider_ref = NULL, set_at = NULL, updated_at = now()
-                     WHERE id = $1 AND state = 'set'",
-                    code.id
+                     WHERE id = $1 AND state = 'set' AND updated_at = $2",
+                    code.id,
+                    code.updated_at
                 )
                 .execute(&mut *tx)
                 .await?;
-                audit::record(&mut *tx, Actor::System, "code.drift_missing", subject, json!({ "action": "reprogram" }))
-                    .await?;
-                queue::enqueue(&mut tx, &Job::ProgramCode { code_id: code.id }, now).await?;
-                report.reprogrammed.push(code.id);
+                if changed.rows_affected() == 1 {
+                    let details = json!({ "action": "reprogram" });
+                    audit::record(&mut *tx, Actor::System, "code.drift_missing", subject, details).await?;
+                    queue::enqueue(&mut tx, &Job::ProgramCode { code_id: code.id }, now).await?;
+                    report.reprogrammed.push(code.id);
+                }
             }
-            (CodeState::Set, Some(device)) => {
+            (CodeState::Set, Some(device)) if still_valid => {
+                if let DeviceCodeStatus::Failed(reason) = &device.status {
+                    // The provider dropped it from the device: no longer a
+                    // working code. Staff hear of it; the deadline check
+                    // hands a backup code to a guest arriving soon.
+                    let changed = sqlx::query!(
+                        "UPDATE access_codes SET state = 'failed', last_error = $3, updated_at = now()
+                         WHERE id = $1 AND state = 'set' AND updated_at = $2",
+                        code.id,
+                        code.updated_at,
+                        reason
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    if changed.rows_affected() == 1 {
+                        let details = json!({ "error": reason });
+                        audit::record(&mut *tx, Actor::System, "code.drift_failed", subject, details).await?;
+                        let alert = Job::AlertStaff {
+                            property_id: lock.property_id,
+                            problem: format!("drift_failed:{}", code.id),
+                            text: format!("A code on lock {} stopped working at the provider: {reason}", lock.name),
+                        };
+                        queue::enqueue(&mut tx, &alert, now).await?;
+                        report.failed_on_device.push(code.id);
+                    }
+                    continue;
+                }
                 let off = |ours: Option<DateTime<Utc>>, theirs: Option<DateTime<Utc>>| match (ours, theirs) {
                     (Some(a), Some(b)) => (a - b).abs() > WINDOW_TOLERANCE,
                     // A provider that does not report the window is not drift.
                     (_, None) => false,
                     (None, Some(_)) => true,
                 };
-                if still_valid
+                if on_lock(device)
                     && (off(Some(code.valid_from), device.valid_from) || off(code.valid_until, device.valid_until))
                 {
                     let details = json!({
@@ -260,13 +306,14 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
                     report.window_fixed.push(code.id);
                 }
             }
-            (CodeState::Programming | CodeState::Failed, Some(device)) if device.status == DeviceCodeStatus::Set => {
+            (CodeState::Programming | CodeState::Failed, Some(device)) if on_lock(device) => {
                 // It landed after all (a Nuki lock that was offline): believe the lock.
                 let landed = sqlx::query!(
                     "UPDATE access_codes SET state = 'set', provider_ref = $2, set_at = now(), last_error = NULL, updated_at = now()
-                     WHERE id = $1 AND state IN ('programming', 'failed')",
+                     WHERE id = $1 AND state IN ('programming', 'failed') AND updated_at = $3",
                     code.id,
-                    device.provider_ref
+                    device.provider_ref,
+                    code.updated_at
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -277,18 +324,21 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
                 }
             }
             (CodeState::Removed, Some(device)) => {
-                sqlx::query!(
+                let restarted = sqlx::query!(
                     "UPDATE access_codes SET state = 'removing', provider_ref = $2, removed_at = NULL, updated_at = now()
-                     WHERE id = $1 AND state = 'removed'",
+                     WHERE id = $1 AND state = 'removed' AND updated_at = $3",
                     code.id,
-                    device.provider_ref
+                    device.provider_ref,
+                    code.updated_at
                 )
                 .execute(&mut *tx)
                 .await?;
-                let why = json!({ "why": "the code is on the lock again after its removal" });
-                audit::record(&mut *tx, Actor::System, "code.removal_restarted", subject, why).await?;
-                queue::enqueue(&mut tx, &Job::RemoveCode { code_id: code.id }, now).await?;
-                report.removal_restarted.push(code.id);
+                if restarted.rows_affected() == 1 {
+                    let why = json!({ "why": "the code is on the lock again after its removal" });
+                    audit::record(&mut *tx, Actor::System, "code.removal_restarted", subject, why).await?;
+                    queue::enqueue(&mut tx, &Job::RemoveCode { code_id: code.id }, now).await?;
+                    report.removal_restarted.push(code.id);
+                }
             }
             _ => {}
         }
@@ -306,6 +356,7 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
         "window_fixed": report.window_fixed.len(),
         "confirmed": report.confirmed.len(),
         "removal_restarted": report.removal_restarted.len(),
+        "failed_on_device": report.failed_on_device.len(),
     });
     let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(lock_id), ..Default::default() };
     audit::record(&mut *conn, Actor::System, "lock.reconciled", subject, details).await?;
@@ -396,14 +447,14 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
     for event in events {
         let code = match &event.provider_ref {
             Some(provider_ref) => sqlx::query!(
-                r#"SELECT id, kind AS "kind: CodeKind", booking_id FROM access_codes
+                r#"SELECT id, kind AS "kind: CodeKind", booking_id, state AS "state: CodeState" FROM access_codes
                    WHERE lock_id = $1 AND provider_ref = $2 ORDER BY created_at DESC LIMIT 1"#,
                 lock_id,
                 provider_ref
             )
             .fetch_optional(&mut *tx)
             .await?
-            .map(|c| (c.id, c.kind, c.booking_id)),
+            .map(|c| (c.id, c.kind, c.booking_id, c.state)),
             None => None,
         };
         let inserted = sqlx::query!(
@@ -411,7 +462,7 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
              ON CONFLICT DO NOTHING",
             lock_id,
             event.event_id,
-            code.map(|c| c.0),
+            code.as_ref().map(|c| c.0),
             event.provider_ref,
             event.occurred_at
         )
@@ -421,7 +472,7 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
             continue;
         }
         new += 1;
-        let Some((code_id, kind, booking_id)) = code else {
+        let Some((code_id, kind, booking_id, state)) = code else {
             let subject = Subject { property_id: Some(property_id), lock_id: Some(lock_id), ..Default::default() };
             let details = json!({ "provider_ref": event.provider_ref, "occurred_at": event.occurred_at });
             audit::record(&mut *tx, Actor::System, "lock.used_by_unknown_code", subject, details).await?;
@@ -430,6 +481,24 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
         let subject = Subject { lock_id: Some(lock_id), code_id: Some(code_id), booking_id, ..Default::default() };
         let details = json!({ "occurred_at": event.occurred_at, "event_id": event.event_id });
         audit::record(&mut *tx, Actor::System, "code.used", subject, details).await?;
+        // A code nobody should have, or one that should be off the lock.
+        let suspicious = match (kind, state) {
+            (CodeKind::Backup, _) => Some("a backup code nobody was given"),
+            (_, CodeState::Removing | CodeState::Removed) => Some("a code that was revoked or expired"),
+            _ => None,
+        };
+        if let Some(what) = suspicious {
+            let lock = sqlx::query_scalar!("SELECT name FROM locks WHERE id = $1", lock_id).fetch_one(&mut *tx).await?;
+            let alert = Job::AlertStaff {
+                property_id,
+                problem: format!("suspicious_use:{lock_id}:{}", event.event_id),
+                text: format!(
+                    "Lock {lock} was opened with {what} at {}.",
+                    event.occurred_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            };
+            queue::enqueue(&mut tx, &alert, Utc::now()).await?;
+        }
         if let (CodeKind::Guest, Some(booking_id)) = (kind, booking_id) {
             let arrived = sqlx::query!(
                 "UPDATE bookings SET arrived_at = $2 WHERE id = $1 AND arrived_at IS NULL",
@@ -593,6 +662,15 @@ async fn take_pulled_backup(ctx: &JobContext, unset: &Unset, backup: &BackupCode
     if !retire(&mut tx, unset).await? {
         return Ok(None);
     }
+    // A pool code seen on the lock before it was pulled was an orphan; it
+    // is doorman's now.
+    sqlx::query!(
+        "UPDATE device_codes SET managed = true WHERE lock_id = $1 AND provider_ref = $2",
+        unset.lock_id,
+        backup.provider_ref
+    )
+    .execute(&mut *tx)
+    .await?;
     let inserted = sqlx::query_scalar!(
         "INSERT INTO access_codes (lock_id, code, kind, booking_id, label, valid_from, valid_until, state, provider_ref,
              set_at, created_by)

@@ -289,6 +289,18 @@ impl JobContext {
             Job::RemoveCode { code_id } | Job::ExpireCode { code_id } => {
                 codes::gave_up_removing(self, conn, *code_id, error).await
             }
+            // The recurring lock jobs must not stop for good: the next round
+            // is queued as usual.
+            Job::CheckLocks | Job::CheckLockActivity => {
+                tracing::error!(job = job.kind(), error, "a recurring lock job died; it runs again later");
+                queue::enqueue(conn, job, chrono::Utc::now() + chrono::Duration::minutes(30)).await?;
+                Ok(())
+            }
+            Job::ReconcileLocks => {
+                tracing::error!(error, "the nightly reconciliation died; it runs again tomorrow");
+                queue::enqueue(conn, job, locks::next_nightly_run(chrono::Utc::now())).await?;
+                Ok(())
+            }
             // The notification log holds the failure of a message; an
             // unprocessable update stays in the inbox unprocessed.
             Job::ProcessInbound { .. }
@@ -298,10 +310,7 @@ impl JobContext {
             | Job::CheckCodesSet { .. }
             | Job::BookingConfirmed { .. }
             | Job::RemoveDeviceCode { .. }
-            | Job::CheckLocks
-            | Job::CheckLockActivity
             | Job::ReconcileLock { .. }
-            | Job::ReconcileLocks
             | Job::FillBackupPool { .. }
             | Job::StaffCommand { .. }
             | Job::AlertStaff { .. }

@@ -38,12 +38,18 @@ impl Default for BreakerSettings {
     }
 }
 
+/// Longer than any provider call may take (their timeouts are 10 s).
+const TRIAL_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Default)]
 struct LockCircuit {
     failures: u32,
     open_until: Option<Instant>,
     pause: Duration,
-    trial_running: bool,
+    /// When the one trial call after a pause went out. A trial that never
+    /// reported back (its job was cancelled) stops counting after
+    /// [`TRIAL_TIMEOUT`], so the circuit cannot stay stuck.
+    trial_since: Option<Instant>,
     last_error: String,
 }
 
@@ -71,10 +77,10 @@ impl Breakers {
                 let now = Instant::now();
                 if now < until {
                     Err((until - now, circuit.last_error.clone()))
-                } else if circuit.trial_running {
+                } else if circuit.trial_since.is_some_and(|since| since.elapsed() < TRIAL_TIMEOUT) {
                     Err((self.settings.first_pause.min(circuit.pause), circuit.last_error.clone()))
                 } else {
-                    circuit.trial_running = true;
+                    circuit.trial_since = Some(now);
                     Ok(())
                 }
             }
@@ -84,7 +90,7 @@ impl Breakers {
     fn record(&self, lock_id: Uuid, outcome: Outcome) {
         let mut circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());
         let circuit = circuits.entry(lock_id).or_default();
-        circuit.trial_running = false;
+        circuit.trial_since = None;
         match outcome {
             Outcome::Reached => *circuit = LockCircuit::default(),
             Outcome::Unreachable(error) => {

@@ -70,6 +70,11 @@ pub enum DeviceCodeStatus {
     Set,
     /// The provider is still putting it on the device (Seam `setting`).
     Setting,
+    /// Accepted and held by a provider that activates time-bound codes on
+    /// the device itself when their window starts (Seam `unset` before
+    /// `starts_at`). doorman counts it as set; an error the provider reports
+    /// later makes it `failed` again (reconciliation, Seam's webhook).
+    Scheduled,
     /// The provider is taking it off the device (Seam `removing`).
     Removing,
     /// The provider gave up putting it on the device, with its reason
@@ -83,6 +88,7 @@ impl DeviceCodeStatus {
         match self {
             Self::Set => "set",
             Self::Setting => "setting",
+            Self::Scheduled => "scheduled",
             Self::Removing => "removing",
             Self::Failed(_) => "failed",
         }

@@ -232,6 +232,9 @@ enum Failure {
 /// The one mapping from a failed call to a [`ProviderError`]. `what` says
 /// what was being done. Body excerpts are redacted and truncated; the token
 /// is never part of a message.
+/// How long to wait when Nuki says a change to the code is still pending.
+const PENDING_CHANGE_WAIT: Duration = Duration::from_secs(30);
+
 fn provider_error(what: &str, failure: Failure) -> ProviderError {
     let (status, retry_after, body) = match failure {
         Failure::Transport(err) if err.is_timeout() => {
@@ -250,9 +253,14 @@ fn provider_error(what: &str, failure: Failure) -> ProviderError {
             message: format!("Nuki is rate-limiting requests ({what})"),
             retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
         },
-        StatusCode::LOCKED => ProviderError::Retryable(format!(
-            "an earlier change to this keypad code is still pending on the lock (Nuki answered 423 while {what})"
-        )),
+        // The lock is fine, one of its codes is busy: a pause, not a failure
+        // (the circuit breaker must not count it).
+        StatusCode::LOCKED => ProviderError::RateLimited {
+            message: format!(
+                "an earlier change to this keypad code is still pending on the lock (Nuki answered 423 while {what})"
+            ),
+            retry_after: PENDING_CHANGE_WAIT,
+        },
         StatusCode::UNAUTHORIZED => ProviderError::Permanent(format!(
             "Nuki rejected the API token (401 while {what}): check NUKI_API_TOKEN, it may be wrong or expired"
         )),
@@ -592,7 +600,8 @@ mod tests {
         assert!(
             matches!(status(429, None), ProviderError::RateLimited { retry_after, .. } if retry_after.as_secs() == 60)
         );
-        for retryable in [423, 500, 502, 503] {
+        assert!(matches!(status(423, None), ProviderError::RateLimited { .. }), "a busy code is a pause");
+        for retryable in [500, 502, 503] {
             assert!(matches!(status(retryable, None), ProviderError::Retryable(_)), "{retryable}");
         }
         for permanent in [400, 401, 403, 404, 409, 422] {

@@ -101,6 +101,25 @@ pub struct SeamClient {
 impl SeamClient {
     /// A client of `api_base` (e.g. `https://connect.getseam.com`) with a
     /// workspace API key; 5 s to connect, 10 s for an answer.
+    /// Every page of a list of access codes.
+    async fn list_pages(&self, route: &str, device: &Device) -> ProviderResult<Vec<DeviceCode>> {
+        let mut codes = Vec::new();
+        let mut page_cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let body = ListBody { device_id: &device.device_id, page_cursor: page_cursor.as_deref() };
+            let page: ListAnswer =
+                self.post(route, &body, None).await.map_err(|f| f.into_provider_error("listing access codes"))?;
+            codes.extend(page.access_codes.unwrap_or_default().into_iter().map(device_code));
+            match page.pagination {
+                Some(Pagination { has_next_page: Some(true), next_page_cursor: Some(next) }) => {
+                    page_cursor = Some(next)
+                }
+                _ => return Ok(codes),
+            }
+        }
+        Err(ProviderError::Retryable(format!("Seam's access code list went on past {MAX_PAGES} pages")))
+    }
+
     pub fn new(api_base: &str, api_key: SecretString) -> Self {
         Self::with_timeouts(api_base, api_key, CONNECT_TIMEOUT, REQUEST_TIMEOUT)
     }
@@ -281,23 +300,15 @@ impl LockProvider for SeamClient {
 
     #[tracing::instrument(skip_all, fields(device_id = %device.device_id))]
     async fn list_codes(&self, device: &Device) -> ProviderResult<Vec<DeviceCode>> {
-        let mut codes = Vec::new();
-        let mut page_cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let body = ListBody { device_id: &device.device_id, page_cursor: page_cursor.as_deref() };
-            let page: ListAnswer = self
-                .post("/access_codes/list", &body, None)
-                .await
-                .map_err(|f| f.into_provider_error("listing access codes"))?;
-            codes.extend(page.access_codes.unwrap_or_default().into_iter().map(device_code));
-            match page.pagination {
-                Some(Pagination { has_next_page: Some(true), next_page_cursor: Some(next) }) => {
-                    page_cursor = Some(next)
-                }
-                _ => return Ok(codes),
-            }
+        let mut codes = self.list_pages("/access_codes/list", device).await?;
+        // Codes set at the keypad or in another app are "unmanaged" at Seam
+        // and listed apart: doorman must see them (orphans, SPEC §3.10). A
+        // failure there does not hold up the managed codes.
+        match self.list_pages("/access_codes/unmanaged/list", device).await {
+            Ok(unmanaged) => codes.extend(unmanaged),
+            Err(e) => tracing::warn!(error = %e, "listing Seam's unmanaged access codes"),
         }
-        Err(ProviderError::Retryable(format!("Seam's access code list went on past {MAX_PAGES} pages")))
+        Ok(codes)
     }
 
     #[tracing::instrument(skip_all, fields(device_id = %device.device_id))]
@@ -483,7 +494,9 @@ fn device_code(code: AccessCode) -> DeviceCode {
             redact(error.message.as_deref().unwrap_or_default(), code.code.as_deref())
         )),
         (Some("set"), None) => DeviceCodeStatus::Set,
-        // `setting`, `unset` (not started yet), `unknown`, or a new value.
+        // Not started yet: Seam activates it on the device itself.
+        (Some("unset"), None) if code.starts_at.is_some_and(|start| start > Utc::now()) => DeviceCodeStatus::Scheduled,
+        // `setting`, `unset` (deactivated), `unknown`, or a new value.
         _ => DeviceCodeStatus::Setting,
     };
     DeviceCode {

@@ -223,15 +223,18 @@ async fn nuki_delete_204_and_404_both_mean_gone() {
 }
 
 #[tokio::test]
-async fn nuki_a_pending_change_423_is_retryable() {
+async fn nuki_a_pending_change_423_waits_without_counting_against_the_lock() {
     let (server, nuki) = nuki().await;
     let locked = ResponseTemplate::new(423).set_body_json(json!({"stackTrace": [], "suppressedExceptions": []}));
     answers(&server, "POST", ONE_AUTH, locked.clone()).await;
     answers(&server, "DELETE", ONE_AUTH, locked).await;
     let update = nuki.update_code(&device(), AUTH_ID, &request("BK-1-0a1b2c3d", "982345")).await.unwrap_err();
-    assert!(matches!(update, ProviderError::Retryable(_)), "{update:?}");
+    assert!(matches!(update, ProviderError::RateLimited { .. }), "{update:?}");
     let remove = nuki.remove_code(&device(), AUTH_ID).await.unwrap_err();
-    assert!(matches!(remove, ProviderError::Retryable(_)), "{remove:?}");
+    assert!(
+        matches!(remove, ProviderError::RateLimited { retry_after, .. } if retry_after.as_secs() == 30),
+        "{remove:?}"
+    );
 }
 
 #[tokio::test]

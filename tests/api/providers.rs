@@ -474,6 +474,8 @@ struct FakeSeam {
     never_sets: Arc<AtomicBool>,
     backup_pool: Arc<AtomicBool>,
     rate_limit_next_create: Arc<AtomicBool>,
+    /// Time-bound codes wait `unset` until their start, as Seam reports them.
+    holds_until_start: Arc<AtomicBool>,
 }
 
 impl FakeSeam {
@@ -508,7 +510,9 @@ impl Respond for FakeSeam {
                 }
                 let code = json!({
                     "access_code_id": Uuid::new_v4(), "device_id": body["device_id"], "name": body["name"],
-                    "code": body["code"], "type": "time_bound", "status": "setting", "starts_at": body["starts_at"],
+                    "code": body["code"], "type": "time_bound",
+                    "status": if self.holds_until_start.load(Ordering::SeqCst) { "unset" } else { "setting" },
+                    "starts_at": body["starts_at"],
                     "ends_at": body["ends_at"], "errors": [], "warnings": [], "is_managed": true,
                     "is_backup_access_code_available": false, "created_at": "2026-11-20T08:00:00.000Z" });
                 self.codes.lock().unwrap().push(code.clone());
@@ -521,6 +525,7 @@ impl Respond for FakeSeam {
                     if let Some(error) = *self.refuse_with.lock().unwrap() {
                         code["errors"] = json!([{ "error_code": error, "message": "The lock refused the code", "is_access_code_error": true }]);
                     } else if !self.never_sets.load(Ordering::SeqCst) && code["status"] == "setting" {
+                        code["errors"] = json!([]);
                         code["status"] = json!("set");
                     }
                 }
@@ -758,4 +763,42 @@ async fn an_orphan_on_the_lock_can_be_adopted_as_a_staff_code() {
         .unwrap();
     assert_eq!(left, 1, "the same code stays on the lock");
     assert!(audit_actions(&app, lock_id).await.contains(&"code.adopted".to_owned()));
+}
+
+#[tokio::test]
+async fn a_seam_code_held_until_its_start_counts_as_set_and_a_later_failure_is_caught() {
+    let fake = FakeSeam::default();
+    fake.holds_until_start.store(true, Ordering::SeqCst);
+    let (app, _server) = seam_app(&fake, &[]).await;
+    let (property_id, lock_id) = property_with_lock(&app, "seam", "seam-dev-1", json!({})).await;
+    add_staff(&app, property_id).await;
+    app.put("/api/v1/bookings/BK-8006", &stay(property_id, Utc::now() + Duration::days(3), "confirmed")).await;
+    app.run_jobs_through_retries(2).await;
+    assert_eq!(codes_of(&app, "BK-8006").await[0]["state"], "set", "Seam activates it at its start");
+    let device: Value = app.get(&format!("/api/v1/locks/{lock_id}/device-codes")).await.json().await.unwrap();
+    assert_eq!(device[0]["on_device"], "scheduled");
+
+    // Later Seam reports it could not keep the code on the device.
+    *fake.refuse_with.lock().unwrap() = Some("failed_to_set_on_device");
+    app.get(&format!("/api/v1/locks/{lock_id}/device-codes")).await;
+    let report: Value = app.post(&format!("/api/v1/locks/{lock_id}/reconcile"), &json!({})).await.json().await.unwrap();
+    assert_eq!(report["failed_on_device"].as_array().unwrap().len(), 1, "{report}");
+    let code = codes_of(&app, "BK-8006").await.remove(0);
+    assert_eq!(code["state"], "failed");
+    app.run_jobs().await;
+    assert!(alerts(&app).await.iter().any(|a| a.contains("stopped working") && a.contains("failed_to_set_on_device")));
+}
+
+#[tokio::test]
+async fn backup_codes_cannot_be_made_by_hand() {
+    let app = TestApp::spawn().await;
+    let fixture = app.seed_property().await;
+    let body = json!({ "kind": "backup", "label": "spare" });
+    let message = assert_error(
+        app.post(&format!("/api/v1/locks/{}/codes", fixture.locks["101"]), &body).await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    assert!(message.contains("backup_codes"), "{message}");
 }

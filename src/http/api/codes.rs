@@ -54,6 +54,10 @@ pub async fn create(
     Path(lock_id): Path<Uuid>,
     Json(request): Json<ManualCodeRequest>,
 ) -> Result<(StatusCode, Json<AccessCode>), ApiError> {
+    if request.kind == CodeKind::Backup {
+        let why = "backup codes are kept by doorman: set the lock's backup_codes instead";
+        return Err(AccessError::invalid("kind", why).into());
+    }
     let label = request.label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
     if label.as_ref().is_some_and(|l| l.chars().count() > 100) {
         return Err(AccessError::invalid("label", "at most 100 characters").into());
