@@ -609,7 +609,18 @@ pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uui
     let provider = ctx.providers.get(unset.provider)?;
     let device = Device { lock_id: unset.lock_id, device_id: unset.device_id.clone() };
     match provider.pull_backup_code(&device, &provider_ref).await {
-        Ok(Some(backup)) => take_pulled_backup(ctx, &unset, &backup).await,
+        Ok(Some(backup)) => {
+            let taken = take_pulled_backup(ctx, &unset, &backup).await;
+            if !matches!(taken, Ok(Some(_))) {
+                // Not stored (the code landed meanwhile, or its value is in
+                // use, or the database failed): a pulled backup must not stay
+                // on the lock unknown to doorman.
+                if let Err(e) = provider.remove_code(&device, &backup.provider_ref).await {
+                    tracing::error!(%code_id, error = %e, "a pulled backup code could not be given back; reconciliation will report it");
+                }
+            }
+            taken
+        }
         Ok(None) => Ok(None),
         Err(e) => {
             tracing::warn!(%code_id, error = %e, "pulling a backup code");

@@ -802,3 +802,35 @@ async fn backup_codes_cannot_be_made_by_hand() {
     .await;
     assert!(message.contains("backup_codes"), "{message}");
 }
+
+#[tokio::test]
+async fn a_pulled_backup_doorman_cannot_use_is_given_back() {
+    let fake = FakeSeam::default();
+    fake.never_sets.store(true, Ordering::SeqCst);
+    fake.backup_pool.store(true, Ordering::SeqCst);
+    let (app, server) = seam_app(&fake, &[]).await;
+    let (property_id, lock_id) = property_with_lock(&app, "seam", "seam-dev-1", json!({})).await;
+    // The pool's code has the value of a code someone set at the keypad.
+    sqlx::query("INSERT INTO device_codes (lock_id, provider_ref, code, name, managed) VALUES ($1, 'keypad-1', '58317', 'Cleaner', false)")
+        .bind(lock_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.put("/api/v1/bookings/BK-8007", &stay(property_id, Utc::now() + Duration::minutes(90), "confirmed")).await;
+    app.run_jobs().await;
+    app.fast_forward().await;
+    app.run_jobs().await;
+    assert!(codes_of(&app, "BK-8007").await.iter().all(|c| c["code"] != "58317"));
+    let deleted: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/access_codes/delete")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert!(
+        deleted.iter().any(|d| d["access_code_id"] == "b7c1d2e3-0000-4000-8000-00000000babe"),
+        "the backup goes back: {deleted:?}"
+    );
+}
