@@ -56,11 +56,7 @@ impl CodeOnLock {
     /// This code among what the device reports: by the provider's id, or by
     /// the unique name doorman gave it.
     fn find_in<'a>(&self, listed: &'a [DeviceCode]) -> Option<&'a DeviceCode> {
-        let name = code_name(self.booking_ref.as_deref(), self.id);
-        listed
-            .iter()
-            .find(|d| self.provider_ref.as_deref() == Some(d.provider_ref.as_str()))
-            .or_else(|| listed.iter().find(|d| d.name == name))
+        find_on_device(listed, self.provider_ref.as_deref(), self.booking_ref.as_deref(), self.id)
     }
 
     fn subject(&self) -> Subject {
@@ -71,6 +67,21 @@ impl CodeOnLock {
             ..Default::default()
         }
     }
+}
+
+/// doorman's code `code_id` among what a device reports: by the provider's
+/// id, or by the unique name doorman gave it.
+pub(crate) fn find_on_device<'a>(
+    listed: &'a [DeviceCode],
+    provider_ref: Option<&str>,
+    booking_ref: Option<&str>,
+    code_id: Uuid,
+) -> Option<&'a DeviceCode> {
+    let name = code_name(booking_ref, code_id);
+    listed
+        .iter()
+        .find(|d| provider_ref == Some(d.provider_ref.as_str()))
+        .or_else(|| listed.iter().find(|d| d.name == name))
 }
 
 /// The name a code carries on the device: unique, at most 20 characters,

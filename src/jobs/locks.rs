@@ -225,17 +225,10 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
     .await?;
     let listed = provider.list_codes(&lock.device()).await?;
     let mut report = Reconciliation { lock_id, on_device: listed.len(), ..Reconciliation::default() };
-    let find = |provider_ref: Option<&str>, booking_ref: Option<&str>, id: Uuid| -> Option<&DeviceCode> {
-        let name = super::code_name(booking_ref, id);
-        listed
-            .iter()
-            .find(|d| provider_ref == Some(d.provider_ref.as_str()))
-            .or_else(|| listed.iter().find(|d| d.name == name))
-    };
     let now = Utc::now();
     let mut tx = db.begin().await?;
     for code in &ours {
-        let found = find(code.provider_ref.as_deref(), code.booking_ref.as_deref(), code.id);
+        let found = super::find_on_device(&listed, code.provider_ref.as_deref(), code.booking_ref.as_deref(), code.id);
         let subject = Subject {
             lock_id: Some(lock_id),
             code_id: Some(code.id),

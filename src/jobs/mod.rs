@@ -22,6 +22,7 @@ use crate::channels::outbox::Senders;
 use crate::lock_providers::Providers;
 
 pub use codes::code_name;
+pub(crate) use codes::find_on_device;
 pub use worker::{run_pending_jobs, Worker, WorkerSettings};
 
 /// A unit of work.

@@ -215,3 +215,9 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert_eq!(body["error"]["code"], code, "{body}");
     body["error"]["message"].as_str().expect("a message").to_owned()
 }
+
+/// The codes of a booking, as the admin API shows them.
+pub async fn codes_of(app: &TestApp, reference: &str) -> Vec<Value> {
+    let booking: Value = app.get(&format!("/api/v1/bookings/{reference}")).await.json().await.unwrap();
+    booking["codes"].as_array().unwrap().clone()
+}

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, id_of, Fixture, TestApp};
+use crate::helpers::{assert_error, codes_of, id_of, Fixture, TestApp};
 
 /// A booking of room 101 starting `from_now` from now, for `nights` days.
 fn stay(fixture: &Fixture, status: &str, from_now: Duration, nights: i64) -> Value {
@@ -21,11 +21,6 @@ fn stay(fixture: &Fixture, status: &str, from_now: Duration, nights: i64) -> Val
         "check_out_at": check_in + Duration::days(nights),
         "status": status,
     })
-}
-
-async fn codes_of(app: &TestApp, reference: &str) -> Vec<Value> {
-    let booking: Value = app.get(&format!("/api/v1/bookings/{reference}")).await.json().await.unwrap();
-    booking["codes"].as_array().unwrap().clone()
 }
 
 async fn on_device(app: &TestApp, lock_id: Uuid) -> Vec<Value> {

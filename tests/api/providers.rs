@@ -13,7 +13,7 @@ use uuid::Uuid;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{assert_error, id_of, TestApp, TOKEN};
+use crate::helpers::{assert_error, codes_of, id_of, TestApp, TOKEN};
 
 const NUKI_DEVICE: &str = "18298712180";
 
@@ -195,11 +195,6 @@ fn stay(property_id: Uuid, check_in: DateTime<Utc>, status: &str) -> Value {
         "guest": { "name": "Jana Horvath", "phone": "+421900000077" },
         "check_in_at": check_in, "check_out_at": check_in + Duration::days(2), "status": status,
     })
-}
-
-async fn codes_of(app: &TestApp, reference: &str) -> Vec<Value> {
-    let booking: Value = app.get(&format!("/api/v1/bookings/{reference}")).await.json().await.unwrap();
-    booking["codes"].as_array().unwrap().clone()
 }
 
 async fn audit_actions(app: &TestApp, lock_id: Uuid) -> Vec<String> {
