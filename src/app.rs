@@ -75,6 +75,7 @@ impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> anyhow::Result<Self> {
         // Install the recorder before anything records.
         let _ = crate::telemetry::metrics();
+        crate::telemetry::protect(config.secrets());
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("binding BIND_ADDR {}", config.bind_addr))?;

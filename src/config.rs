@@ -158,6 +158,34 @@ pub struct Config {
 }
 
 impl Config {
+    /// Every secret in the settings, for the log redaction
+    /// ([`crate::telemetry::protect`]).
+    pub fn secrets(&self) -> Vec<&str> {
+        use secrecy::ExposeSecret;
+        let whatsapp = self.whatsapp.as_ref();
+        let telegram = self.telegram.as_ref();
+        let seam = self.seam.as_ref();
+        [
+            self.database_url.as_ref(),
+            self.admin_api_token.as_ref(),
+            whatsapp.map(|w| &w.token),
+            whatsapp.map(|w| &w.app_secret),
+            whatsapp.and_then(|w| w.verify_token.as_ref()),
+            telegram.map(|t| &t.bot_token),
+            telegram.map(|t| &t.webhook_secret),
+            self.openai.as_ref().map(|o| &o.api_key),
+            self.sms.as_ref().map(|s| &s.api_key),
+            self.email.as_ref().map(|e| &e.url),
+            self.nuki.as_ref().map(|n| &n.token),
+            seam.map(|s| &s.api_key),
+            seam.and_then(|s| s.webhook_secret.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|secret| secret.expose_secret())
+        .collect()
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())

@@ -141,7 +141,8 @@ pub async fn apply_status(conn: &mut PgConnection, channel: Channel, status: &De
         status.provider_message_id,
         status.status.as_str(),
         status.error.as_ref().map(|e| match status.error_code {
-            Some(code) => format!("{code}: {e}"),
+            // Meta's own style, "(#131026) ...", which the log redaction keeps.
+            Some(code) => format!("(#{code}) {e}"),
             None => e.clone(),
         }),
     )
@@ -390,7 +391,16 @@ async fn mark_sent(
         audit::record(&mut *tx, Actor::System, "code.delivered", subject, details).await?;
     }
     tx.commit().await?;
+    count_outbound(queued, "sent");
     Ok(())
+}
+
+/// `doorman_outbound_messages_total`: replies and notifications by channel,
+/// purpose and outcome (`sent`, `failed`).
+fn count_outbound(queued: &Queued, outcome: &'static str) {
+    metrics::counter!("doorman_outbound_messages_total", "channel" => queued.channel.clone(),
+        "purpose" => queued.purpose.clone(), "outcome" => outcome)
+    .increment(1);
 }
 
 async fn mark_failed(ctx: &JobContext, queued: &Queued, error: &str) -> Result<(), JobError> {
@@ -408,6 +418,7 @@ async fn mark_failed(ctx: &JobContext, queued: &Queued, error: &str) -> Result<(
         audit::record(&mut *tx, Actor::System, "code.delivery_failed", subject, details).await?;
     }
     tx.commit().await?;
+    count_outbound(queued, "failed");
     tracing::error!(channel = %queued.channel, purpose = %queued.purpose, error, "a message could not be delivered");
     Ok(())
 }

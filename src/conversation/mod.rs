@@ -57,6 +57,7 @@ pub async fn respond(
     // get the answer a guest gets to something unknown.
     if let Some(command) = message.content.text().filter(|t| t.trim_start().starts_with('/')) {
         if let Some(member) = staff::identify(tx, message).await? {
+            count(message, "staff_command");
             if staff::asks_the_locks(command) {
                 queue::enqueue(tx, &Job::StaffCommand { update_id }, Utc::now()).await?;
                 return Ok(Vec::new());
@@ -67,6 +68,7 @@ pub async fn respond(
     }
     let guest = guest::identify(tx, message).await?;
     let Some(body) = message.content.text() else {
+        count(message, "not_text");
         let language = catalog::pick(&[guest.as_ref().map(|g| g.language.as_str())]);
         return Ok(match message.content {
             Content::Unsupported { .. } => vec![reply(message, text(language, "unsupported", &[]))],
@@ -75,6 +77,7 @@ pub async fn respond(
     };
     if let Some(guest) = &guest {
         if forward_if_handed_off(ctx, tx, message, guest, body).await? {
+            count(message, "handed_off");
             return Ok(Vec::new());
         }
     }
@@ -83,12 +86,22 @@ pub async fn respond(
     let folded = router::fold(body);
     let intent = if RESEND_WORDS.iter().any(|w| folded.trim() == *w) { Intent::Access } else { classification.intent };
     if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() {
+        count(message, "llm_fallback");
         // The model is asked outside this transaction; it answers later.
         queue::enqueue(tx, &Job::LlmFallback { update_id }, Utc::now()).await?;
         return Ok(Vec::new());
     }
+    count(message, intent.as_str());
     let conversation = Conversation { ctx, message, guest: guest.as_ref(), language };
     conversation.answer(tx, intent, body).await
+}
+
+/// `doorman_inbound_messages_total`: messages answered, by channel and by
+/// what they were taken for (an intent, `staff_command`, `llm_fallback`,
+/// `handed_off`, `not_text`). A job retried after a failure counts again.
+fn count(message: &InboundMessage, intent: &'static str) {
+    metrics::counter!("doorman_inbound_messages_total", "channel" => message.channel.as_str(), "intent" => intent)
+        .increment(1);
 }
 
 /// One message being answered.

@@ -116,9 +116,11 @@ impl Breakers {
         circuits.get(&lock_id).and_then(|c| c.open_until).is_some_and(|until| Instant::now() < until)
     }
 
-    /// `provider` behind these breakers.
-    pub fn guard(&self, provider: Arc<dyn LockProvider>) -> Arc<dyn LockProvider> {
-        Arc::new(Guarded { inner: provider, breakers: self.clone() })
+    /// `provider` behind these breakers; its calls are measured under the
+    /// label `name` (`doorman_provider_call_seconds`,
+    /// `doorman_provider_errors_total`).
+    pub fn guard(&self, name: &'static str, provider: Arc<dyn LockProvider>) -> Arc<dyn LockProvider> {
+        Arc::new(Guarded { inner: provider, name, breakers: self.clone() })
     }
 }
 
@@ -129,22 +131,27 @@ enum Outcome {
 
 struct Guarded {
     inner: Arc<dyn LockProvider>,
+    name: &'static str,
     breakers: Breakers,
 }
 
 impl Guarded {
     async fn call<T>(
         &self,
+        operation: &'static str,
         device: &Device,
         call: impl std::future::Future<Output = ProviderResult<T>>,
     ) -> ProviderResult<T> {
         if let Err((wait, last_error)) = self.breakers.admit(device.lock_id) {
+            metrics::counter!("doorman_provider_errors_total", "provider" => self.name, "operation" => operation,
+                "error" => "circuit_open")
+            .increment(1);
             return Err(ProviderError::RateLimited {
                 message: format!("{last_error} (the lock keeps failing: not called for now)"),
                 retry_after: wait,
             });
         }
-        let result = call.await;
+        let result = measured(self.name, operation, call).await;
         let outcome = match &result {
             Err(ProviderError::Retryable(error)) => Outcome::Unreachable(error.clone()),
             _ => Outcome::Reached,
@@ -154,35 +161,58 @@ impl Guarded {
     }
 }
 
+/// Runs one provider call and records its latency and, when it fails, why.
+async fn measured<T>(
+    provider: &'static str,
+    operation: &'static str,
+    call: impl std::future::Future<Output = ProviderResult<T>>,
+) -> ProviderResult<T> {
+    let started = Instant::now();
+    let result = call.await;
+    metrics::histogram!("doorman_provider_call_seconds", "provider" => provider, "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    if let Err(error) = &result {
+        let kind = match error {
+            ProviderError::Retryable(_) => "retryable",
+            ProviderError::RateLimited { .. } => "rate_limited",
+            ProviderError::Permanent(_) => "permanent",
+        };
+        metrics::counter!("doorman_provider_errors_total", "provider" => provider, "operation" => operation,
+            "error" => kind)
+        .increment(1);
+    }
+    result
+}
+
 #[async_trait]
 impl LockProvider for Guarded {
     async fn create_code(&self, device: &Device, code: &CodeRequest) -> ProviderResult<Created> {
-        self.call(device, self.inner.create_code(device, code)).await
+        self.call("create_code", device, self.inner.create_code(device, code)).await
     }
 
     async fn update_code(&self, device: &Device, provider_ref: &str, code: &CodeRequest) -> ProviderResult<()> {
-        self.call(device, self.inner.update_code(device, provider_ref, code)).await
+        self.call("update_code", device, self.inner.update_code(device, provider_ref, code)).await
     }
 
     async fn remove_code(&self, device: &Device, provider_ref: &str) -> ProviderResult<()> {
-        self.call(device, self.inner.remove_code(device, provider_ref)).await
+        self.call("remove_code", device, self.inner.remove_code(device, provider_ref)).await
     }
 
     async fn list_codes(&self, device: &Device) -> ProviderResult<Vec<DeviceCode>> {
-        self.call(device, self.inner.list_codes(device)).await
+        self.call("list_codes", device, self.inner.list_codes(device)).await
     }
 
     async fn device_status(&self, device: &Device) -> ProviderResult<DeviceStatus> {
         // The health check must see an offline lock as it is: never short-cut.
-        self.inner.device_status(device).await
+        measured(self.name, "device_status", self.inner.device_status(device)).await
     }
 
     async fn usage_since(&self, device: &Device, since: DateTime<Utc>) -> ProviderResult<Vec<UsageEvent>> {
-        self.call(device, self.inner.usage_since(device, since)).await
+        self.call("usage_since", device, self.inner.usage_since(device, since)).await
     }
 
     async fn pull_backup_code(&self, device: &Device, provider_ref: &str) -> ProviderResult<Option<BackupCode>> {
-        self.call(device, self.inner.pull_backup_code(device, provider_ref)).await
+        self.call("pull_backup_code", device, self.inner.pull_backup_code(device, provider_ref)).await
     }
 }
 
@@ -230,7 +260,7 @@ mod tests {
             first_pause: Duration::from_millis(200),
             max_pause: Duration::from_secs(1),
         });
-        let guarded = breakers.guard(flaky.clone());
+        let guarded = breakers.guard("flaky", flaky.clone());
         let (offline, other) = (device(), device());
         for _ in 0..3 {
             assert!(matches!(guarded.list_codes(&offline).await, Err(ProviderError::Retryable(_))));

@@ -260,18 +260,18 @@ impl Providers {
 
     /// Only the simulated provider, with these circuit breakers.
     pub fn with_breakers(simulated: Arc<dyn LockProvider>, breakers: breaker::Breakers) -> Self {
-        Self { simulated: breakers.guard(simulated), nuki: None, seam: None, breakers }
+        Self { simulated: breakers.guard("simulated", simulated), nuki: None, seam: None, breakers }
     }
 
     /// Adds the Nuki Web API.
     pub fn with_nuki(mut self, nuki: Arc<dyn LockProvider>) -> Self {
-        self.nuki = Some(self.breakers.guard(nuki));
+        self.nuki = Some(self.breakers.guard("nuki", nuki));
         self
     }
 
     /// Adds Seam.
     pub fn with_seam(mut self, seam: Arc<dyn LockProvider>) -> Self {
-        self.seam = Some(self.breakers.guard(seam));
+        self.seam = Some(self.breakers.guard("seam", seam));
         self
     }
 

@@ -430,7 +430,7 @@ async fn a_failed_report_carries_metas_error_into_the_log() {
     c.app.run_jobs().await;
     let notification = &c.notifications("BK-1").await[0];
     assert_eq!(notification["status"], "failed");
-    assert!(notification["error"].as_str().unwrap().starts_with("131026"));
+    assert!(notification["error"].as_str().unwrap().starts_with("(#131026)"));
 }
 
 #[tokio::test]
@@ -767,4 +767,150 @@ async fn a_burst_goes_out_at_the_rate_limit_without_rate_limit_errors() {
         .unwrap();
     assert_eq!(sent, 120);
     assert_eq!(rejected.load(std::sync::atomic::Ordering::SeqCst), 0, "no request ever hit Meta's rate limit");
+}
+
+/// The value of the series `name` whose labels include `labels`, from
+/// Prometheus text.
+fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let (key, value) = line.rsplit_once(' ')?;
+        let (series_name, rest) = key.split_once('{').unwrap_or((key, ""));
+        let matches = series_name == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        matches.then(|| value.parse().ok()).flatten()
+    })
+}
+
+// The only test that scrapes `/metrics`: the recorder is shared by the
+// whole test binary, so counters are asserted as "at least", gauges
+// (written from this test's database at scrape time) exactly.
+#[tokio::test]
+async fn metrics_show_messages_codes_providers_jobs_and_rejections() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-METRICS", Duration::days(2), json!({})).await;
+    c.app.run_jobs().await;
+    let wifi = text_webhook("wamid.METRICS1", GUEST, "what is the wifi password?");
+    assert_eq!(c.whatsapp(&wifi).await.status(), 200);
+    let forged = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", sign(b"not-the-secret", b"{}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    c.app.run_jobs().await;
+    // A job that waits: the queue shows it.
+    let mut conn = c.app.db.acquire().await.unwrap();
+    let due = Utc::now() - Duration::seconds(30);
+    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, due).await.unwrap();
+
+    let response = c.app.client.get(c.app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let at_least_one = |name: &str, labels: &[(&str, &str)]| {
+        let value = series(&text, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} missing:\n{text}"));
+        assert!(value >= 1.0, "{name} {labels:?} = {value}");
+    };
+    at_least_one("doorman_inbound_messages_total", &[("channel", "whatsapp"), ("intent", "wifi")]);
+    at_least_one("doorman_outbound_messages_total", &[("channel", "whatsapp"), ("outcome", "sent")]);
+    at_least_one("doorman_webhook_rejections_total", &[("channel", "whatsapp"), ("reason", "signature")]);
+    at_least_one("doorman_provider_call_seconds_count", &[("provider", "simulated"), ("operation", "create_code")]);
+    at_least_one("doorman_jobs_total", &[("kind", "program_code"), ("outcome", "done")]);
+
+    let codes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM access_codes WHERE state = 'set'").fetch_one(&c.app.db).await.unwrap();
+    assert!(codes >= 2, "the fixture has two locks for room 101");
+    assert_eq!(series(&text, "doorman_codes", &[("provider", "simulated"), ("state", "set")]), Some(codes as f64));
+    assert_eq!(series(&text, "doorman_codes", &[("provider", "nuki"), ("state", "set")]), Some(0.0));
+    assert_eq!(series(&text, "doorman_jobs_due", &[]), Some(1.0));
+    let lag = series(&text, "doorman_job_queue_lag_seconds", &[]).unwrap();
+    assert!((29.0..120.0).contains(&lag), "the waiting job is about 30 s late: {lag}");
+}
+
+/// Two full instances (HTTP and scheduler each) on one database, as on
+/// Fly.io with two machines: webhooks land on either, Meta redelivers to the
+/// other, both schedulers race for the same jobs.
+#[tokio::test]
+async fn two_instances_on_one_database_answer_each_message_once_and_send_one_pre_arrival() {
+    let meta = MockServer::start().await;
+    meta_accepts(&meta).await;
+    let meta_base = format!("{}/v26.0", meta.uri());
+    let db = crate::helpers::fresh_database().await;
+    let vars = [
+        ("ADMIN_API_TOKEN", TOKEN),
+        ("WHATSAPP_TOKEN", "wa-access-token"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("WHATSAPP_API_BASE", meta_base.as_str()),
+        ("SCHEDULER_ENABLED", "true"),
+        ("SCHEDULER_TICK_MS", "50"),
+    ];
+    let a = TestApp::spawn_on(db.clone(), &vars).await;
+    let b = TestApp::spawn_on(db.clone(), &vars).await;
+    let fixture = a.seed_property().await;
+    let check_in = Utc::now() + Duration::hours(20);
+    let booking = json!({
+        "property_id": fixture.property_id, "room": "101",
+        "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}"), "language": "en" },
+        "check_in_at": check_in, "check_out_at": check_in + Duration::days(2), "status": "confirmed"
+    });
+    // The PMS sends the booking to both (a retry after a timeout).
+    assert!(a.put("/api/v1/bookings/BK-TWO", &booking).await.status().is_success());
+    assert!(b.put("/api/v1/bookings/BK-TWO", &booking).await.status().is_success());
+
+    let messages = 30;
+    for n in 0..messages {
+        let payload = serde_json::to_vec(&text_webhook(&format!("wamid.TWO{n}"), GUEST, "hello")).unwrap();
+        // Delivered to one instance, then redelivered to the other.
+        for app in [&a, &b] {
+            let response = app
+                .client
+                .post(app.url("/webhooks/whatsapp"))
+                .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &payload))
+                .body(payload.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+    }
+
+    let expected = messages + 1; // a greeting each, and the pre-arrival message
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let sent = meta.received_requests().await.unwrap().len();
+        if sent >= expected || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Anything extra would show up now.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sent: Vec<Value> =
+        meta.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    assert_eq!(sent.len(), expected, "one reply per message, whichever instance took it: {sent:?}");
+    let by_purpose: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT template, status, count(*) FROM notifications GROUP BY 1, 2 ORDER BY 1, 2")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert!(by_purpose.contains(&("pre_arrival".into(), "sent".into(), 1)), "{by_purpose:?}");
+    let handled: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&db).await.unwrap();
+    assert_eq!(handled, messages as i64, "each message stored once");
+
+    // Each lock got the guest's code once.
+    let codes = crate::helpers::codes_of(&a, "BK-TWO").await;
+    assert_eq!(codes.len(), 2, "one code per lock of room 101: {codes:?}");
+    assert!(codes.iter().all(|c| c["state"] == "set"), "{codes:?}");
+    for code in &codes {
+        let lock = code["lock_id"].as_str().unwrap();
+        let on_device: Value = a.get(&format!("/api/v1/locks/{lock}/device-codes")).await.json().await.unwrap();
+        assert_eq!(on_device.as_array().unwrap().len(), 1, "lock {lock}: {on_device}");
+    }
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'dead'").fetch_one(&db).await.unwrap();
+    assert_eq!(dead, 0);
 }

@@ -79,24 +79,3 @@ async fn the_openapi_document_lists_every_admin_route() {
     assert!(doc["components"]["schemas"]["BookingRequest"].is_object());
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }
-
-#[tokio::test]
-async fn metrics_are_served_in_prometheus_text() {
-    let app = TestApp::spawn().await;
-    let fixture = app.seed_property().await;
-    let check_in = chrono::Utc::now() + chrono::Duration::days(2);
-    app.put(
-        "/api/v1/bookings/BK-M",
-        &serde_json::json!({
-            "property_id": fixture.property_id, "room": "101", "guest": { "name": "G" },
-            "check_in_at": check_in, "check_out_at": check_in + chrono::Duration::days(1), "status": "confirmed"
-        }),
-    )
-    .await;
-    app.run_jobs().await;
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
-    assert!(text.contains("doorman_codes{"), "{text}");
-    assert!(text.contains("doorman_jobs_total{"), "{text}");
-}

@@ -77,8 +77,43 @@ fn drop_leftover_databases(server: &PgConnectOptions) {
     .expect("dropping leftover test databases");
 }
 
+/// Where the test run's logs go: one JSON-lines file per test process,
+/// through the service's redaction layer. `scripts/check-test-logs.sh`
+/// greps them after the run (CI does) for codes, phone numbers and secrets.
+pub const LOG_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/test-logs");
+
+/// Sends the logs of this test process to a file in [`LOG_DIR`], at debug
+/// level for doorman. Files of runs older than a day are removed.
+pub fn capture_logs() -> &'static std::path::Path {
+    static PATH: OnceLock<std::path::PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        std::fs::create_dir_all(LOG_DIR).expect("creating the test log folder");
+        let day = std::time::Duration::from_secs(24 * 3600);
+        for entry in std::fs::read_dir(LOG_DIR).into_iter().flatten().flatten() {
+            let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().unwrap_or_default() > day);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let path = std::path::Path::new(LOG_DIR).join(format!("api-{}.log", std::process::id()));
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("opening the test log");
+        let filter = tracing_subscriber::EnvFilter::new(
+            "debug,sqlx=warn,hyper=warn,hyper_util=warn,h2=warn,rustls=warn,reqwest=warn,wiremock=warn,tower=warn",
+        );
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(doorman::telemetry::Redacting::new(std::sync::Arc::new(file)))
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init();
+        path
+    })
+}
+
 /// Creates an empty, migrated database of its own for one test.
 pub async fn fresh_database() -> PgPool {
+    capture_logs();
     let name = format!("doorman_test_{}", Uuid::new_v4().simple());
     let mut admin = server().clone().connect().await.expect("connecting to the test PostgreSQL server");
     sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creating a test database");

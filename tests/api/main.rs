@@ -10,6 +10,7 @@ mod helpers;
 mod jobs;
 mod lifecycle;
 mod locks;
+mod logs;
 mod properties;
 mod provider_nuki;
 mod provider_seam;
