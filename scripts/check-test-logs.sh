@@ -32,6 +32,7 @@ exec perl -e '
     | \blocalhost:\d{1,5}\b
     | \b\d+\.\d+(?:ns|µs|us|ms|s)?\b
     | \(\#\d{1,7}\)
+    | "(?:job\.id|job_id|attempt|attempts|status|port|pid|released)":\d+
     | \b(?=[0-9a-f]*[a-f])[0-9a-f]{12,}\b
   }x;
   my ($lines, $bad) = (0, 0);

@@ -97,6 +97,7 @@ impl Application {
         let settings = WorkerSettings {
             concurrency: config.scheduler_concurrency,
             tick: config.scheduler_tick,
+            lease: config.scheduler_lease,
             ..WorkerSettings::default()
         };
         if config.scheduler_enabled {

@@ -137,6 +137,10 @@ pub struct Config {
     pub scheduler_enabled: bool,
     /// `SCHEDULER_CONCURRENCY`: jobs one instance runs at once (default 16).
     pub scheduler_concurrency: usize,
+    /// `SCHEDULER_LEASE_SECS`: how long a claimed job stays with its worker
+    /// without a heartbeat (default 30 s; renewed every third of it). A
+    /// worker killed mid-job has its jobs taken over after this.
+    pub scheduler_lease: Duration,
     /// `SIMULATED_LOCK_*`: defaults for simulated devices.
     pub simulated: SimulatedSettings,
     /// WhatsApp, when configured.
@@ -202,6 +206,7 @@ impl Config {
             scheduler_tick: Duration::from_millis(parse_bounded(&get, "SCHEDULER_TICK_MS", 1000, 10..=60_000)?),
             scheduler_enabled: parse_or(&get, "SCHEDULER_ENABLED", true)?,
             scheduler_concurrency: parse_bounded(&get, "SCHEDULER_CONCURRENCY", 16, 1..=256)? as usize,
+            scheduler_lease: Duration::from_secs(parse_bounded(&get, "SCHEDULER_LEASE_SECS", 30, 3..=3600)?),
             simulated: SimulatedSettings {
                 failure_rate: parse_or(&get, "SIMULATED_LOCK_FAILURE_RATE", 0.0_f32).and_then(|rate| {
                     match (0.0..=1.0).contains(&rate) {

@@ -156,6 +156,10 @@ pub fn redact_record(record: &str) -> Cow<'_, str> {
     redact(record)
 }
 
+/// Fields whose numbers are doorman's own counters and ids, never a code or
+/// a phone number: kept as they are.
+const PLAIN_NUMBERS: &[&str] = &["job.id", "job_id", "attempt", "attempts", "status", "port", "pid", "released"];
+
 /// Redacts the strings and numbers inside `value`; whether anything changed.
 fn redact_value(value: &mut Value) -> bool {
     match value {
@@ -176,7 +180,10 @@ fn redact_value(value: &mut Value) -> bool {
             Cow::Borrowed(_) => false,
         },
         Value::Array(items) => items.iter_mut().fold(false, |changed, item| redact_value(item) | changed),
-        Value::Object(fields) => fields.values_mut().fold(false, |changed, item| redact_value(item) | changed),
+        Value::Object(fields) => fields.iter_mut().fold(false, |changed, (key, item)| {
+            let counter = item.is_number() && PLAIN_NUMBERS.contains(&key.as_str());
+            (!counter && redact_value(item)) | changed
+        }),
         Value::Bool(_) | Value::Null => false,
     }
 }
@@ -260,8 +267,8 @@ mod tests {
 
     #[test]
     fn json_records_stay_json() {
-        let line =
-            r#"{"timestamp":"2026-11-22T10:11:12.5Z","chat_id":987654321,"message":"code 4829","n":12,"lag":1.25}"#;
+        let line = r#"{"timestamp":"2026-11-22T10:11:12.5Z","chat_id":987654321,"message":"code 4829","n":12,
+            "lag":1.25,"span":{"job.id":123456}}"#;
         let redacted = redact_record(&format!("{line}\n")).into_owned();
         assert!(redacted.ends_with('\n'));
         let value: Value = serde_json::from_str(&redacted).unwrap();
@@ -270,6 +277,7 @@ mod tests {
         assert_eq!(value["message"], "code ••••");
         assert_eq!(value["n"], 12);
         assert_eq!(value["lag"], 1.25);
+        assert_eq!(value["span"]["job.id"], 123456, "a job id stays a number");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{Duration, Utc};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
@@ -165,9 +166,11 @@ struct Queued {
 
 /// `SendMessage`: sends one queued notification.
 pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobError> {
+    // Counted before the call: see `send_attempts` in the migrations.
     let row = sqlx::query!(
-        "SELECT id, booking_id, channel, recipient, template, body, template_params, subject, html FROM notifications
-         WHERE id = $1 AND status = 'queued'",
+        "UPDATE notifications SET send_attempts = send_attempts + 1 WHERE id = $1 AND status = 'queued'
+         RETURNING id, booking_id, channel, recipient, template, body, template_params, subject, html, send_attempts,
+                   error",
         notification_id
     )
     .fetch_optional(&ctx.db)
@@ -175,6 +178,10 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
     let Some(row) = row else {
         return Ok(());
     };
+    if row.send_attempts > 1 && row.error.is_none() {
+        tracing::warn!(notification = %row.id, channel = %row.channel, purpose = %row.template,
+            "sending again after an attempt that was cut off: the recipient may get it twice");
+    }
     let queued = Queued {
         id: row.id,
         booking_id: row.booking_id,
@@ -195,7 +202,28 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         Err(e) => Err(JobError::Permanent(e)),
     };
     match sent {
-        Ok((provider_message_id, sent_as)) => mark_sent(ctx, &queued, &provider_message_id, sent_as).await,
+        Ok((provider_message_id, sent_as)) => {
+            // It went out. A database that is away for a moment (a restart)
+            // must not make the job run again and send it twice: keep
+            // trying to record it for about 40 s.
+            let mut delays = ExponentialBuilder::default()
+                .with_min_delay(std::time::Duration::from_millis(200))
+                .with_max_delay(std::time::Duration::from_secs(5))
+                .with_max_times(12)
+                .build();
+            loop {
+                match mark_sent(ctx, &queued, &provider_message_id, sent_as).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => match delays.next() {
+                        Some(delay) => {
+                            tracing::warn!(notification = %queued.id, error = %e, "recording a sent message; retrying");
+                            tokio::time::sleep(delay).await;
+                        }
+                        None => return Err(e),
+                    },
+                }
+            }
+        }
         Err(JobError::Permanent(error)) => {
             mark_failed(ctx, &queued, &error).await?;
             if queued.channel == Channel::Whatsapp.as_str() && error.contains("131026") {

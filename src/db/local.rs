@@ -89,6 +89,15 @@ impl LocalPostgres {
         self.port
     }
 
+    /// Restarts the server on the same port (`pg_ctl restart -m fast`):
+    /// every connection is cut. For fault tests.
+    pub fn restart(&self) -> Result<(), LocalPostgresError> {
+        let data_dir = self.data_dir.display().to_string();
+        let log = self.data_dir.join("server.log").display().to_string();
+        self.run("pg_ctl", &["restart", "-D", &data_dir, "-l", &log, "-m", "fast", "-w", "-t", "60"])?;
+        Ok(())
+    }
+
     /// Stops the server if this process started it.
     pub fn stop(&mut self) {
         if !self.started_here {

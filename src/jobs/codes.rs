@@ -493,7 +493,40 @@ async fn note_error(ctx: &JobContext, code_id: Uuid, error: ProviderError) -> Jo
     if let Err(e) = noted {
         tracing::warn!(error = %e, "recording a provider error");
     }
+    if matches!(error, ProviderError::Retryable(_)) {
+        if let Err(e) = alert_if_unreachable(ctx, code_id, &error).await {
+            tracing::warn!(error = %e, "telling staff about an unreachable lock");
+        }
+    }
     JobError::from(error)
+}
+
+/// Failed calls in a row after which staff hear that a lock cannot be
+/// reached, without waiting for the next lock check or the check-in
+/// deadline.
+const UNREACHABLE_ALERT_AFTER: u32 = 3;
+
+/// Tells staff (once a day per lock, the same alert as the lock check's)
+/// that the lock of `code_id` keeps failing.
+async fn alert_if_unreachable(ctx: &JobContext, code_id: Uuid, error: &ProviderError) -> Result<(), JobError> {
+    let lock = sqlx::query!(
+        "SELECT l.id, l.name, l.property_id FROM access_codes c JOIN locks l ON l.id = c.lock_id WHERE c.id = $1",
+        code_id
+    )
+    .fetch_one(&ctx.db)
+    .await?;
+    if ctx.providers.breakers().failures(lock.id) < UNREACHABLE_ALERT_AFTER {
+        return Ok(());
+    }
+    let problem = format!("lock_unreachable:{}:{}", lock.id, Utc::now().date_naive());
+    let text = format!(
+        "Lock {} cannot be reached: {error}. Its codes are waiting and go on when it answers again.",
+        lock.name
+    );
+    let mut tx = ctx.db.begin().await?;
+    crate::conversation::alerts::alert_staff(&mut tx, &ctx.senders, lock.property_id, &problem, &text).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 impl From<ProviderError> for JobError {

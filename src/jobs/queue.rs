@@ -161,6 +161,24 @@ pub async fn release(db: impl PgExecutor<'_>, worker: &str) -> sqlx::Result<u64>
     Ok(released.rows_affected())
 }
 
+/// The heartbeat: extends the claims of `worker` on the jobs `ids` by
+/// `lease` from now.
+pub async fn renew(db: impl PgExecutor<'_>, worker: &str, ids: &[i64], lease: Duration) -> sqlx::Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let renewed = sqlx::query!(
+        "UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
+         WHERE state = 'running' AND locked_by = $1 AND id = ANY($2)",
+        worker,
+        ids,
+        lease.as_secs_f64(),
+    )
+    .execute(db)
+    .await?;
+    Ok(renewed.rows_affected())
+}
+
 /// Requeues jobs whose worker died (lease expired).
 pub async fn reclaim_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
     let reclaimed = sqlx::query!(

@@ -19,9 +19,12 @@ pub struct WorkerSettings {
     /// How often due jobs are looked for without a notification
     /// (`SCHEDULER_TICK_MS`).
     pub tick: Duration,
-    /// How long a claim lasts before another instance may take the job over.
+    /// How long a claim lasts without a heartbeat before another instance
+    /// may take the job over. The worker renews its claims every third of
+    /// it, so a slow job keeps its claim and a dead worker's jobs come back
+    /// soon.
     pub lease: Duration,
-    /// One attempt's time limit; shorter than the lease.
+    /// One attempt's time limit.
     pub attempt_timeout: Duration,
     /// How long shutdown waits for running jobs before releasing them.
     pub shutdown_grace: Duration,
@@ -32,7 +35,7 @@ impl Default for WorkerSettings {
         Self {
             concurrency: 16,
             tick: Duration::from_secs(1),
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(30),
             attempt_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -60,13 +63,29 @@ impl Worker {
         let mut tick = tokio::time::interval(self.settings.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tracing::info!(worker = %self.id, concurrency = self.settings.concurrency, "scheduler started");
+        let running = Running::default();
+        let mut renewed = tokio::time::Instant::now();
         while !*shutdown.borrow() {
             while in_flight.try_join_next().is_some() {}
+            if renewed.elapsed() >= self.settings.lease / 3 {
+                renewed = tokio::time::Instant::now();
+                // Only the jobs still running: one whose outcome could not be
+                // recorded (the database was away) must let its lease expire.
+                let ids = running.ids();
+                if let Err(e) = queue::renew(&self.ctx.db, &self.id, &ids, self.settings.lease).await {
+                    tracing::warn!(error = %e, "renewing job leases");
+                }
+            }
             let free = self.settings.concurrency.saturating_sub(in_flight.len());
             let claimed = if free == 0 { Vec::new() } else { self.claim(free).await };
             let saturated = free > 0 && claimed.len() == free;
             for job in claimed {
-                in_flight.spawn(execute(self.ctx.clone(), self.id.clone(), job, self.settings.attempt_timeout));
+                let guard = running.start(job.id);
+                let attempt = execute(self.ctx.clone(), self.id.clone(), job, self.settings.attempt_timeout);
+                in_flight.spawn(async move {
+                    attempt.await;
+                    drop(guard);
+                });
             }
             if saturated {
                 continue;
@@ -113,6 +132,33 @@ impl Worker {
             Err(e) => tracing::warn!(error = %e, "releasing claimed jobs; their leases will expire"),
         }
         tracing::info!(worker = %self.id, "scheduler stopped");
+    }
+}
+
+/// The ids of the jobs this worker is running now, for the heartbeat.
+#[derive(Clone, Default)]
+struct Running(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<i64>>>);
+
+impl Running {
+    fn start(&self, id: i64) -> RunningGuard {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        RunningGuard { running: self.clone(), id }
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect()
+    }
+}
+
+/// Takes its job out of [`Running`] when the attempt ends, however it ends.
+struct RunningGuard {
+    running: Running,
+    id: i64,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.running.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
     }
 }
 

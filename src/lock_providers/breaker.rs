@@ -110,6 +110,12 @@ impl Breakers {
         }
     }
 
+    /// Failed calls to `lock_id` in a row (timeouts, 5xx, offline).
+    pub fn failures(&self, lock_id: Uuid) -> u32 {
+        let circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());
+        circuits.get(&lock_id).map_or(0, |c| c.failures)
+    }
+
     /// Whether the circuit of `lock_id` is open now.
     pub fn is_open(&self, lock_id: Uuid) -> bool {
         let circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());

@@ -5,6 +5,7 @@ mod bookings;
 mod channels;
 mod cli;
 mod conversation;
+mod faults;
 mod health;
 mod helpers;
 mod jobs;

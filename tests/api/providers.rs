@@ -42,6 +42,9 @@ struct FakeNuki {
     fail_next: Arc<AtomicUsize>,
     /// Calls answered, failures included.
     calls: Arc<AtomicUsize>,
+    /// Until then every call hangs past the client's timeout and changes
+    /// nothing (the bridge is unreachable).
+    unreachable_until: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 impl FakeNuki {
@@ -92,6 +95,9 @@ impl Respond for FakeNuki {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path().to_owned();
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.unreachable_until.lock().unwrap().is_some_and(|until| std::time::Instant::now() < until) {
+            return ResponseTemplate::new(503).set_delay(std::time::Duration::from_secs(30));
+        }
         let failing = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if failing {
             return ResponseTemplate::new(503).set_body_string("Service Unavailable");
@@ -391,6 +397,56 @@ async fn a_burst_of_server_errors_is_retried_until_the_code_is_set() {
     let code = codes_of(&app, "BK-7005").await.remove(0);
     assert_eq!(code["state"], "set", "{code}");
     assert_eq!(code["last_error"], Value::Null);
+}
+
+/// A fault test in real time, with the real scheduler: the Nuki API times
+/// out on every call for a minute while a guest's check-in is 90 minutes
+/// away (inside the two-hour deadline).
+#[tokio::test]
+async fn a_lock_provider_that_times_out_for_a_minute_ends_with_the_code_set_and_staff_told_meanwhile() {
+    let fake = FakeNuki::default();
+    let server = fake.start().await;
+    let app = TestApp::spawn_with(&[
+        ("ADMIN_API_TOKEN", TOKEN),
+        ("NUKI_API_TOKEN", "nuki-test-token-0123456789"),
+        ("NUKI_API_BASE", &server.uri()),
+        ("SCHEDULER_ENABLED", "true"),
+        ("SCHEDULER_TICK_MS", "100"),
+    ])
+    .await;
+    let (property_id, _lock) = property_with_lock(&app, "nuki", NUKI_DEVICE, json!({})).await;
+    add_staff(&app, property_id).await;
+    let outage = std::time::Duration::from_secs(60);
+    let started = std::time::Instant::now();
+    *fake.unreachable_until.lock().unwrap() = Some(started + outage);
+    app.put("/api/v1/bookings/BK-7011", &stay(property_id, Utc::now() + Duration::minutes(90), "confirmed")).await;
+
+    // Meanwhile staff are told, and the code is not called set.
+    let wait = |limit: std::time::Duration| started + limit;
+    loop {
+        if !alerts(&app).await.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < wait(outage), "no alert during the outage");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(std::time::Instant::now() < started + outage, "told while the lock was unreachable");
+    let code = codes_of(&app, "BK-7011").await.remove(0);
+    assert_ne!(code["state"], "set", "{code}");
+    let told = alerts(&app).await;
+    assert!(told.iter().any(|a| a.contains("201")), "the alert names the room: {told:?}");
+
+    // Once it answers again, the code gets on the lock by itself.
+    loop {
+        let code = codes_of(&app, "BK-7011").await.remove(0);
+        if code["state"] == "set" {
+            assert!(std::time::Instant::now() >= started + outage);
+            break;
+        }
+        assert!(std::time::Instant::now() < wait(outage * 3), "never set after the outage: {code}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(fake.visible().len(), 1, "one code on the keypad, no duplicate from the timed-out attempts");
 }
 
 #[tokio::test]
