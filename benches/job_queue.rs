@@ -6,6 +6,11 @@
 //! Uses `DATABASE_URL`'s server (a fresh database on it, dropped at the
 //! end), or starts a local PostgreSQL with durable settings. Jobs are
 //! `ping`s, which do nothing: this measures the queue, not a lock.
+//!
+//! Baseline, in the same run and database: the bare minimum of a
+//! PostgreSQL queue, one `DELETE ... FOR UPDATE SKIP LOCKED ... RETURNING`
+//! per job from 32 connections, no claim, lease or outcome; doorman's
+//! figure reads as a ratio to it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +64,11 @@ async fn run(server: PgConnectOptions, snapshotter: Snapshotter) -> anyhow::Resu
         "throughput: {THROUGHPUT_JOBS} jobs in {:.2} s = {jobs_per_s:.0} jobs/s (one instance, concurrency 32)",
         elapsed.as_secs_f64()
     );
+    let (baseline, _) = bare_queue(&db).await?;
+    println!(
+        "baseline, bare SKIP LOCKED dequeue: {baseline:.0} jobs/s; doorman's queue runs at {:.0} % of it",
+        100.0 * jobs_per_s / baseline
+    );
     snapshotter.snapshot(); // forget the lag of the bulk-enqueued jobs
     let (p50, p99, max) = latency(&ctx, &snapshotter).await?;
     println!(
@@ -91,6 +101,44 @@ async fn throughput(ctx: &JobContext) -> anyhow::Result<(f64, Duration)> {
     let elapsed = started.elapsed();
     stop.send(true)?;
     worker.await?;
+    Ok((THROUGHPUT_JOBS as f64 / elapsed.as_secs_f64(), elapsed))
+}
+
+/// The same number of rows in a bare table, drained one `DELETE` per job
+/// by 32 concurrent connections.
+async fn bare_queue(db: &PgPool) -> anyhow::Result<(f64, Duration)> {
+    sqlx::raw_sql("CREATE TABLE bench_bare_queue (id bigserial PRIMARY KEY, payload jsonb NOT NULL)")
+        .execute(db)
+        .await?;
+    sqlx::query(
+        "INSERT INTO bench_bare_queue (payload) SELECT jsonb_build_object('seq', n) FROM generate_series(1, $1) n",
+    )
+    .bind(THROUGHPUT_JOBS as i64)
+    .execute(db)
+    .await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let taken: Option<i64> = sqlx::query_scalar(
+                    "DELETE FROM bench_bare_queue WHERE id = (
+                         SELECT id FROM bench_bare_queue ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+                     RETURNING id",
+                )
+                .fetch_optional(&db)
+                .await?;
+                if taken.is_none() {
+                    return anyhow::Ok(());
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
     Ok((THROUGHPUT_JOBS as f64 / elapsed.as_secs_f64(), elapsed))
 }
 
