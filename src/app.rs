@@ -192,7 +192,13 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
     if email.is_none() {
         tracing::info!("email: off (SMTP_URL/SMTP_FROM unset)");
     }
-    Ok(JobContext { db: pool.clone(), providers, senders: Senders { whatsapp, telegram, sms, email }, llm })
+    Ok(JobContext {
+        db: pool.clone(),
+        providers,
+        senders: Senders { whatsapp, telegram, sms, email },
+        llm,
+        inbound_per_minute: config.inbound_per_sender_per_minute,
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

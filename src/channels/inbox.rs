@@ -98,7 +98,16 @@ async fn answer(
     update_id: i64,
     message: &InboundMessage,
 ) -> Result<(), JobError> {
-    touch_contact(tx, message).await?;
+    let in_the_last_minute = touch_contact(tx, message).await?;
+    if in_the_last_minute > i64::from(ctx.inbound_per_minute) {
+        metrics::counter!("doorman_inbound_messages_total", "channel" => message.channel.as_str(), "intent" => "flood")
+            .increment(1);
+        if in_the_last_minute == i64::from(ctx.inbound_per_minute) + 1 {
+            tracing::warn!(channel = %message.channel, address = %message.address, limit = ctx.inbound_per_minute,
+                "a sender passed the per-minute limit: their messages are stored, not answered, for the rest of the minute");
+        }
+        return Ok(());
+    }
     let replies = match &message.content {
         Content::Start { token } => crate::conversation::identity::redeem_start(tx, message, token.as_deref()).await?,
         Content::Contact { phone, user_id } => {
@@ -114,27 +123,34 @@ async fn answer(
     Ok(())
 }
 
-/// Remembers when an address last wrote: WhatsApp's 24-hour window.
-async fn touch_contact(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<()> {
+/// Remembers when an address last wrote (WhatsApp's 24-hour window) and
+/// counts its messages in the current one-minute window; returns that count.
+async fn touch_contact(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<i64> {
     // A message's own timestamp can be old (redelivered late); never more
     // recent than now.
     let at = message.sent_at.min(Utc::now() + Duration::seconds(5));
-    sqlx::query!(
-        "INSERT INTO chat_contacts (channel, address, user_id, display_name, last_inbound_at)
-         VALUES ($1, $2, $3, $4, $5)
+    let count = sqlx::query_scalar!(
+        "INSERT INTO chat_contacts (channel, address, user_id, display_name, last_inbound_at, window_started_at,
+                                    window_count)
+         VALUES ($1, $2, $3, $4, $5, now(), 1)
          ON CONFLICT (channel, address) DO UPDATE SET
              user_id = COALESCE(EXCLUDED.user_id, chat_contacts.user_id),
              display_name = COALESCE(EXCLUDED.display_name, chat_contacts.display_name),
-             last_inbound_at = GREATEST(chat_contacts.last_inbound_at, EXCLUDED.last_inbound_at)",
+             last_inbound_at = GREATEST(chat_contacts.last_inbound_at, EXCLUDED.last_inbound_at),
+             window_count = CASE WHEN chat_contacts.window_started_at > now() - interval '1 minute'
+                                 THEN chat_contacts.window_count + 1 ELSE 1 END,
+             window_started_at = CASE WHEN chat_contacts.window_started_at > now() - interval '1 minute'
+                                      THEN chat_contacts.window_started_at ELSE now() END
+         RETURNING window_count",
         message.channel.as_str(),
         message.address,
         message.user_id,
         message.display_name,
         at,
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(())
+    Ok(i64::from(count))
 }
 
 /// The sender's phone as doorman stores phones, when the channel gave one.

@@ -241,6 +241,9 @@ pub struct JobContext {
     pub senders: Senders,
     /// The LLM fallback, when `OPENAI_API_KEY` is set.
     pub llm: Option<std::sync::Arc<crate::conversation::llm::LlmClient>>,
+    /// `INBOUND_PER_SENDER_PER_MINUTE`: messages one sender gets answers to
+    /// in a minute; more are stored and not answered.
+    pub inbound_per_minute: u32,
 }
 
 impl JobContext {

@@ -21,22 +21,33 @@ struct Channels {
 }
 
 async fn spawn() -> Channels {
+    spawn_with(&[]).await
+}
+
+/// The channels with these settings added.
+async fn spawn_with(extra: &[(&str, &str)]) -> Channels {
     let meta = MockServer::start().await;
     let telegram = MockServer::start().await;
     let meta_base = format!("{}/v26.0", meta.uri());
     let telegram_base = telegram.uri();
-    let app = TestApp::spawn_with(&[
-        ("ADMIN_API_TOKEN", TOKEN),
-        ("WHATSAPP_TOKEN", "wa-access-token"),
-        ("WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
-        ("WHATSAPP_APP_SECRET", APP_SECRET),
-        ("WHATSAPP_VERIFY_TOKEN", "verify-me-please"),
-        ("WHATSAPP_API_BASE", &meta_base),
-        ("TELEGRAM_BOT_TOKEN", BOT_TOKEN),
-        ("TELEGRAM_WEBHOOK_SECRET", TG_SECRET),
-        ("TELEGRAM_API_BASE", &telegram_base),
-        ("TELEGRAM_BOT_USERNAME", "doorman_test_bot"),
-    ])
+    let app = TestApp::spawn_with(
+        &[
+            extra,
+            &[
+                ("ADMIN_API_TOKEN", TOKEN),
+                ("WHATSAPP_TOKEN", "wa-access-token"),
+                ("WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+                ("WHATSAPP_APP_SECRET", APP_SECRET),
+                ("WHATSAPP_VERIFY_TOKEN", "verify-me-please"),
+                ("WHATSAPP_API_BASE", &meta_base),
+                ("TELEGRAM_BOT_TOKEN", BOT_TOKEN),
+                ("TELEGRAM_WEBHOOK_SECRET", TG_SECRET),
+                ("TELEGRAM_API_BASE", &telegram_base),
+                ("TELEGRAM_BOT_USERNAME", "doorman_test_bot"),
+            ],
+        ]
+        .concat(),
+    )
     .await;
     Channels { app, meta, telegram }
 }
@@ -913,4 +924,33 @@ async fn two_instances_on_one_database_answer_each_message_once_and_send_one_pre
     }
     let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'dead'").fetch_one(&db).await.unwrap();
     assert_eq!(dead, 0);
+}
+
+#[tokio::test]
+async fn a_flood_from_one_number_is_stored_and_answered_only_up_to_the_per_minute_limit() {
+    let c = spawn_with(&[("INBOUND_PER_SENDER_PER_MINUTE", "5")]).await;
+    meta_accepts(&c.meta).await;
+    for n in 0..8 {
+        assert_eq!(c.whatsapp(&text_webhook(&format!("wamid.FLOOD{n}"), GUEST, "hello")).await.status(), 200);
+    }
+    assert_eq!(c.whatsapp(&text_webhook("wamid.CALM", "421900000099", "hello")).await.status(), 200);
+    c.app.run_jobs().await;
+    let sent = c.meta_requests().await;
+    let to_flooder = sent.iter().filter(|r| r["to"] == GUEST).count();
+    assert_eq!(to_flooder, 5, "five answers, then silence for the rest of the minute");
+    assert_eq!(sent.iter().filter(|r| r["to"] == "421900000099").count(), 1, "other senders are not affected");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates WHERE processed_at IS NOT NULL")
+        .fetch_one(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 9, "every message is kept and marked processed");
+
+    // A minute later the sender is answered again.
+    sqlx::query("UPDATE chat_contacts SET window_started_at = window_started_at - interval '61 seconds'")
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    assert_eq!(c.whatsapp(&text_webhook("wamid.LATER", GUEST, "hello")).await.status(), 200);
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.iter().filter(|r| r["to"] == GUEST).count(), 6);
 }
