@@ -305,3 +305,83 @@ async fn postgresql_restarted_under_load_the_service_recovers_by_itself_and_answ
     tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A TCP proxy to PostgreSQL that can cut every connection and refuse new
+/// ones, as a network partition would.
+struct Partition {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Partition {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, cuts) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                if *cuts.borrow() {
+                    continue; // dropped: refused
+                }
+                let upstream = upstream.clone();
+                let mut cuts = cuts.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cuts.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Self { port, cut }
+    }
+}
+
+#[tokio::test]
+async fn readyz_fails_while_the_database_is_unreachable_and_recovers_by_itself() {
+    let db = fresh_database().await;
+    let options = db.connect_options();
+    let upstream = format!("{}:{}", options.get_host(), options.get_port());
+    let partition = Partition::start(upstream).await;
+    let through = doorman::db::pool(&format!(
+        "postgres://{}@127.0.0.1:{}/{}",
+        options.get_username(),
+        partition.port,
+        options.get_database().unwrap()
+    ))
+    .unwrap();
+    let app = TestApp::spawn_on(through, &[("SCHEDULER_ENABLED", "true"), ("SCHEDULER_TICK_MS", "50")]).await;
+    let client = reqwest::Client::new();
+    let ready = || async { client.get(app.url("/readyz")).send().await.unwrap().status().as_u16() };
+    assert_eq!(ready().await, 200);
+
+    partition.cut.send(true).unwrap();
+    assert_eq!(ready().await, 503, "the database cannot be reached");
+    assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200, "the process is alive");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(ready().await, 503);
+
+    partition.cut.send(false).unwrap();
+    let healed = Instant::now();
+    while ready().await != 200 {
+        assert!(healed.elapsed() < Duration::from_secs(10), "/readyz did not recover by itself");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And the scheduler works again: a job enqueued now runs.
+    let mut conn = db.acquire().await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, chrono::Utc::now()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE run_at <= now() AND state = 'queued'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if waiting == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scheduler did not pick up work after the partition");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
