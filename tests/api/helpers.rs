@@ -98,7 +98,7 @@ pub fn capture_logs() -> &'static std::path::Path {
         let path = std::path::Path::new(LOG_DIR).join(format!("api-{}.log", std::process::id()));
         let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("opening the test log");
         let filter = tracing_subscriber::EnvFilter::new(
-            "debug,sqlx=warn,hyper=warn,hyper_util=warn,h2=warn,rustls=warn,reqwest=warn,wiremock=warn,tower=warn",
+            "debug,sqlx=warn,hyper=warn,hyper_util=warn,h2=warn,rustls=warn,reqwest=warn,wiremock=warn,tower=warn,tower_http=debug",
         );
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)

@@ -125,9 +125,10 @@ fn classify(status: u16, payload: &Value, retry_after: Option<Duration>) -> What
     let error: Option<GraphError> = serde_json::from_value(payload["error"].clone()).ok();
     let code = error.as_ref().and_then(|e| e.code);
     let details = error.as_ref().and_then(|e| e.error_data.as_ref()).and_then(|d| d["details"].as_str());
+    // Meta's own "(#131026)" style, which the log redaction keeps.
     let message = format!(
-        "HTTP {status}, code {}: {}{}",
-        code.map_or("-".to_owned(), |c| c.to_string()),
+        "HTTP {status}{}: {}{}",
+        code.map_or(String::new(), |c| format!(", (#{c})")),
         error.as_ref().and_then(|e| e.message.clone()).unwrap_or_default(),
         details.map(|d| format!(" ({d})")).unwrap_or_default()
     );
