@@ -65,10 +65,14 @@ pub fn local_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
         return instant.with_timezone(&Utc);
     }
     // A gap is at most a few hours: read the wall clock with the offset in
-    // force just before it, which lands that far past the gap.
+    // force just before it, which lands that far past the gap. At the ends
+    // of chrono's calendar (a typed year such as +262142) the shifts would
+    // overflow: such a time is read as UTC.
     (1..=24)
-        .find_map(|hours| tz.from_local_datetime(&(local - Duration::hours(hours))).earliest())
-        .map(|before| Utc.from_utc_datetime(&(local - before.offset().fix())))
+        .filter_map(|hours| local.checked_sub_signed(Duration::hours(hours)))
+        .find_map(|earlier| tz.from_local_datetime(&earlier).earliest())
+        .and_then(|before| local.checked_sub_offset(before.offset().fix()))
+        .map(|utc| Utc.from_utc_datetime(&utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&local))
 }
 
@@ -106,6 +110,22 @@ mod tests {
         let tz: Tz = "Europe/Bratislava".parse().unwrap();
         let instant = local_instant(tz, date(2026, 10, 25).and_time(time(2, 30)));
         assert_eq!(instant.to_rfc3339(), "2026-10-25T00:30:00+00:00");
+    }
+
+    #[test]
+    fn dates_at_the_ends_of_the_calendar_do_not_panic() {
+        // Found by the staff_command fuzz target: `/issue 1 +262142-12-31 13:00 0:00 x`
+        // and `/issue 1 -262143-01-01 0:00 0:00 x` in a zone behind or ahead of UTC.
+        for tz in chrono_tz::TZ_VARIANTS {
+            for local in [
+                NaiveDateTime::MAX,
+                NaiveDate::MAX.and_time(time(13, 0)),
+                NaiveDateTime::MIN,
+                NaiveDate::MIN.and_time(time(12, 0)),
+            ] {
+                local_instant(tz, local);
+            }
+        }
     }
 
     #[test]
