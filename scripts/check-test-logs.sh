@@ -6,7 +6,7 @@
 # CI runs it right after `cargo test`; run it the same way by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=${1:-target/tmp/test-logs}
+dir=${1:-${CARGO_TARGET_DIR:-target}/tmp/test-logs}
 
 shopt -s nullglob
 files=("$dir"/*.log)
