@@ -109,6 +109,8 @@ impl Application {
             crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLockActivity, now).await?;
             let nightly = crate::jobs::locks::next_nightly_run(now);
             crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::ReconcileLocks, nightly).await?;
+            let prune_at = crate::jobs::housekeeping::next_run(now);
+            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::Prune, prune_at).await?;
         }
         let worker = config.scheduler_enabled.then(|| Worker::new(jobs.clone(), settings));
         if worker.is_none() {

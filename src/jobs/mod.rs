@@ -10,6 +10,7 @@
 //! That is a few hundred lines on the same sqlx pool.
 
 mod codes;
+pub mod housekeeping;
 pub mod locks;
 pub mod queue;
 mod worker;
@@ -127,6 +128,9 @@ pub enum Job {
         /// The `inbound_updates` row.
         update_id: i64,
     },
+    /// Every night: delete processed webhooks and dead jobs older than
+    /// the retention period.
+    Prune,
     /// Does nothing: measures the queue itself (benchmarks).
     Ping {
         /// Distinguishes pings.
@@ -154,6 +158,7 @@ impl Job {
             Self::CheckLockActivity => "check_lock_activity",
             Self::ReconcileLock { .. } => "reconcile_lock",
             Self::ReconcileLocks => "reconcile_locks",
+            Self::Prune => "prune",
             Self::FillBackupPool { .. } => "fill_backup_pool",
             Self::StaffCommand { .. } => "staff_command",
             Self::AlertStaff { .. } => "alert_staff",
@@ -180,7 +185,9 @@ impl Job {
             Self::RemoveDeviceCode { lock_id, provider_ref } => {
                 Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
-            Self::CheckLocks | Self::CheckLockActivity | Self::ReconcileLocks => Some(self.kind().to_owned()),
+            Self::CheckLocks | Self::CheckLockActivity | Self::ReconcileLocks | Self::Prune => {
+                Some(self.kind().to_owned())
+            }
             Self::ReconcileLock { lock_id } | Self::FillBackupPool { lock_id } => {
                 Some(format!("{}:{lock_id}", self.kind()))
             }
@@ -270,6 +277,7 @@ impl JobContext {
             Job::CheckLockActivity => locks::check_activity(self).await,
             Job::ReconcileLock { lock_id } => locks::reconcile_job(self, *lock_id).await,
             Job::ReconcileLocks => locks::reconcile_all(self).await,
+            Job::Prune => housekeeping::prune(self).await,
             Job::FillBackupPool { lock_id } => locks::fill_backup_pool(self, *lock_id).await,
             Job::HandoffReminder { handoff_id } => crate::conversation::alerts::remind_handoff(self, *handoff_id).await,
             Job::StaffCommand { update_id } => crate::conversation::staff::run_deferred(self, *update_id).await,
@@ -303,6 +311,11 @@ impl JobContext {
             Job::ReconcileLocks => {
                 tracing::error!(error, "the nightly reconciliation died; it runs again tomorrow");
                 queue::enqueue(conn, job, locks::next_nightly_run(chrono::Utc::now())).await?;
+                Ok(())
+            }
+            Job::Prune => {
+                tracing::error!(error, "the nightly clean-up died; it runs again tomorrow");
+                queue::enqueue(conn, job, housekeeping::next_run(chrono::Utc::now())).await?;
                 Ok(())
             }
             // The notification log holds the failure of a message; an

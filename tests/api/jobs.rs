@@ -110,3 +110,40 @@ async fn the_worker_runs_notified_jobs_and_releases_claims_when_stopped() {
     let state: String = sqlx::query_scalar("SELECT state FROM jobs").fetch_one(&app.db).await.unwrap();
     assert_eq!(state, "queued");
 }
+
+#[tokio::test]
+async fn the_nightly_clean_up_deletes_old_processed_webhooks_and_dead_jobs_only() {
+    let app = TestApp::spawn().await;
+    let insert = "INSERT INTO inbound_updates (channel, provider_id, kind, payload, received_at, processed_at)
+                  VALUES ('whatsapp', $1, 'message', '{}', now() - make_interval(days => $2), $3)";
+    for (id, age, processed) in [("old-done", 40, true), ("old-stuck", 40, false), ("recent-done", 3, true)] {
+        let processed_at = processed.then(|| chrono::Utc::now() - chrono::Duration::days(age.into()));
+        sqlx::query(insert).bind(id).bind(age).bind(processed_at).execute(&app.db).await.unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO jobs (kind, payload, state, updated_at) VALUES
+             ('ping', '{\"kind\":\"ping\",\"seq\":1}', 'dead', now() - interval '40 days'),
+             ('ping', '{\"kind\":\"ping\",\"seq\":2}', 'dead', now() - interval '2 days')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::Prune, chrono::Utc::now()).await.unwrap();
+    app.run_jobs().await;
+
+    let left: Vec<String> = sqlx::query_scalar("SELECT provider_id FROM inbound_updates ORDER BY provider_id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, ["old-stuck", "recent-done"], "an update never processed is kept for people to look at");
+    let dead: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'dead'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(dead, 1, "the recent dead job stays");
+    let next: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT run_at FROM jobs WHERE kind = 'prune' AND state = 'queued'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(next > chrono::Utc::now() && next < chrono::Utc::now() + chrono::Duration::days(1), "{next}");
+}

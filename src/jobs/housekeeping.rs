@@ -1,0 +1,63 @@
+//! The nightly clean-up: the inbox and the dead jobs do not grow for ever.
+//!
+//! Processed webhooks (they hold guests' messages) and dead jobs are
+//! deleted after [`RETENTION_DAYS`]. An update that was never processed is
+//! kept: it is a problem someone has to look at. Notifications and the
+//! audit trail are kept: they are the record of who got which code.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{queue, Job, JobContext, JobError};
+
+/// How long processed webhooks and dead jobs are kept.
+pub const RETENTION_DAYS: i64 = 30;
+
+/// Rows deleted per statement, so that no delete holds locks for long.
+const BATCH: i64 = 5_000;
+
+/// `Prune`: deletes what is past retention, then queues the next night.
+pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
+    let before = Utc::now() - Duration::days(RETENTION_DAYS);
+    let updates = delete_in_batches(
+        ctx,
+        "DELETE FROM inbound_updates WHERE id IN (
+             SELECT id FROM inbound_updates WHERE processed_at < $1 ORDER BY id LIMIT $2)",
+        before,
+    )
+    .await?;
+    let jobs = delete_in_batches(
+        ctx,
+        "DELETE FROM jobs WHERE id IN (
+             SELECT id FROM jobs WHERE state = 'dead' AND updated_at < $1 ORDER BY id LIMIT $2)",
+        before,
+    )
+    .await?;
+    metrics::counter!("doorman_pruned_rows_total", "table" => "inbound_updates").increment(updates);
+    metrics::counter!("doorman_pruned_rows_total", "table" => "jobs").increment(jobs);
+    tracing::info!(updates, dead_jobs = jobs, "pruned what is past retention");
+    let mut conn = ctx.db.acquire().await?;
+    queue::enqueue(&mut conn, &Job::Prune, next_run(Utc::now())).await?;
+    Ok(())
+}
+
+async fn delete_in_batches(ctx: &JobContext, statement: &str, before: DateTime<Utc>) -> Result<u64, JobError> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(statement).bind(before).bind(BATCH).execute(&ctx.db).await?.rows_affected();
+        deleted += done;
+        if done < BATCH as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
+/// The next clean-up after `now`: half an hour after the nightly
+/// reconciliation.
+pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
+    let at = super::locks::next_nightly_run(now) + Duration::minutes(30);
+    if at - Duration::days(1) > now {
+        at - Duration::days(1)
+    } else {
+        at
+    }
+}
