@@ -56,16 +56,16 @@ async fn seam_event(
     };
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return too_large_or_bad(rejection),
+        Err(rejection) => return too_large_or_bad("seam", rejection),
     };
     let event = match verify_seam(secret.expose_secret(), &headers, &body, chrono::Utc::now()) {
         Ok(event) => event,
         Err(SeamWebhookError::BadPayload(reason)) => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason).into_response()
+            rejected("seam", "malformed");
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason).into_response();
         }
         Err(e) => {
-            metrics::counter!("doorman_webhook_rejections_total", "channel" => "seam", "reason" => "signature")
-                .increment(1);
+            rejected("seam", "signature");
             return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()).into_response();
         }
     };
@@ -153,18 +153,17 @@ async fn whatsapp_update(
     };
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return too_large_or_bad(rejection),
+        Err(rejection) => return too_large_or_bad("whatsapp", rejection),
     };
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature_is_valid(secret.expose_secret().as_bytes(), &body, signature) {
-        metrics::counter!("doorman_webhook_rejections_total", "channel" => "whatsapp", "reason" => "signature")
-            .increment(1);
+        rejected("whatsapp", "signature");
         return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong X-Hub-Signature-256")
             .into_response();
     }
     let webhook: Webhook = match serde_json::from_slice(&body) {
         Ok(webhook) => webhook,
-        Err(e) => return malformed(e),
+        Err(e) => return malformed("whatsapp", e),
     };
     store(&state, &webhook.into_events()).await
 }
@@ -180,8 +179,7 @@ async fn telegram_update(
     };
     let presented = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !equal(presented, secret) {
-        metrics::counter!("doorman_webhook_rejections_total", "channel" => "telegram", "reason" => "secret")
-            .increment(1);
+        rejected("telegram", "secret");
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_secret",
@@ -191,13 +189,14 @@ async fn telegram_update(
     }
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return too_large_or_bad(rejection),
+        Err(rejection) => return too_large_or_bad("telegram", rejection),
     };
     let raw: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(raw) => raw,
-        Err(e) => return malformed(e),
+        Err(e) => return malformed("telegram", e),
     };
     let Some(update_id) = raw.get("update_id").and_then(serde_json::Value::as_u64) else {
+        rejected("telegram", "malformed");
         return ApiError::new(StatusCode::BAD_REQUEST, "malformed_update", "an update needs an update_id")
             .into_response();
     };
@@ -235,13 +234,20 @@ fn unavailable(error: sqlx::Error) -> Response {
         .into_response()
 }
 
-fn malformed(error: serde_json::Error) -> Response {
+/// `doorman_webhook_rejections_total{channel, reason}`.
+fn rejected(channel: &'static str, reason: &'static str) {
+    metrics::counter!("doorman_webhook_rejections_total", "channel" => channel, "reason" => reason).increment(1);
+}
+
+fn malformed(channel: &'static str, error: serde_json::Error) -> Response {
+    rejected(channel, "malformed");
     ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not a valid update: {error}"))
         .into_response()
 }
 
-fn too_large_or_bad(rejection: BytesRejection) -> Response {
+fn too_large_or_bad(channel: &'static str, rejection: BytesRejection) -> Response {
     let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "bad_request" };
+    rejected(channel, code);
     ApiError::new(rejection.status(), code, rejection.body_text()).into_response()
 }
 

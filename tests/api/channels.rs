@@ -813,6 +813,16 @@ async fn metrics_show_messages_codes_providers_jobs_and_rejections() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
+    let garbled = c
+        .app
+        .client
+        .post(c.app.url("/webhooks/whatsapp"))
+        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), b"{not json"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbled.status(), 400);
     c.app.run_jobs().await;
     // A job that waits: the queue shows it.
     let mut conn = c.app.db.acquire().await.unwrap();
@@ -829,6 +839,7 @@ async fn metrics_show_messages_codes_providers_jobs_and_rejections() {
     at_least_one("doorman_inbound_messages_total", &[("channel", "whatsapp"), ("intent", "wifi")]);
     at_least_one("doorman_outbound_messages_total", &[("channel", "whatsapp"), ("outcome", "sent")]);
     at_least_one("doorman_webhook_rejections_total", &[("channel", "whatsapp"), ("reason", "signature")]);
+    at_least_one("doorman_webhook_rejections_total", &[("channel", "whatsapp"), ("reason", "malformed")]);
     at_least_one("doorman_provider_call_seconds_count", &[("provider", "simulated"), ("operation", "create_code")]);
     at_least_one("doorman_jobs_total", &[("kind", "program_code"), ("outcome", "done")]);
 
