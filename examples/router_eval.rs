@@ -16,11 +16,12 @@ fn main() {
     let file = match split.as_str() {
         "unseen" => "data/intents_unseen.tsv",
         "blind2" => "data/intents_blind2.tsv",
+        "blind3" => "data/intents_blind3.tsv",
         _ => "data/intents.tsv",
     };
-    let three_columns = split == "unseen" || split == "blind2";
+    let three_columns = matches!(split.as_str(), "unseen" | "blind2" | "blind3");
     let data = std::fs::read_to_string(file).expect("the data set");
-    let mut per_language: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut per_language: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
     for line in data.lines().skip(1) {
         let fields: Vec<&str> = if three_columns {
             let mut f: Vec<&str> = line.splitn(3, '\t').collect();
@@ -37,6 +38,9 @@ fn main() {
         let got = classify(text);
         let entry = per_language.entry(language.to_owned()).or_default();
         entry.0 += 1;
+        if got.language == Some(language) {
+            entry.3 += 1;
+        }
         if got.intent == expected {
             entry.1 += 1;
         } else {
@@ -55,22 +59,26 @@ fn main() {
             }
         }
     }
-    let (mut total, mut right, mut confidently_wrong) = (0, 0, 0);
-    println!("| language | messages | accuracy | confidently wrong |");
-    println!("|---|---|---|---|");
-    for (language, (n, ok, wrong)) in &per_language {
+    let (mut total, mut right, mut confidently_wrong, mut languages) = (0, 0, 0, 0);
+    println!("| language | messages | accuracy | confidently wrong | language told |");
+    println!("|---|---|---|---|---|");
+    let percent = |part: usize, whole: usize| 100.0 * part as f64 / whole as f64;
+    for (language, (n, ok, wrong, told)) in &per_language {
         println!(
-            "| {language} | {n} | {:.1} % | {:.1} % |",
-            100.0 * *ok as f64 / *n as f64,
-            100.0 * *wrong as f64 / *n as f64
+            "| {language} | {n} | {:.1} % | {:.1} % | {:.1} % |",
+            percent(*ok, *n),
+            percent(*wrong, *n),
+            percent(*told, *n)
         );
         total += n;
         right += ok;
         confidently_wrong += wrong;
+        languages += told;
     }
     println!(
-        "| all ({split}) | {total} | {:.1} % | {:.1} % |",
-        100.0 * right as f64 / total as f64,
-        100.0 * confidently_wrong as f64 / total as f64
+        "| all ({split}) | {total} | {:.1} % | {:.1} % | {:.1} % |",
+        percent(right, total),
+        percent(confidently_wrong, total),
+        percent(languages, total)
     );
 }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod guest;
 pub mod identity;
 pub mod llm;
+pub mod model;
 pub mod pre_arrival;
 pub mod replies;
 pub mod router;
