@@ -20,7 +20,8 @@ pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize>
             InboundEvent::Message(m) => m.channel,
             InboundEvent::Status(_) => Channel::Whatsapp,
         };
-        let payload = serde_json::to_value(event).expect("events serialize");
+        let mut payload = serde_json::to_value(event).expect("events serialize");
+        without_nul(&mut payload);
         // The update, its `ProcessInbound` job (the same row `queue::enqueue`
         // writes) and the wake-up, in one statement.
         let stored = sqlx::query_scalar!(
@@ -35,7 +36,7 @@ pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize>
                )
                SELECT count(*) AS "n!" FROM (SELECT pg_notify($6, '') FROM queued) woken"#,
             channel.as_str(),
-            event.provider_id(),
+            event.provider_id().replace('\0', ""),
             event.kind(),
             payload,
             Job::ProcessInbound { update_id: 0 }.max_attempts(),
@@ -51,11 +52,13 @@ pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize>
 /// Stores an update doorman does not act on (kept for the record; a
 /// redelivery is still a no-op).
 pub async fn accept_ignored(db: &PgPool, channel: Channel, provider_id: &str, payload: &Value) -> sqlx::Result<()> {
+    let mut payload = payload.clone();
+    without_nul(&mut payload);
     sqlx::query!(
         "INSERT INTO inbound_updates (channel, provider_id, kind, payload) VALUES ($1, $2, 'ignored', $3)
          ON CONFLICT (channel, provider_id) DO NOTHING",
         channel.as_str(),
-        provider_id,
+        provider_id.replace('\0', ""),
         payload
     )
     .execute(db)
@@ -121,6 +124,28 @@ async fn answer(
         outbox::enqueue(tx, &reply).await?;
     }
     Ok(())
+}
+
+/// Drops U+0000 from every string (keys included): PostgreSQL's `jsonb`
+/// refuses it, and a message carrying one would otherwise be refused on
+/// every redelivery.
+fn without_nul(value: &mut Value) {
+    match value {
+        Value::String(text) if text.contains('\0') => text.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(without_nul),
+        Value::Object(fields) if fields.keys().any(|k| k.contains('\0')) => {
+            let cleaned = std::mem::take(fields)
+                .into_iter()
+                .map(|(key, mut item)| {
+                    without_nul(&mut item);
+                    (key.replace('\0', ""), item)
+                })
+                .collect();
+            *fields = cleaned;
+        }
+        Value::Object(fields) => fields.values_mut().for_each(without_nul),
+        _ => {}
+    }
 }
 
 /// Remembers when an address last wrote (WhatsApp's 24-hour window) and

@@ -134,7 +134,11 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
             let valid_from = local_instant(tz, date.and_time(from));
             let mut valid_until = local_instant(tz, date.and_time(until));
             if valid_until <= valid_from {
-                valid_until = local_instant(tz, (date + chrono::Days::new(1)).and_time(until));
+                // Past midnight: the next day's time (none after the last
+                // date chrono knows, which the window check then refuses).
+                if let Some(next_day) = date.checked_add_days(chrono::Days::new(1)) {
+                    valid_until = local_instant(tz, next_day.and_time(until));
+                }
             }
             let manual = ManualCode {
                 kind: CodeKind::Standalone,

@@ -965,3 +965,15 @@ async fn a_flood_from_one_number_is_stored_and_answered_only_up_to_the_per_minut
     c.app.run_jobs().await;
     assert_eq!(c.meta_requests().await.iter().filter(|r| r["to"] == GUEST).count(), 6);
 }
+
+#[tokio::test]
+async fn a_message_with_a_nul_character_is_stored_and_answered() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    // PostgreSQL refuses U+0000 in text and jsonb; the message must not be
+    // refused on every redelivery because of it.
+    let payload = text_webhook("wamid.NUL\u{0}1", GUEST, "hello\u{0} there");
+    assert_eq!(c.whatsapp(&payload).await.status(), 200);
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.len(), 1, "answered");
+}

@@ -64,6 +64,10 @@ async fn help_and_listings_follow_the_role_and_mask_codes() {
     assert!(chat.say(MANAGER, "/status 101").await[0].contains("online"));
     assert!(chat.say(MANAGER, "/codes 999").await[0].contains("No room 999"));
     assert!(chat.say(MANAGER, "/issue room 101 2026-13-01 09:00 17:00 plumber").await[0].starts_with("Usage: /issue"));
+    // The last day chrono knows, ending "after midnight": a refusal, not a panic.
+    let edge = chat.say(MANAGER, "/issue room 101 +262142-12-31 13:00 12:00 plumber").await;
+    assert_eq!(edge.len(), 1, "{edge:?}");
+    assert!(!edge[0].starts_with("Issued"), "{}", edge[0]);
 }
 
 #[tokio::test]
