@@ -109,18 +109,19 @@ fn status_webhook(wamid: &str, status: &str, errors: Option<Value>) -> Value {
         "value": { "messaging_product": "whatsapp", "statuses": [entry] } }] }] })
 }
 
+/// Posts `body` to the WhatsApp webhook of `app`, signed with `secret`
+/// (unsigned when `None`).
+async fn post_whatsapp(app: &TestApp, body: Vec<u8>, secret: Option<&[u8]>) -> reqwest::Response {
+    let mut request = app.client.post(app.url("/webhooks/whatsapp")).header("content-type", "application/json");
+    if let Some(secret) = secret {
+        request = request.header("x-hub-signature-256", sign(secret, &body));
+    }
+    request.body(body).send().await.unwrap()
+}
+
 impl Channels {
     async fn whatsapp(&self, payload: &Value) -> reqwest::Response {
-        let body = serde_json::to_vec(payload).unwrap();
-        self.app
-            .client
-            .post(self.app.url("/webhooks/whatsapp"))
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        post_whatsapp(&self.app, serde_json::to_vec(payload).unwrap(), Some(APP_SECRET.as_bytes())).await
     }
 
     async fn telegram_update(&self, update: &Value) -> reqwest::Response {
@@ -202,17 +203,9 @@ async fn the_whatsapp_handshake_echoes_the_challenge_for_the_right_token_only() 
 async fn unsigned_wrongly_signed_and_malformed_webhooks_are_refused_and_store_nothing() {
     let c = spawn().await;
     let payload = serde_json::to_vec(&text_webhook("wamid.A1", GUEST, "hi")).unwrap();
-    let unsigned = c.app.client.post(c.app.url("/webhooks/whatsapp")).body(payload.clone()).send().await.unwrap();
+    let unsigned = post_whatsapp(&c.app, payload.clone(), None).await;
     assert_eq!(unsigned.status(), 401);
-    let forged = c
-        .app
-        .client
-        .post(c.app.url("/webhooks/whatsapp"))
-        .header("x-hub-signature-256", sign(b"not-the-secret", &payload))
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
+    let forged = post_whatsapp(&c.app, payload.clone(), Some(b"not-the-secret")).await;
     assert_eq!(forged.status(), 401);
     let tampered = c
         .app
@@ -226,27 +219,11 @@ async fn unsigned_wrongly_signed_and_malformed_webhooks_are_refused_and_store_no
     assert_eq!(tampered.status(), 401);
 
     let malformed = b"{\"entry\": [".to_vec();
-    let response = c
-        .app
-        .client
-        .post(c.app.url("/webhooks/whatsapp"))
-        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &malformed))
-        .body(malformed)
-        .send()
-        .await
-        .unwrap();
+    let response = post_whatsapp(&c.app, malformed, Some(APP_SECRET.as_bytes())).await;
     assert_eq!(response.status(), 400);
 
     let huge = vec![b' '; 1024 * 1024 + 10];
-    let response = c
-        .app
-        .client
-        .post(c.app.url("/webhooks/whatsapp"))
-        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &huge))
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let response = post_whatsapp(&c.app, huge, Some(APP_SECRET.as_bytes())).await;
     assert_eq!(response.status(), 413);
 
     let telegram =
@@ -803,25 +780,9 @@ async fn metrics_show_messages_codes_providers_jobs_and_rejections() {
     c.app.run_jobs().await;
     let wifi = text_webhook("wamid.METRICS1", GUEST, "what is the wifi password?");
     assert_eq!(c.whatsapp(&wifi).await.status(), 200);
-    let forged = c
-        .app
-        .client
-        .post(c.app.url("/webhooks/whatsapp"))
-        .header("x-hub-signature-256", sign(b"not-the-secret", b"{}"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let forged = post_whatsapp(&c.app, b"{}".to_vec(), Some(b"not-the-secret")).await;
     assert_eq!(forged.status(), 401);
-    let garbled = c
-        .app
-        .client
-        .post(c.app.url("/webhooks/whatsapp"))
-        .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), b"{not json"))
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let garbled = post_whatsapp(&c.app, b"{not json".to_vec(), Some(APP_SECRET.as_bytes())).await;
     assert_eq!(garbled.status(), 400);
     c.app.run_jobs().await;
     // A job that waits: the queue shows it.
@@ -889,14 +850,7 @@ async fn two_instances_on_one_database_answer_each_message_once_and_send_one_pre
         let payload = serde_json::to_vec(&text_webhook(&format!("wamid.TWO{n}"), GUEST, "hello")).unwrap();
         // Delivered to one instance, then redelivered to the other.
         for app in [&a, &b] {
-            let response = app
-                .client
-                .post(app.url("/webhooks/whatsapp"))
-                .header("x-hub-signature-256", sign(APP_SECRET.as_bytes(), &payload))
-                .body(payload.clone())
-                .send()
-                .await
-                .unwrap();
+            let response = post_whatsapp(app, payload.clone(), Some(APP_SECRET.as_bytes())).await;
             assert_eq!(response.status(), 200);
         }
     }
