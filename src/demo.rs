@@ -13,7 +13,7 @@ use crate::access::model::{
 };
 use crate::access::phone::Phone;
 use crate::access::properties::{create_property, create_room, find_property_by_name, Knowledge, NewProperty};
-use crate::access::staff::{create_staff, find_staff_by_phone, NewStaff};
+use crate::access::staff::{create_staff, find_staff_by_phone, NewStaff, StaffRoles};
 use crate::access::timezone::Timezone;
 use crate::access::AccessResult;
 
@@ -106,8 +106,7 @@ async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid>
             name: "Marek Horváth".into(),
             phone: Some(manager),
             telegram_user_id: None,
-            role: Role::Manager,
-            property_ids: vec![property.id],
+            roles: StaffRoles::same(Role::Manager, &[property.id]),
         };
         create_staff(&mut *tx, &staff).await?;
     }

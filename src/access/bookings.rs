@@ -151,6 +151,9 @@ pub struct BookingState {
     pub status: BookingStatus,
     /// Verified flag.
     pub verified: bool,
+    /// The e-mail address this booking's messages go to: this booking's
+    /// own, never one carried over from another booking (review H1).
+    pub guest_email: Option<String>,
 }
 
 /// What an upsert did.
@@ -209,6 +212,10 @@ pub async fn upsert_booking(
         check_out_at: stay.check_out_at,
         status: input.status,
         verified: input.verified.or(previous.as_ref().map(|p| p.1.verified)).unwrap_or(false),
+        // Missing upstream data keeps ours, for the same guest only.
+        guest_email: input.guest.email.clone().or_else(|| {
+            previous.as_ref().filter(|p| p.1.guest_id == guest_id).and_then(|p| p.1.guest_email.clone())
+        }),
     };
 
     let (booking_id, previous) = match previous {
@@ -267,7 +274,7 @@ pub async fn get_booking_by_ref(db: impl PgExecutor<'_>, external_ref: &str) -> 
     let row = sqlx::query!(
         r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, r.name AS room, b.check_in_at, b.check_out_at,
                b.status AS "status: BookingStatus", b.verified, b.arrived_at, b.created_at, b.updated_at,
-               g.id AS guest_id, g.name AS guest_name, g.phone AS "guest_phone: Phone", g.email AS guest_email,
+               g.id AS guest_id, g.name AS guest_name, g.phone AS "guest_phone: Phone", b.guest_email,
                g.language AS guest_language
            FROM bookings b
            JOIN rooms r ON r.id = b.room_id
@@ -323,7 +330,7 @@ async fn lock_booking(
         .await?;
     let row = sqlx::query!(
         r#"SELECT id, property_id, room_id, guest_id, check_in_at, check_out_at,
-               status AS "status: BookingStatus", verified
+               status AS "status: BookingStatus", verified, guest_email
            FROM bookings WHERE external_ref = $1 FOR UPDATE"#,
         external_ref.as_str()
     )
@@ -340,6 +347,7 @@ async fn lock_booking(
                 check_out_at: r.check_out_at,
                 status: r.status,
                 verified: r.verified,
+                guest_email: r.guest_email,
             },
         )
     }))
@@ -351,8 +359,9 @@ async fn insert_booking(
     state: &BookingState,
 ) -> AccessResult<Uuid> {
     let id = sqlx::query_scalar!(
-        "INSERT INTO bookings (external_ref, property_id, room_id, guest_id, check_in_at, check_out_at, status, verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO bookings (external_ref, property_id, room_id, guest_id, check_in_at, check_out_at, status, verified,
+             guest_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING id",
         external_ref.as_str(),
         state.property_id,
@@ -362,6 +371,7 @@ async fn insert_booking(
         state.check_out_at,
         state.status.as_str(),
         state.verified,
+        state.guest_email,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -371,7 +381,7 @@ async fn insert_booking(
 async fn update_booking(conn: &mut PgConnection, id: Uuid, state: &BookingState) -> AccessResult<()> {
     sqlx::query!(
         "UPDATE bookings SET property_id = $2, room_id = $3, guest_id = $4, check_in_at = $5, check_out_at = $6,
-             status = $7, verified = $8, updated_at = now()
+             status = $7, verified = $8, guest_email = $9, updated_at = now()
          WHERE id = $1",
         id,
         state.property_id,
@@ -381,6 +391,7 @@ async fn update_booking(conn: &mut PgConnection, id: Uuid, state: &BookingState)
         state.check_out_at,
         state.status.as_str(),
         state.verified,
+        state.guest_email,
     )
     .execute(&mut *conn)
     .await?;
@@ -396,7 +407,7 @@ async fn upsert_guest(conn: &mut PgConnection, guest: &GuestDetails, current: Op
         return Ok(sqlx::query_scalar!(
             "INSERT INTO guests (name, phone, email, language) VALUES ($1, $2, $3, COALESCE($4, 'en'))
              ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name,
-                 email = COALESCE(EXCLUDED.email, guests.email),
+                 email = EXCLUDED.email,
                  language = COALESCE($4, guests.language),
                  updated_at = now()
              RETURNING id",
@@ -453,6 +464,9 @@ fn describe_changes(before: &BookingState, after: &BookingState) -> serde_json::
     }
     if before.verified != after.verified {
         changes.insert("verified".into(), json!({ "from": before.verified, "to": after.verified }));
+    }
+    if before.guest_email != after.guest_email {
+        changes.insert("guest_email".into(), json!("changed"));
     }
     serde_json::Value::Object(changes)
 }

@@ -60,16 +60,15 @@ impl std::fmt::Debug for AccessCode {
     }
 }
 
-/// A code with its middle hidden, as listings show it: `84••91`.
+/// A code as listings show it (SPEC §3.12): four dots and its last two
+/// characters, `••••91`, whatever its length.
 pub fn mask(code: &str) -> String {
     let chars: Vec<char> = code.chars().collect();
-    let shown = if chars.len() >= 6 { 2 } else { 1 };
-    if chars.len() <= shown * 2 {
-        return "•".repeat(chars.len());
+    if chars.len() <= 2 {
+        return "••••".to_owned();
     }
-    let head: String = chars[..shown].iter().collect();
-    let tail: String = chars[chars.len() - shown..].iter().collect();
-    format!("{head}{}{tail}", "•".repeat(chars.len() - 2 * shown))
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("••••{tail}")
 }
 
 /// A code by id.
@@ -122,10 +121,10 @@ mod tests {
     use super::mask;
 
     #[test]
-    fn masks_the_middle() {
-        assert_eq!(mask("849391"), "84••91");
-        assert_eq!(mask("1234"), "1••4");
-        assert_eq!(mask("ABCDEFGHJK"), "AB••••••JK");
-        assert_eq!(mask("12"), "••");
+    fn shows_the_last_two_characters_only() {
+        assert_eq!(mask("849391"), "••••91");
+        assert_eq!(mask("1234"), "••••34");
+        assert_eq!(mask("ABCDEFGHJK"), "••••JK");
+        assert_eq!(mask("12"), "••••");
     }
 }

@@ -101,31 +101,111 @@ pub async fn sync_booking_codes(
     let booking = load_booking(conn, booking_id).await?;
     let live = live_guest_codes(conn, booking_id).await?;
     match booking.status {
-        BookingStatus::Pending => Ok(()),
-        BookingStatus::Cancelled => {
-            for code in &live {
-                revoke_or_hold(conn, &booking, code, actor, "booking cancelled", now).await?;
-            }
-            Ok(())
-        }
+        BookingStatus::Pending => hold_for_staff(conn, &booking, &live, actor, "set back to pending", now).await,
+        BookingStatus::Cancelled => hold_for_staff(conn, &booking, &live, actor, "cancelled", now).await,
         BookingStatus::Confirmed => {
             let targets = booking_locks(conn, booking.property_id, booking.room_id).await?;
             let target_ids: HashSet<Uuid> = targets.iter().map(|l| l.id).collect();
-            for code in live.iter().filter(|c| !target_ids.contains(&c.lock_id)) {
-                revoke_or_hold(conn, &booking, code, actor, "lock no longer serves the booking's room", now).await?;
-            }
-            for code in live.iter().filter(|c| target_ids.contains(&c.lock_id)) {
+            let (kept, moved_off): (Vec<&LiveCode>, Vec<&LiveCode>) =
+                live.iter().partition(|c| target_ids.contains(&c.lock_id));
+            for code in &kept {
                 move_window(conn, &booking, code, actor).await?;
             }
             if booking.codes_revoked_at.is_none() {
-                let covered: HashSet<Uuid> = live.iter().map(|c| c.lock_id).collect();
+                let covered: HashSet<Uuid> = kept.iter().map(|c| c.lock_id).collect();
                 let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
-                let told = live.iter().find(|c| target_ids.contains(&c.lock_id)).map(|c| c.code.clone());
+                // The value the guest was told, kept on the new room's locks
+                // where it fits.
+                let told = kept.first().or(moved_off.first()).map(|c| c.code.clone());
                 issue_guest_codes(conn, &booking, missing, told, actor).await?;
+            }
+            // A door the stay no longer uses (a room move, a lock taken out):
+            // its code goes at once, even during the stay (review H2). The
+            // safety rule protects the guest's access, and that is now the
+            // new room's code, issued above.
+            for code in &moved_off {
+                begin_removal(conn, code.id, actor, "lock no longer serves the booking's room").await?;
+            }
+            if !moved_off.is_empty() {
+                tell_of_moved_codes(conn, &booking, &moved_off, now).await?;
             }
             schedule_pre_arrival(conn, &booking, now).await
         }
     }
+}
+
+/// A cancelled or pending booking: its codes go, except during the stay,
+/// where they are held (SPEC §3.9) and staff get one alert naming the
+/// booking and the command that revokes it (review M7).
+async fn hold_for_staff(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    live: &[LiveCode],
+    actor: Actor,
+    what: &str,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    if live.is_empty() {
+        return Ok(());
+    }
+    let in_progress = booking.in_progress(now);
+    if !in_progress && booking.status == BookingStatus::Pending {
+        // Not yet begun: the code waits on the lock for a new confirmation.
+        return Ok(());
+    }
+    let reason = format!("booking {what}");
+    for code in live {
+        revoke_or_hold(conn, booking, code, actor, &reason, now).await?;
+    }
+    if in_progress {
+        let room = room_name(conn, booking.room_id).await?;
+        let text = format!(
+            "{} was {what} during the stay: the guest's code still works (held, a stay in progress is never revoked \
+             without staff). To take it off the locks: /revoke room {room}",
+            booking.external_ref
+        );
+        let problem = format!("held:{}:{}", booking.id, booking.status);
+        alert(conn, booking.property_id, problem, text).await?;
+    }
+    Ok(())
+}
+
+/// The guest's codes moved to other locks: staff are told, and the guest
+/// gets the new codes when the old ones may have reached them.
+async fn tell_of_moved_codes(
+    conn: &mut PgConnection,
+    booking: &BookingWindow,
+    moved_off: &[&LiveCode],
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    let lock_ids: Vec<Uuid> = moved_off.iter().map(|c| c.lock_id).collect();
+    let old_locks = sqlx::query_scalar!("SELECT name FROM locks WHERE id = ANY($1) ORDER BY name", &lock_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let room = room_name(conn, booking.room_id).await?;
+    let text = format!(
+        "{} now uses room {room}: its code on {} is being removed{}.",
+        booking.external_ref,
+        old_locks.join(", "),
+        if booking.codes_revoked_at.is_none() { ", and the new room's locks get a code" } else { "" }
+    );
+    alert(conn, booking.property_id, format!("moved:{}:{}", booking.id, booking.room_id), text).await?;
+    let release_at = booking.check_in_at - chrono::Duration::hours(i64::from(booking.release_hours));
+    if now >= release_at && booking.codes_revoked_at.is_none() {
+        let key = format!("moved:{}", booking.room_id);
+        queue::enqueue(conn, &Job::DeliverCodes { booking_id: booking.id, key }, now).await?;
+    }
+    Ok(())
+}
+
+async fn room_name(conn: &mut PgConnection, room_id: Uuid) -> AccessResult<String> {
+    Ok(sqlx::query_scalar!("SELECT name FROM rooms WHERE id = $1", room_id).fetch_one(&mut *conn).await?)
+}
+
+/// Staff of the property are told, once per `problem`.
+async fn alert(conn: &mut PgConnection, property_id: Uuid, problem: String, text: String) -> AccessResult<()> {
+    queue::enqueue(conn, &Job::AlertStaff { property_id, problem, text }, Utc::now()).await?;
+    Ok(())
 }
 
 /// Queues the pre-arrival message for `code_release_hours` before check-in,

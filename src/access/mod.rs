@@ -8,6 +8,7 @@ pub mod codes;
 pub mod error;
 pub mod generate;
 pub mod lifecycle;
+pub mod links;
 pub mod locks;
 pub mod model;
 pub mod notifications;

@@ -1,11 +1,17 @@
-//! Staff members: who may run chat commands, on which properties.
+//! Staff members: who may run chat commands, on which properties, with
+//! which role at each (security review M4: a manager at one property can be
+//! housekeeping at another).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::audit::Actor;
+use super::audit::{self, Actor, Subject};
+use super::codes::mask;
 use super::error::{AccessError, AccessResult};
 use super::model::Role;
 use super::phone::Phone;
@@ -19,10 +25,45 @@ pub struct NewStaff {
     pub phone: Option<Phone>,
     /// Telegram user id.
     pub telegram_user_id: Option<i64>,
-    /// What they may do.
-    pub role: Role,
-    /// The properties they may act on.
-    pub property_ids: Vec<Uuid>,
+    /// Where they work and as what.
+    pub roles: StaffRoles,
+}
+
+/// Where a staff member may act, and as what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffRoles {
+    /// Every property, every command.
+    Admin,
+    /// A role per property (`manager` or `staff`).
+    PerProperty(BTreeMap<Uuid, Role>),
+}
+
+impl StaffRoles {
+    /// The same role at each of these properties (the API's `role` with
+    /// `property_ids`).
+    pub fn same(role: Role, property_ids: &[Uuid]) -> Self {
+        match role {
+            Role::Admin => Self::Admin,
+            role => Self::PerProperty(property_ids.iter().map(|p| (*p, role)).collect()),
+        }
+    }
+
+    /// A map of property to role; `admin` is refused here (it is global).
+    pub fn per_property(roles: BTreeMap<Uuid, Role>) -> AccessResult<Self> {
+        if roles.values().any(|r| *r == Role::Admin) {
+            return Err(AccessError::invalid("roles", "admin is global: use \"role\": \"admin\""));
+        }
+        Ok(Self::PerProperty(roles))
+    }
+
+    /// The stored `staff.role`: `admin`, else the highest role held.
+    fn summary(&self) -> Role {
+        match self {
+            Self::Admin => Role::Admin,
+            Self::PerProperty(roles) if roles.values().any(|r| *r == Role::Manager) => Role::Manager,
+            Self::PerProperty(_) => Role::Staff,
+        }
+    }
 }
 
 /// A stored staff member.
@@ -37,51 +78,111 @@ pub struct Staff {
     pub phone: Option<Phone>,
     /// Telegram user id.
     pub telegram_user_id: Option<i64>,
-    /// What they may do.
+    /// `admin` (every property), else their highest role at any property.
     pub role: Role,
     /// Whether they may act at all.
     pub active: bool,
-    /// The properties they may act on.
+    /// The properties they may act on (empty for an admin: all of them).
     pub property_ids: Vec<Uuid>,
+    /// Their role at each property (empty for an admin).
+    pub roles: BTreeMap<Uuid, Role>,
     /// When they were registered.
     pub created_at: DateTime<Utc>,
 }
 
-/// Registers a staff member with access to the given properties.
-#[tracing::instrument(skip_all, fields(role = %new.role))]
+/// Registers a staff member with their roles.
+#[tracing::instrument(skip_all)]
 pub async fn create_staff(conn: &mut PgConnection, new: &NewStaff) -> AccessResult<Staff> {
     if new.phone.is_none() && new.telegram_user_id.is_none() {
         return Err(AccessError::Invalid("a staff member needs a phone or a telegram_user_id".into()));
     }
-    let known = sqlx::query_scalar!("SELECT count(*) AS \"n!\" FROM properties WHERE id = ANY($1)", &new.property_ids)
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut wanted = new.property_ids.clone();
-    wanted.sort();
-    wanted.dedup();
-    if known != wanted.len() as i64 {
-        return Err(AccessError::invalid("property_ids", "one or more properties do not exist"));
-    }
     let row = sqlx::query!(
-        "INSERT INTO staff (name, phone, telegram_user_id, role) VALUES ($1, $2, $3, $4) RETURNING id, created_at",
+        "INSERT INTO staff (name, phone, telegram_user_id, role) VALUES ($1, $2, $3, $4) RETURNING id",
         new.name,
         new.phone.as_ref().map(Phone::as_str),
         new.telegram_user_id,
-        new.role.as_str(),
+        new.roles.summary().as_str(),
     )
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query!("INSERT INTO staff_properties (staff_id, property_id) SELECT $1, unnest($2::uuid[])", row.id, &wanted)
-        .execute(&mut *conn)
+    write_roles(conn, row.id, &new.roles).await?;
+    get_staff(conn, row.id).await
+}
+
+/// Replaces a staff member's roles (`PATCH /staff/{id}` with `roles` or
+/// `role`); audited.
+pub async fn set_roles(conn: &mut PgConnection, staff_id: Uuid, roles: &StaffRoles, actor: Actor) -> AccessResult<()> {
+    let updated = sqlx::query!(
+        "UPDATE staff SET role = $2, updated_at = now() WHERE id = $1",
+        staff_id,
+        roles.summary().as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AccessError::NotFound { entity: "staff member" });
+    }
+    sqlx::query!("DELETE FROM staff_properties WHERE staff_id = $1", staff_id).execute(&mut *conn).await?;
+    write_roles(conn, staff_id, roles).await?;
+    let details = match roles {
+        StaffRoles::Admin => json!({ "staff_id": staff_id, "role": "admin" }),
+        StaffRoles::PerProperty(map) => json!({ "staff_id": staff_id, "roles": map }),
+    };
+    audit::record(&mut *conn, actor, "staff.roles_changed", Subject::default(), details).await
+}
+
+async fn write_roles(conn: &mut PgConnection, staff_id: Uuid, roles: &StaffRoles) -> AccessResult<()> {
+    let StaffRoles::PerProperty(map) = roles else {
+        return Ok(());
+    };
+    let property_ids: Vec<Uuid> = map.keys().copied().collect();
+    let role_names: Vec<String> = map.values().map(|r| r.as_str().to_owned()).collect();
+    let known = sqlx::query_scalar!("SELECT count(*) AS \"n!\" FROM properties WHERE id = ANY($1)", &property_ids)
+        .fetch_one(&mut *conn)
         .await?;
+    if known != property_ids.len() as i64 {
+        return Err(AccessError::invalid("property_ids", "one or more properties do not exist"));
+    }
+    sqlx::query!(
+        "INSERT INTO staff_properties (staff_id, property_id, role) SELECT $1, * FROM unnest($2::uuid[], $3::text[])",
+        staff_id,
+        &property_ids,
+        &role_names
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A staff member by id, with their roles.
+pub async fn get_staff(conn: &mut PgConnection, staff_id: Uuid) -> AccessResult<Staff> {
+    let row = sqlx::query!(
+        r#"SELECT id, name, phone AS "phone: Phone", telegram_user_id, role AS "role: Role", active, created_at
+           FROM staff WHERE id = $1"#,
+        staff_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "staff member" })?;
+    let roles: BTreeMap<Uuid, Role> = sqlx::query!(
+        r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#,
+        staff_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.property_id, r.role))
+    .collect();
+    let roles = if row.role == Role::Admin { BTreeMap::new() } else { roles };
     Ok(Staff {
         id: row.id,
-        name: new.name.clone(),
-        phone: new.phone.clone(),
-        telegram_user_id: new.telegram_user_id,
-        role: new.role,
-        active: true,
-        property_ids: wanted,
+        name: row.name,
+        phone: row.phone,
+        telegram_user_id: row.telegram_user_id,
+        role: row.role,
+        active: row.active,
+        property_ids: roles.keys().copied().collect(),
+        roles,
         created_at: row.created_at,
     })
 }
@@ -92,27 +193,54 @@ pub async fn find_staff_by_phone(conn: &mut PgConnection, phone: &Phone) -> Acce
     Ok(sqlx::query_scalar!("SELECT id FROM staff WHERE phone = $1", phone.as_str()).fetch_optional(&mut *conn).await?)
 }
 
-/// Deactivates a staff member: their commands stop working and every code
-/// of theirs leaves the locks, end to end. Returns how many codes are being
-/// removed.
+/// What a deactivation took away.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Deactivation {
+    /// Their persistent and master codes, and the standalone codes they
+    /// issued that were still live, now being removed from the locks.
+    pub codes_removing: usize,
+    /// The numbers they linked to bookings with `/link`, now unlinked.
+    pub links_ended: usize,
+}
+
+/// Deactivates a staff member (review M3): their commands stop working;
+/// every code of theirs, every master code they made and every standalone
+/// code they issued that is still live leaves the locks, end to end; the
+/// numbers they linked to bookings are unlinked; the staff of the
+/// properties concerned are told what was removed.
 #[tracing::instrument(skip_all, fields(%staff_id))]
-pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Actor) -> AccessResult<usize> {
-    let updated = sqlx::query!("UPDATE staff SET active = false, updated_at = now() WHERE id = $1", staff_id)
-        .execute(&mut *conn)
-        .await?;
-    if updated.rows_affected() == 0 {
-        return Err(AccessError::NotFound { entity: "staff member" });
-    }
-    let codes = sqlx::query_scalar!(
-        "SELECT id FROM access_codes
-         WHERE (staff_id = $1 OR (kind = 'master' AND created_by = $2)) AND state NOT IN ('removing', 'removed')",
+pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Actor) -> AccessResult<Deactivation> {
+    let name = sqlx::query_scalar!("UPDATE staff SET active = false, updated_at = now() WHERE id = $1 RETURNING name", staff_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AccessError::NotFound { entity: "staff member" })?;
+    let codes = sqlx::query!(
+        "SELECT c.id, c.kind, c.code, l.name AS lock, l.property_id FROM access_codes c JOIN locks l ON l.id = c.lock_id
+         WHERE (c.staff_id = $1 OR (c.kind IN ('master', 'standalone') AND c.created_by = $2))
+           AND c.state NOT IN ('removing', 'removed')
+         ORDER BY l.property_id, l.name",
         staff_id,
         Actor::Staff(staff_id).to_db()
     )
     .fetch_all(&mut *conn)
     .await?;
-    for code_id in &codes {
-        super::lifecycle::begin_removal(&mut *conn, *code_id, actor, "staff member deactivated").await?;
+    let mut told: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for code in &codes {
+        super::lifecycle::begin_removal(&mut *conn, code.id, actor, "staff member deactivated").await?;
+        told.entry(code.property_id).or_default().push(format!("{} code {} on {}", code.kind, mask(&code.code), code.lock));
     }
-    Ok(codes.len())
+    let links = super::links::end_links_made_by(&mut *conn, staff_id, actor, "staff member deactivated").await?;
+    for link in &links {
+        let property_id = sqlx::query_scalar!("SELECT property_id FROM bookings WHERE id = $1", link.booking_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        told.entry(property_id).or_default().push(format!("{} linked to {}", link.contact, link.external_ref));
+    }
+    for (property_id, removed) in told {
+        let text = format!("{name} was deactivated. Removed: {}.", removed.join("; "));
+        let problem = format!("deactivated:{staff_id}");
+        crate::jobs::queue::enqueue(conn, &crate::jobs::Job::AlertStaff { property_id, problem, text }, Utc::now())
+            .await?;
+    }
+    Ok(Deactivation { codes_removing: codes.len(), links_ended: links.len() })
 }

@@ -70,6 +70,7 @@ pub fn message(address: &str, text: &str) -> InboundMessage {
         display_name: None,
         content: Content::Text { body: text.to_owned() },
         sent_at: Utc::now(),
+        group: false,
     }
 }
 

@@ -115,6 +115,11 @@ pub struct InboundMessage {
     pub content: Content,
     /// When they sent it.
     pub sent_at: DateTime<Utc>,
+    /// Written in a group chat (a Telegram group, supergroup or channel),
+    /// where everyone present would read the answer: never linked to a
+    /// guest, never answered with anything about a stay.
+    #[serde(default)]
+    pub group: bool,
 }
 
 /// What a message carries.

@@ -24,6 +24,14 @@ use crate::jobs::{queue, Job, JobContext, JobError};
 pub const CONSOLE_CHANNEL: &str = "doorman_console";
 /// WhatsApp's customer-service window.
 const SERVICE_WINDOW: Duration = Duration::hours(24);
+/// The purpose of a guest answer from the knowledge base (wifi, parking,
+/// directions, check-out instructions), which may hold a secret.
+pub const KNOWLEDGE: &str = "knowledge";
+/// The purpose of a reply to a staff command, which may show a full code.
+pub const STAFF_REPLY: &str = "staff_reply";
+/// Stands in a queued message for the Telegram deep link: the token is
+/// minted when the message is sent, so that it is never stored in clear.
+pub const TELEGRAM_LINK: &str = "⟦telegram-link⟧";
 
 /// WhatsApp, when configured, with its throughput limit.
 #[derive(Clone)]
@@ -131,7 +139,13 @@ pub async fn apply_status(conn: &mut PgConnection, channel: Channel, status: &De
                                       WHEN 'read' THEN 3 ELSE 4 END AS rank
                FROM notifications WHERE channel = $1 AND provider_message_id = $2
            ), updated AS (
-               UPDATE notifications n SET status = $3, error = COALESCE($4, n.error), updated_at = now()
+               -- Delivered or failed: a text that carried a secret is forgotten (M8).
+               UPDATE notifications n SET status = $3, error = COALESCE($4, n.error), updated_at = now(),
+                   body = CASE WHEN $3 <> 'sent' AND n.template = ANY($5) THEN NULL ELSE n.body END,
+                   template_params = CASE WHEN $3 <> 'sent' AND n.template = ANY($5) THEN NULL ELSE n.template_params END,
+                   html = CASE WHEN $3 <> 'sent' AND n.template = ANY($5) THEN NULL ELSE n.html END,
+                   body_cleared_at = CASE WHEN $3 <> 'sent' AND n.template = ANY($5)
+                                          THEN COALESCE(n.body_cleared_at, now()) ELSE n.body_cleared_at END
                FROM ranked
                WHERE n.id = ranked.id
                  AND ranked.rank < CASE $3 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END
@@ -146,6 +160,7 @@ pub async fn apply_status(conn: &mut PgConnection, channel: Channel, status: &De
             Some(code) => format!("(#{code}) {e}"),
             None => e.clone(),
         }),
+        &SECRET_PURPOSES.map(str::to_owned)[..],
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -182,7 +197,7 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         tracing::warn!(notification = %row.id, channel = %row.channel, purpose = %row.template,
             "sending again after an attempt that was cut off: the recipient may get it twice");
     }
-    let queued = Queued {
+    let mut queued = Queued {
         id: row.id,
         booking_id: row.booking_id,
         channel: row.channel,
@@ -193,6 +208,7 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         subject: row.subject,
         html: row.html,
     };
+    insert_telegram_link(ctx, &mut queued).await?;
     let sent = match queued.channel.parse::<Channel>() {
         Ok(Channel::Whatsapp) => send_whatsapp(ctx, &queued).await,
         Ok(Channel::Telegram) => send_telegram(ctx, &queued).await,
@@ -342,6 +358,65 @@ async fn send_email(ctx: &JobContext, queued: &Queued) -> Result<(String, &'stat
     }
 }
 
+/// Replaces [`TELEGRAM_LINK`] with a fresh deep link to the message's
+/// booking (valid until its check-out), or drops the line when Telegram is
+/// off or the booking is gone.
+async fn insert_telegram_link(ctx: &JobContext, queued: &mut Queued) -> Result<(), JobError> {
+    let wanted = queued.body.as_deref().is_some_and(|b| b.contains(TELEGRAM_LINK))
+        || queued.template.as_ref().is_some_and(|t| t.params.iter().any(|p| p.contains(TELEGRAM_LINK)));
+    if !wanted {
+        return Ok(());
+    }
+    let bot = ctx.senders.telegram.as_ref().and_then(|t| t.bot_username.clone());
+    let mut link = None;
+    if let (Some(bot), Some(booking_id)) = (bot, queued.booking_id) {
+        let mut tx = ctx.db.begin().await?;
+        let check_out = sqlx::query_scalar!(
+            "SELECT check_out_at FROM bookings WHERE id = $1 AND check_out_at > now() AND status = 'confirmed'",
+            booking_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(check_out) = check_out {
+            let token = crate::access::links::issue_telegram_token(&mut tx, booking_id, check_out).await?;
+            link = Some(format!("https://t.me/{bot}?start={token}"));
+        }
+        tx.commit().await?;
+    }
+    let fill = |text: &str| match &link {
+        Some(link) => text.replace(TELEGRAM_LINK, link),
+        None => text.lines().filter(|l| !l.contains(TELEGRAM_LINK)).collect::<Vec<_>>().join("\n"),
+    };
+    queued.body = queued.body.as_deref().map(fill);
+    if let Some(template) = &mut queued.template {
+        template.params = template.params.iter().map(|p| fill(p)).collect();
+    }
+    Ok(())
+}
+
+/// Messages whose text may hold a code, a wifi password or a link token.
+fn carries_secrets(purpose: &str) -> bool {
+    delivers_a_code(purpose) || matches!(purpose, KNOWLEDGE | STAFF_REPLY)
+}
+
+/// Whether a channel reports delivery after `sent` (only WhatsApp does).
+fn reports_delivery(channel: &str) -> bool {
+    channel == Channel::Whatsapp.as_str()
+}
+
+/// Forgets the text of a message that carried a secret (security review
+/// M8), keeping its record: recipient, purpose, status and times.
+async fn clear_secrets(conn: &mut PgConnection, notification_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE notifications SET body = NULL, template_params = NULL, html = NULL, body_cleared_at = now()
+         WHERE id = $1 AND body_cleared_at IS NULL",
+        notification_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// WhatsApp says the number cannot receive messages (131026): the same
 /// message goes by SMS, once, when SMS is configured.
 async fn fall_back_to_sms(ctx: &JobContext, queued: &Queued) -> Result<(), JobError> {
@@ -411,7 +486,11 @@ async fn mark_sent(
         .await?;
     }
     if queued.channel == Channel::Console.as_str() {
+        // The terminal reads the text after this notification; it is local.
         sqlx::query!("SELECT pg_notify($1, $2)", CONSOLE_CHANNEL, queued.id.to_string()).execute(&mut *tx).await?;
+    } else if carries_secrets(&queued.purpose) && !reports_delivery(&queued.channel) {
+        // No delivery report follows: `sent` is as far as it goes.
+        clear_secrets(&mut tx, queued.id).await?;
     }
     if delivers_a_code(&queued.purpose) {
         let subject = Subject { booking_id: queued.booking_id, ..Default::default() };
@@ -440,6 +519,9 @@ async fn mark_failed(ctx: &JobContext, queued: &Queued, error: &str) -> Result<(
     )
     .execute(&mut *tx)
     .await?;
+    if carries_secrets(&queued.purpose) {
+        clear_secrets(&mut tx, queued.id).await?;
+    }
     if delivers_a_code(&queued.purpose) {
         let subject = Subject { booking_id: queued.booking_id, ..Default::default() };
         let details = json!({ "channel": queued.channel, "purpose": queued.purpose, "error": error });
@@ -455,3 +537,6 @@ async fn mark_failed(ctx: &JobContext, queued: &Queued, error: &str) -> Result<(
 fn delivers_a_code(purpose: &str) -> bool {
     matches!(purpose, "pre_arrival" | "code" | "code_resend")
 }
+
+/// Every purpose [`carries_secrets`] is true of, for SQL.
+const SECRET_PURPOSES: [&str; 5] = ["pre_arrival", "code", "code_resend", KNOWLEDGE, STAFF_REPLY];

@@ -152,7 +152,13 @@ pub fn allowed(role: Role, command: &Spec) -> bool {
     rank(role) >= rank(command.role)
 }
 
-fn rank(role: Role) -> u8 {
+/// Whether `role` is `least` or above.
+pub fn at_least(role: Role, least: Role) -> bool {
+    rank(role) >= rank(least)
+}
+
+/// Staff < manager < admin.
+pub fn rank(role: Role) -> u8 {
     match role {
         Role::Staff => 0,
         Role::Manager => 1,

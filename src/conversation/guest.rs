@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::access::links::{self, ContactKind};
 use crate::access::model::BookingStatus;
+use crate::access::AccessResult;
 use crate::access::timezone::Timezone;
 use crate::channels::{Channel, InboundMessage};
 
@@ -34,6 +36,8 @@ impl GuestContext {
 pub struct BookingContext {
     /// The booking.
     pub id: Uuid,
+    /// Its guest.
+    pub guest_id: Uuid,
     /// The PMS reference.
     pub external_ref: String,
     /// Pending, confirmed, cancelled.
@@ -82,9 +86,22 @@ impl BookingContext {
         self.check_in_at - chrono::Duration::hours(i64::from(self.release_hours))
     }
 
-    /// From release until check-out: the guest may have the code and the wifi.
+    /// Confirmed, and verified where the property requires it.
+    fn cleared(&self) -> bool {
+        self.status == BookingStatus::Confirmed && (self.verified || !self.requires_verification)
+    }
+
+    /// From release until check-out, for a cleared booking: the guest may
+    /// have the code, parking, directions and check-out instructions (an
+    /// operator writes gate and key-safe codes there).
     pub fn is_current(&self, now: DateTime<Utc>) -> bool {
-        self.status == BookingStatus::Confirmed && self.release_at() <= now && now < self.check_out_at
+        self.cleared() && self.release_at() <= now && now < self.check_out_at
+    }
+
+    /// From check-in until check-out, for a cleared booking: the wifi
+    /// password is for guests in the house.
+    pub fn in_stay(&self, now: DateTime<Utc>) -> bool {
+        self.cleared() && self.check_in_at <= now && now < self.check_out_at
     }
 
     /// A date in the property's local time, e.g. `Mon 23 Nov`.
@@ -98,86 +115,66 @@ impl BookingContext {
     }
 }
 
-/// The guest behind a message: the WhatsApp (or console) sender's phone, or
-/// the Telegram chat linked to a guest. `None` for anyone else.
-pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<Option<GuestContext>> {
-    let guest = match message.channel {
+/// The guest behind a message: the sender's phone on WhatsApp (or the
+/// console) when it is the guest's on a booking, or an address linked to a
+/// booking (a Telegram chat, a number staff linked) until that booking's
+/// check-out. `None` for anyone else, and for every group chat.
+pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> AccessResult<Option<GuestContext>> {
+    if message.group {
+        return Ok(None);
+    }
+    let mut bookings = Vec::new();
+    match message.channel {
         // SMS and email are outbound only: nothing arrives on them.
         Channel::Sms | Channel::Email => return Ok(None),
         Channel::Telegram => {
-            let Ok(chat) = message.address.parse::<i64>() else {
-                return Ok(None);
-            };
-            sqlx::query!("SELECT id, name, language FROM guests WHERE telegram_chat_id = $1", chat)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|g| (g.id, g.name, g.language))
+            bookings.extend(links::linked_bookings(tx, ContactKind::Telegram, &message.address).await?);
         }
         Channel::Whatsapp | Channel::Console => {
             let Some(phone) = crate::channels::inbox::sender_phone(message) else {
                 return Ok(None);
             };
-            let own = sqlx::query!("SELECT id, name, language FROM guests WHERE phone = $1", phone.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            match own {
-                Some(g) => Some((g.id, g.name, g.language)),
-                // A number staff linked with /link: that booking only, and
-                // only until its check-out.
-                None => {
-                    let linked = sqlx::query!(
-                        "SELECT g.id, g.name, g.language, gp.booking_id FROM guest_phones gp
-                         JOIN guests g ON g.id = gp.guest_id JOIN bookings b ON b.id = gp.booking_id
-                         WHERE gp.phone = $1 AND b.check_out_at > now()",
-                        phone.as_str()
-                    )
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some(linked) = linked else {
-                        return Ok(None);
-                    };
-                    let booking = load_booking(tx, linked.id, linked.booking_id).await?;
-                    return Ok(Some(GuestContext {
-                        guest_id: linked.id,
-                        name: linked.name,
-                        language: linked.language,
-                        booking,
-                    }));
-                }
-            }
+            bookings.extend(
+                sqlx::query_scalar!(
+                    "SELECT b.id FROM bookings b JOIN guests g ON g.id = b.guest_id WHERE g.phone = $1",
+                    phone.as_str()
+                )
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+            bookings.extend(links::linked_bookings(tx, ContactKind::Phone, phone.as_str()).await?);
         }
-    };
-    let Some((guest_id, name, language)) = guest else {
+    }
+    let Some(booking) = load_booking(tx, &bookings).await? else {
         return Ok(None);
     };
-    let booking = load_booking(tx, guest_id, None).await?;
-    Ok(Some(GuestContext { guest_id, name, language, booking }))
+    let guest = sqlx::query!("SELECT id, name, language FROM guests WHERE id = $1", booking.guest_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(Some(GuestContext { guest_id: guest.id, name: guest.name, language: guest.language, booking: Some(booking) }))
 }
 
-/// The guest's current or next stay (or `only` that booking), else their
-/// latest.
-async fn load_booking(
-    tx: &mut PgConnection,
-    guest_id: Uuid,
-    only: Option<Uuid>,
-) -> sqlx::Result<Option<BookingContext>> {
+/// Of these bookings, the current or next stay, else the latest.
+async fn load_booking(tx: &mut PgConnection, bookings: &[Uuid]) -> sqlx::Result<Option<BookingContext>> {
+    if bookings.is_empty() {
+        return Ok(None);
+    }
     sqlx::query_as!(
         BookingContext,
-        r#"SELECT b.id, b.external_ref, b.status AS "status: BookingStatus", b.verified, b.check_in_at, b.check_out_at,
-               p.id AS property_id, p.name AS property, p.timezone AS "timezone: Timezone", p.address,
+        r#"SELECT b.id, b.guest_id, b.external_ref, b.status AS "status: BookingStatus", b.verified, b.check_in_at,
+               b.check_out_at, p.id AS property_id, p.name AS property, p.timezone AS "timezone: Timezone", p.address,
                p.requires_verification, p.code_release_hours AS release_hours, p.check_in_time, p.check_out_time,
                r.name AS room, COALESCE(r.entry_instructions, p.entry_instructions) AS entry_instructions,
                p.wifi_name, p.wifi_password, p.parking, p.directions, p.checkout_instructions
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id
-           WHERE b.guest_id = $1 AND ($2::uuid IS NULL OR b.id = $2)
+           WHERE b.id = ANY($1)
            ORDER BY (b.status <> 'cancelled' AND b.check_out_at > now()) DESC,
                     CASE WHEN b.check_out_at > now() THEN b.check_in_at END ASC,
                     b.check_out_at DESC
            LIMIT 1"#,
-        guest_id,
-        only
+        bookings
     )
     .fetch_optional(&mut *tx)
     .await

@@ -23,7 +23,7 @@ use self::guest::{BookingContext, GuestContext};
 use self::router::Intent;
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::model::BookingStatus;
-use crate::channels::{Channel, Content, InboundMessage, Outgoing};
+use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
 use crate::jobs::{queue, Job, JobContext, JobError};
 
 /// How long a hand-off pauses automatic replies when staff do not resolve it.
@@ -66,6 +66,11 @@ pub async fn respond(
             let answer = staff::run(ctx, tx, &member, command).await?;
             return Ok(vec![staff_reply(message, answer)]);
         }
+    }
+    if message.group {
+        // Everyone in a group would read the answer: nothing about any stay.
+        count(message, "group_chat");
+        return Ok(vec![identity::private_chat_only(message)]);
     }
     let guest = guest::identify(tx, message).await?;
     let Some(body) = message.content.text() else {
@@ -162,6 +167,7 @@ impl<'a> Conversation<'a> {
             return Ok(vec![self.reply(say(key, &[]))]);
         };
         let booking = guest.booking.as_ref();
+        let now = Utc::now();
         let replies = match (intent, booking) {
             (Intent::Greeting, _) => vec![say(
                 "greeting",
@@ -189,25 +195,36 @@ impl<'a> Conversation<'a> {
                     "checkout_time",
                     &[("time", &b.check_out_time.format("%H:%M").to_string()), ("date", &b.local_date(b.check_out_at))],
                 )];
-                if let Some(instructions) = &b.checkout_instructions {
-                    lines.push(say("checkout_instructions", &[("instructions", instructions)]));
+                // Instructions often hold a key-safe code: the stay's window only.
+                match &b.checkout_instructions {
+                    Some(instructions) if b.is_current(now) => {
+                        lines.push(say("checkout_instructions", &[("instructions", instructions)]));
+                    }
+                    _ => {}
                 }
-                vec![lines.join("\n")]
+                return Ok(vec![self.knowledge(lines.join("\n"))]);
             }
-            (Intent::Wifi, Some(b)) => match (&b.wifi_name, &b.wifi_password, b.is_current(Utc::now())) {
+            (Intent::Wifi, Some(b)) => match (&b.wifi_name, &b.wifi_password, b.in_stay(now)) {
                 (_, _, false) => vec![say("wifi_not_current", &[])],
-                (Some(name), Some(password), true) => vec![say("wifi", &[("name", name), ("password", password)])],
+                (Some(name), Some(password), true) => {
+                    return Ok(vec![self.knowledge(say("wifi", &[("name", name), ("password", password)]))]);
+                }
                 _ => self.missing(tx, b, "wifi", "wifi_missing").await?,
             },
+            // The street address is public; the directions, like parking (a
+            // garage gate code), are for the guest of the stay.
             (Intent::Directions, Some(b)) => match &b.directions {
-                Some(directions) => vec![say("directions", &[("address", &b.address), ("directions", directions)])],
-                None if !b.address.is_empty() => {
-                    vec![say("directions", &[("address", &b.address), ("directions", "")])]
+                Some(directions) if b.is_current(now) => {
+                    let text = say("directions", &[("address", &b.address), ("directions", directions)]);
+                    return Ok(vec![self.knowledge(text)]);
                 }
+                _ if !b.address.is_empty() => vec![say("directions", &[("address", &b.address), ("directions", "")])],
+                Some(_) => vec![say("knowledge_not_current", &[])],
                 None => self.missing(tx, b, "directions", "missing_answer").await?,
             },
             (Intent::Parking, Some(b)) => match &b.parking {
-                Some(parking) => vec![say("parking", &[("parking", parking)])],
+                Some(_) if !b.is_current(now) => vec![say("knowledge_not_current", &[])],
+                Some(parking) => return Ok(vec![self.knowledge(say("parking", &[("parking", parking)]))]),
                 None => self.missing(tx, b, "parking", "missing_answer").await?,
             },
             (Intent::Human, Some(b)) => self.hand_off(tx, guest, b, body, "asked for a person").await?,
@@ -418,12 +435,20 @@ impl<'a> Conversation<'a> {
     fn reply(&self, body: String) -> Outgoing {
         Outgoing { language: self.language.to_owned(), ..reply(self.message, body) }
     }
+
+    /// A reply from the knowledge base that may hold a secret (wifi
+    /// password, gate code): its text is cleared from the log once delivered.
+    fn knowledge(&self, body: String) -> Outgoing {
+        Outgoing { purpose: outbox::KNOWLEDGE.into(), ..self.reply(body) }
+    }
 }
 
 /// A reply to a staff member: on Telegram to their private chat, never to a
 /// group the command was typed in.
 pub fn staff_reply(message: &InboundMessage, body: String) -> Outgoing {
-    let mut answer = reply(message, body);
+    // Staff replies show full codes (/code show, /issue, /mycode): cleared
+    // from the log once delivered.
+    let mut answer = Outgoing { purpose: outbox::STAFF_REPLY.into(), ..reply(message, body) };
     if let (Channel::Telegram, Some(user)) = (message.channel, &message.user_id) {
         answer.address = user.clone();
     }

@@ -7,8 +7,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::catalog;
-use super::identity::issue_telegram_token;
 use super::replies::{CodeLine, PreArrival};
+use crate::access::links;
 use crate::access::model::BookingStatus;
 use crate::access::timezone::Timezone;
 use crate::channels::{outbox, Channel, Outgoing, Template};
@@ -33,7 +33,8 @@ struct BookingForMessage {
     guest_id: Uuid,
     guest_name: String,
     phone: Option<String>,
-    telegram_chat_id: Option<i64>,
+    /// The Telegram chat linked to this booking, filled after loading.
+    telegram_chat: Option<String>,
     language: String,
     email: Option<String>,
     external_ref: String,
@@ -168,15 +169,12 @@ async fn queue_messages(
     key: &str,
 ) -> Result<(), JobError> {
     for (channel, address) in channels(ctx, booking) {
+        // The deep link's token is minted when the message is sent, never
+        // stored in clear (security review M8).
         let telegram_link = match (channel, &ctx.senders.telegram) {
-            (Channel::Whatsapp, Some(telegram)) if booking.telegram_chat_id.is_none() => match &telegram.bot_username {
-                Some(bot) => {
-                    let token =
-                        issue_telegram_token(tx, booking.guest_id, Some(booking.id), booking.check_out_at).await?;
-                    Some(format!("https://t.me/{bot}?start={token}"))
-                }
-                None => None,
-            },
+            (Channel::Whatsapp, Some(telegram)) if booking.telegram_chat.is_none() && telegram.bot_username.is_some() => {
+                Some(outbox::TELEGRAM_LINK.to_owned())
+            }
             _ => None,
         };
         let message = PreArrival {
@@ -224,7 +222,7 @@ fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Channel, Stri
     }
     let candidates = [
         (Channel::Whatsapp, ctx.senders.whatsapp.is_some(), booking.phone.clone()),
-        (Channel::Telegram, ctx.senders.telegram.is_some(), booking.telegram_chat_id.map(|c| c.to_string())),
+        (Channel::Telegram, ctx.senders.telegram.is_some(), booking.telegram_chat.clone()),
         (Channel::Sms, ctx.senders.sms.is_some(), booking.phone.clone()),
         (Channel::Email, ctx.senders.email.is_some(), booking.email.clone()),
     ];
@@ -308,14 +306,14 @@ fn content(
     }
 }
 
-async fn load(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Option<BookingForMessage>> {
-    sqlx::query_as!(
+async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingForMessage>, JobError> {
+    let booking = sqlx::query_as!(
         BookingForMessage,
         r#"SELECT b.id, b.status AS "status: BookingStatus", b.verified, p.requires_verification,
                p.code_release_hours AS release_hours, b.check_in_at, b.check_out_at, p.name AS property,
                p.timezone AS "timezone: Timezone", p.entry_instructions, r.name AS room,
                r.entry_instructions AS room_instructions, g.id AS guest_id, g.name AS guest_name, g.phone,
-               g.telegram_chat_id, g.language, g.email, b.external_ref, p.notify_channels,
+               NULL::text AS telegram_chat, g.language, b.guest_email AS email, b.external_ref, p.notify_channels,
                COALESCE((SELECT kind FROM locks WHERE room_id = b.room_id ORDER BY name LIMIT 1), 'pin_pad') AS "lock_kind!"
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
@@ -325,7 +323,13 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Option<Bo
         booking_id
     )
     .fetch_optional(&mut *tx)
-    .await
+    .await?;
+    let Some(mut booking) = booking else {
+        return Ok(None);
+    };
+    // Only a chat linked to this very booking (security review H1).
+    booking.telegram_chat = links::telegram_chat_of(tx, booking_id).await?;
+    Ok(Some(booking))
 }
 
 async fn live_codes(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Vec<CodeLine>> {

@@ -15,6 +15,7 @@ use super::commands::{self, Command, Day};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
 use crate::access::lifecycle::{self, ManualCode};
+use crate::access::links::{self, ContactKind, LinkedBy};
 use crate::access::model::{CodeKind, Role};
 use crate::access::phone::Phone;
 use crate::access::stay::local_instant;
@@ -34,14 +35,31 @@ pub struct StaffMember {
     pub id: Uuid,
     /// Name.
     pub name: String,
-    /// What they may do.
+    /// The highest role they hold anywhere (`admin`: every property).
     pub role: Role,
-    /// The properties they may act on (every property for an admin).
+    /// Their role at each property they may act on (review M4).
+    pub roles: Vec<(Uuid, Role)>,
+    /// The properties the command at hand may act on: those where their
+    /// role is at least the command's (see [`StaffMember::scoped_to`]).
     pub property_ids: Vec<Uuid>,
 }
 
+impl StaffMember {
+    /// Their role at a property, if they work there.
+    pub fn role_at(&self, property_id: Uuid) -> Option<Role> {
+        self.roles.iter().find(|(p, _)| *p == property_id).map(|(_, r)| *r)
+    }
+
+    /// The same person acting only where they hold at least `least`.
+    pub fn scoped_to(&self, least: Role) -> Self {
+        let property_ids =
+            self.roles.iter().filter(|(_, role)| commands::at_least(*role, least)).map(|(p, _)| *p).collect();
+        Self { property_ids, ..self.clone() }
+    }
+}
+
 /// The active staff member behind a message, if any: by WhatsApp (or
-/// console) number, or Telegram user id.
+/// console) number, or Telegram user id, with their role at each property.
 pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::Result<Option<StaffMember>> {
     let (phone, telegram) = match message.channel {
         Channel::Telegram => (None, message.user_id.as_deref().and_then(|u| u.parse::<i64>().ok())),
@@ -51,22 +69,32 @@ pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::
         return Ok(None);
     }
     let row = sqlx::query!(
-        r#"SELECT s.id, s.name, s.role AS "role: Role",
-               CASE WHEN s.role = 'admin' THEN (SELECT array_agg(id) FROM properties)
-                    ELSE (SELECT array_agg(property_id) FROM staff_properties WHERE staff_id = s.id) END AS property_ids
-           FROM staff s
+        r#"SELECT s.id, s.name, s.role = 'admin' AS "admin!" FROM staff s
            WHERE s.active AND (s.phone = $1 OR s.telegram_user_id = $2)"#,
         phone,
         telegram
     )
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(|r| StaffMember {
-        id: r.id,
-        name: r.name,
-        role: r.role,
-        property_ids: r.property_ids.unwrap_or_default(),
-    }))
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let roles: Vec<(Uuid, Role)> = if row.admin {
+        sqlx::query_scalar!("SELECT id FROM properties").fetch_all(&mut *tx).await?.into_iter().map(|p| (p, Role::Admin)).collect()
+    } else {
+        sqlx::query!(r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#, row.id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| (r.property_id, r.role))
+            .collect()
+    };
+    let role = match row.admin {
+        true => Role::Admin,
+        false => roles.iter().map(|(_, r)| *r).max_by_key(|r| commands::rank(*r)).unwrap_or(Role::Staff),
+    };
+    let property_ids = roles.iter().map(|(p, _)| *p).collect();
+    Ok(Some(StaffMember { id: row.id, name: row.name, role, roles, property_ids }))
 }
 
 /// What a confirmation will do.
@@ -116,11 +144,18 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
     };
     let name = text.trim().trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_lowercase();
     let name = name.split('@').next().unwrap_or_default();
-    if let Some(spec) = commands::spec(name) {
-        if !commands::allowed(staff.role, spec) {
-            return Ok(format!("{} needs the {} role; you are {}.", spec.usage, spec.role, staff.role));
+    // Every command acts only where the sender holds its least role.
+    let scoped;
+    let staff = match commands::spec(name) {
+        Some(spec) => {
+            scoped = staff.scoped_to(spec.role);
+            if !commands::allowed(staff.role, spec) || (spec.role != Role::Staff && scoped.property_ids.is_empty()) {
+                return Ok(format!("{} needs the {} role; you are {}.", spec.usage, spec.role, staff.role));
+            }
+            &scoped
         }
-    }
+        None => staff,
+    };
     let outcome: Result<String, CommandError> = async {
         Ok(match command {
         Command::Help => commands::help(staff.role),
@@ -286,7 +321,8 @@ async fn current_stay(tx: &mut PgConnection, room_id: Uuid) -> sqlx::Result<Opti
 async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, CommandError> {
     let target = find_room(tx, staff, room).await?;
     let rows = sqlx::query!(
-        r#"SELECT l.name AS lock, c.code, c.kind, c.state, c.valid_until, b.external_ref AS "booking?", c.label
+        r#"SELECT l.name AS lock, c.code, c.kind AS "kind: CodeKind", c.staff_id, c.state, c.valid_until,
+               b.external_ref AS "booking?", c.label
            FROM access_codes c JOIN locks l ON l.id = c.lock_id LEFT JOIN bookings b ON b.id = c.booking_id
            WHERE l.room_id = $1 AND c.state NOT IN ('removed')
            ORDER BY l.name, c.valid_from"#,
@@ -294,11 +330,20 @@ async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result
     )
     .fetch_all(&mut *tx)
     .await?;
-    if rows.is_empty() {
+    // The `staff` role sees guest and standalone codes and their own; backup
+    // and master codes and colleagues' persistent codes never (review M1).
+    let manager = staff.role_at(target.property_id).is_some_and(|r| commands::at_least(r, Role::Manager));
+    let visible = |kind: CodeKind, owner: Option<Uuid>| match kind {
+        CodeKind::Guest | CodeKind::Standalone => true,
+        CodeKind::Staff => manager || owner == Some(staff.id),
+        CodeKind::Master | CodeKind::Backup => manager,
+    };
+    let (shown, hidden): (Vec<_>, Vec<_>) = rows.iter().partition(|r| visible(r.kind, r.staff_id));
+    if shown.is_empty() && hidden.is_empty() {
         return Ok(format!("Room {}: no live codes.", target.room));
     }
     let tz = target.timezone.tz();
-    let lines: Vec<String> = rows
+    let mut lines: Vec<String> = shown
         .iter()
         .map(|r| {
             let until = r
@@ -308,6 +353,9 @@ async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result
             format!("{}: {} {} {} {} {until}", r.lock, mask(&r.code), r.kind, whose, r.state)
         })
         .collect();
+    if !hidden.is_empty() {
+        lines.push(format!("and {} staff, master or backup code(s) shown to managers only", hidden.len()));
+    }
     Ok(format!("Room {} ({}):\n{}", target.room, target.property, lines.join("\n")))
 }
 
@@ -667,29 +715,22 @@ async fn link(
         return Ok(commands::Unreadable(commands::spec("link")).reply());
     };
     let booking = sqlx::query!(
-        "SELECT id, guest_id FROM bookings WHERE external_ref = $1 AND property_id = ANY($2)",
+        "SELECT id FROM bookings WHERE external_ref = $1 AND property_id = ANY($2) AND check_out_at > now()",
         reference,
         &staff.property_ids
     )
     .fetch_optional(&mut *tx)
     .await?;
     let Some(booking) = booking else {
-        return Ok(format!("No booking {reference} in your properties."));
+        return Ok(format!("No current or upcoming booking {reference} in your properties."));
     };
-    sqlx::query!(
-        "INSERT INTO guest_phones (phone, guest_id, booking_id, linked_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (phone) DO UPDATE SET guest_id = EXCLUDED.guest_id, booking_id = EXCLUDED.booking_id, linked_by = EXCLUDED.linked_by",
-        phone.as_str(),
-        booking.guest_id,
-        booking.id,
-        Actor::Staff(staff.id).to_db()
-    )
-    .execute(&mut *tx)
-    .await?;
-    let subject = Subject { booking_id: Some(booking.id), ..Default::default() };
-    audit::record(&mut *tx, Actor::Staff(staff.id), "guest.phone_linked", subject, json!({ "phone": phone.masked() }))
-        .await?;
-    Ok(format!("{} is now linked to {reference}.", phone.masked()))
+    let linked_by = LinkedBy::Staff(staff.id);
+    links::link_contact(&mut *tx, booking.id, ContactKind::Phone, phone.as_str(), linked_by).await?;
+    let mut reply = format!("{} is now linked to {reference} until its check-out.", phone.masked());
+    if links::is_another_guests_phone(&mut *tx, &phone, booking.id).await? {
+        reply.push_str(" It is also a guest's own number on another booking: it gets answers about whichever stay is current.");
+    }
+    Ok(reply)
 }
 
 async fn my_code(tx: &mut PgConnection, staff: &StaffMember, property: &str) -> Result<String, CommandError> {

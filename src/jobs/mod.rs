@@ -113,6 +113,14 @@ pub enum Job {
         /// The provider's id of the code.
         provider_ref: String,
     },
+    /// Send a booking's live codes to its guest again, once per `key` (the
+    /// stay moved to another room).
+    DeliverCodes {
+        /// The booking.
+        booking_id: Uuid,
+        /// Makes the message once.
+        key: String,
+    },
     /// Tell the guest their booking is confirmed, on every channel they have.
     BookingConfirmed {
         /// The booking.
@@ -153,6 +161,7 @@ impl Job {
             Self::LlmFallback { .. } => "llm_fallback",
             Self::CheckCodesSet { .. } => "check_codes_set",
             Self::BookingConfirmed { .. } => "booking_confirmed",
+            Self::DeliverCodes { .. } => "deliver_codes",
             Self::RemoveDeviceCode { .. } => "remove_device_code",
             Self::CheckLocks => "check_locks",
             Self::CheckLockActivity => "check_lock_activity",
@@ -185,6 +194,7 @@ impl Job {
             Self::RemoveDeviceCode { lock_id, provider_ref } => {
                 Some(format!("{}:{lock_id}:{provider_ref}", self.kind()))
             }
+            Self::DeliverCodes { booking_id, key } => Some(format!("{}:{booking_id}:{key}", self.kind())),
             Self::CheckLocks | Self::CheckLockActivity | Self::ReconcileLocks | Self::Prune => {
                 Some(self.kind().to_owned())
             }
@@ -273,6 +283,12 @@ impl JobContext {
             Job::RemoveDeviceCode { lock_id, provider_ref } => {
                 codes::remove_device_code(self, *lock_id, provider_ref).await
             }
+            Job::DeliverCodes { booking_id, key } => {
+                let mut tx = self.db.begin().await?;
+                crate::conversation::deliver_codes(self, &mut tx, *booking_id, key).await?;
+                tx.commit().await?;
+                Ok(())
+            }
             Job::CheckLocks => locks::check_locks(self).await,
             Job::CheckLockActivity => locks::check_activity(self).await,
             Job::ReconcileLock { lock_id } => locks::reconcile_job(self, *lock_id).await,
@@ -326,6 +342,7 @@ impl JobContext {
             | Job::LlmFallback { .. }
             | Job::CheckCodesSet { .. }
             | Job::BookingConfirmed { .. }
+            | Job::DeliverCodes { .. }
             | Job::RemoveDeviceCode { .. }
             | Job::ReconcileLock { .. }
             | Job::FillBackupPool { .. }

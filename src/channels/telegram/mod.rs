@@ -11,7 +11,7 @@ use super::{Channel, Content, InboundEvent, InboundMessage};
 /// not read (edits, channel posts, ...), which are stored all the same.
 pub fn update_event(update: &Update) -> Option<InboundEvent> {
     let provider_id = update.id.0.to_string();
-    let (chat, from, content, sent_at) = match &update.kind {
+    let (chat, group, from, content, sent_at) = match &update.kind {
         UpdateKind::Message(message) => {
             let content = if let Some(contact) = message.contact() {
                 Content::Contact {
@@ -28,12 +28,14 @@ pub fn update_event(update: &Update) -> Option<InboundEvent> {
             } else {
                 Content::Unsupported { kind: "message".into() }
             };
-            (message.chat.id.0, message.from.clone(), content, message.date)
+            (message.chat.id.0, !message.chat.is_private(), message.from.clone(), content, message.date)
         }
         UpdateKind::CallbackQuery(query) => {
             let chat = query.message.as_ref().map(|m| m.chat().id.0).unwrap_or(query.from.id.0 as i64);
+            let group = query.message.as_ref().is_some_and(|m| !m.chat().is_private());
             let data = query.data.clone().unwrap_or_default();
-            (chat, Some(query.from.clone()), Content::Choice { id: data.clone(), title: data }, chrono::Utc::now())
+            let choice = Content::Choice { id: data.clone(), title: data };
+            (chat, group, Some(query.from.clone()), choice, chrono::Utc::now())
         }
         _ => return None,
     };
@@ -46,6 +48,7 @@ pub fn update_event(update: &Update) -> Option<InboundEvent> {
         display_name: from.map(|u| u.full_name()),
         content,
         sent_at,
+        group,
     }))
 }
 

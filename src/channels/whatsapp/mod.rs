@@ -181,6 +181,7 @@ fn message_event(message: Message, contacts: &[Contact]) -> Option<InboundEvent>
         display_name: contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()),
         content,
         sent_at: timestamp(message.timestamp.as_deref()),
+        group: false,
     }))
 }
 

@@ -1,18 +1,22 @@
-//! `POST /staff`.
+//! `POST /staff`, `PATCH /staff/{id}`.
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::access::audit::Actor;
 use crate::access::model::Role;
 use crate::access::phone::Phone;
-use crate::access::staff::{self, NewStaff, Staff};
+use crate::access::staff::{self, Deactivation, NewStaff, Staff, StaffRoles};
 use crate::access::{AccessError, AccessResult};
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
 
-/// A staff member to register.
+/// A staff member to register: either `roles` (a role per property), or
+/// `role` with `property_ids` (the same role at each; `admin`: everywhere).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StaffRequest {
     /// Full name.
@@ -22,11 +26,23 @@ pub struct StaffRequest {
     pub phone: Option<String>,
     /// Telegram user id.
     pub telegram_user_id: Option<i64>,
-    /// `admin`, `manager` or `staff`.
-    pub role: Role,
-    /// The properties they may act on.
+    /// `admin`, `manager` or `staff`, the same at every property listed.
+    pub role: Option<Role>,
+    /// The properties they may act on, with `role`.
     #[serde(default)]
     pub property_ids: Vec<Uuid>,
+    /// Their role at each property: `{"<property_id>": "manager", …}`.
+    pub roles: Option<BTreeMap<Uuid, Role>>,
+}
+
+/// `role` + `property_ids`, or `roles`: exactly one of the two forms.
+fn parse_roles(role: Option<Role>, property_ids: &[Uuid], roles: Option<BTreeMap<Uuid, Role>>) -> AccessResult<StaffRoles> {
+    match (role, roles) {
+        (Some(_), Some(_)) => Err(AccessError::invalid("roles", "give either roles, or role with property_ids")),
+        (Some(role), None) => Ok(StaffRoles::same(role, property_ids)),
+        (None, Some(roles)) => StaffRoles::per_property(roles),
+        (None, None) => Err(AccessError::invalid("role", "required (or roles: a role per property)")),
+    }
 }
 
 impl TryFrom<StaffRequest> for NewStaff {
@@ -46,13 +62,8 @@ impl TryFrom<StaffRequest> for NewStaff {
         if request.telegram_user_id.is_some_and(|id| id <= 0) {
             return Err(AccessError::invalid("telegram_user_id", "a positive number"));
         }
-        Ok(NewStaff {
-            name,
-            phone,
-            telegram_user_id: request.telegram_user_id,
-            role: request.role,
-            property_ids: request.property_ids,
-        })
+        let roles = parse_roles(request.role, &request.property_ids, request.roles)?;
+        Ok(NewStaff { name, phone, telegram_user_id: request.telegram_user_id, roles })
     }
 }
 
@@ -72,38 +83,63 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(staff)))
 }
 
-/// Changes to a staff member.
+/// Changes to a staff member: deactivation, or new roles.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StaffPatch {
-    /// `false` deactivates: commands stop and their codes leave the locks.
+    /// `false` deactivates: commands stop, their codes and the standalone
+    /// codes they issued leave the locks, the numbers they linked are
+    /// unlinked.
     pub active: Option<bool>,
+    /// The same role at each of `property_ids`.
+    pub role: Option<Role>,
+    /// With `role`.
+    #[serde(default)]
+    pub property_ids: Vec<Uuid>,
+    /// Their role at each property.
+    pub roles: Option<BTreeMap<Uuid, Role>>,
 }
 
-/// What a deactivation did.
+/// The staff member after the change.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct StaffPatched {
-    /// The staff member.
-    pub id: Uuid,
-    /// Whether they may act.
-    pub active: bool,
-    /// Their codes now being removed from the locks.
+    /// The staff member as stored now.
+    #[serde(flatten)]
+    pub staff: Staff,
+    /// Their codes now being removed from the locks (after a deactivation).
     pub codes_removing: usize,
+    /// The links they made that were ended (after a deactivation).
+    pub links_ended: usize,
 }
 
-/// Deactivate a staff member; their codes are removed from the locks.
+/// Deactivate a staff member or change their roles.
 #[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", request_body = StaffPatch,
-    responses((status = 200, body = StaffPatched), (status = 404, body = crate::http::error::ErrorBody)),
+    responses((status = 200, body = StaffPatched), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 422, body = crate::http::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
-    crate::http::error::Path(id): crate::http::error::Path<Uuid>,
+    Path(id): Path<Uuid>,
     Json(patch): Json<StaffPatch>,
 ) -> Result<Json<StaffPatched>, ApiError> {
-    if patch.active != Some(false) {
-        return Err(AccessError::invalid("active", "only deactivation (false) is supported").into());
+    if patch.active == Some(true) {
+        return Err(AccessError::invalid("active", "reactivation is not supported: register them again").into());
+    }
+    let new_roles = match (patch.role, patch.roles) {
+        (None, None) => None,
+        (role, roles) => Some(parse_roles(role, &patch.property_ids, roles)?),
+    };
+    if patch.active.is_none() && new_roles.is_none() {
+        return Err(AccessError::invalid("active", "nothing to change: give active: false, role or roles").into());
     }
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
-    let codes_removing = staff::deactivate_staff(&mut tx, id, crate::access::audit::Actor::Api).await?;
+    if let Some(roles) = &new_roles {
+        staff::set_roles(&mut tx, id, roles, Actor::Api).await?;
+    }
+    let done = match patch.active {
+        Some(false) => staff::deactivate_staff(&mut tx, id, Actor::Api).await?,
+        _ => Deactivation::default(),
+    };
+    let staff = staff::get_staff(&mut tx, id).await?;
     tx.commit().await.map_err(AccessError::from)?;
-    Ok(Json(StaffPatched { id, active: false, codes_removing }))
+    Ok(Json(StaffPatched { staff, codes_removing: done.codes_removing, links_ended: done.links_ended }))
 }
