@@ -501,6 +501,14 @@ fn telegram_message(update_id: u64, chat: i64, extra: Value) -> Value {
     json!({ "update_id": update_id, "message": message })
 }
 
+/// The Telegram chat linked to a booking now, if any.
+async fn linked_chat(db: &sqlx::PgPool) -> Option<i64> {
+    sqlx::query_scalar("SELECT address::bigint FROM booking_contacts WHERE kind = 'telegram' AND ended_at IS NULL")
+        .fetch_optional(db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_telegram_deep_link_links_the_chat_once_and_the_codes_follow() {
     let c = spawn().await;
@@ -520,8 +528,7 @@ async fn a_telegram_deep_link_links_the_chat_once_and_the_codes_follow() {
     let start = telegram_message(500, 1111111, json!({ "text": format!("/start {start_token}") }));
     assert_eq!(c.telegram_update(&start).await.status(), 200);
     c.app.run_jobs().await;
-    let linked: Option<i64> =
-        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    let linked = linked_chat(&c.app.db).await;
     assert_eq!(linked, Some(1111111));
     let sent = c.telegram_requests().await;
     assert!(sent.iter().all(|r| r["parse_mode"] == "MarkdownV2"));
@@ -543,8 +550,7 @@ async fn a_telegram_deep_link_links_the_chat_once_and_the_codes_follow() {
     let again = telegram_message(501, 2222222, json!({ "text": format!("/start {start_token}") }));
     c.telegram_update(&again).await;
     c.app.run_jobs().await;
-    let still: Option<i64> =
-        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    let still = linked_chat(&c.app.db).await;
     assert_eq!(still, Some(1111111));
     let last = c.telegram_requests().await.into_iter().last().unwrap();
     assert_eq!(last["chat_id"], 2222222);
@@ -565,8 +571,7 @@ async fn a_shared_contact_links_only_when_it_is_the_senders_own() {
     );
     c.telegram_update(&foreign).await;
     c.app.run_jobs().await;
-    let linked: Option<i64> =
-        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    let linked = linked_chat(&c.app.db).await;
     assert_eq!(linked, None, "someone else's contact card links nothing");
 
     let own = telegram_message(
@@ -576,8 +581,7 @@ async fn a_shared_contact_links_only_when_it_is_the_senders_own() {
     );
     c.telegram_update(&own).await;
     c.app.run_jobs().await;
-    let linked: Option<i64> =
-        sqlx::query_scalar("SELECT telegram_chat_id FROM guests").fetch_one(&c.app.db).await.unwrap();
+    let linked = linked_chat(&c.app.db).await;
     assert_eq!(linked, Some(1111111));
 }
 

@@ -229,17 +229,65 @@ async fn before_the_window_after_check_out_and_pending_verification_no_code() {
 #[tokio::test]
 async fn knowledge_questions_are_answered_and_the_wifi_only_to_a_current_guest() {
     let chat = spawn().await;
-    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    chat.book("BK-1", GUEST, "101", -Duration::hours(1), json!({})).await;
     assert!(chat.say(GUEST, "wifi password?").await[0].contains("welcome-2026"));
     assert!(chat.say(GUEST, "Where can I park?").await[0].contains("Garage B"));
     assert!(chat.say(GUEST, "What's the address?").await[0].contains("Panská 12"));
-    assert!(chat.say(GUEST, "What time is check-out?").await[0].contains("11:00"));
+    let checkout = chat.say(GUEST, "What time is check-out?").await;
+    assert!(checkout[0].contains("11:00") && checkout[0].contains("keys on the table"), "{}", checkout[0]);
     assert!(chat.say(GUEST, "Ab wann können wir einchecken?").await[0].contains("15:00"));
 
     let chat = spawn().await;
     chat.book("BK-2", GUEST, "101", Duration::days(10), json!({})).await;
     let reply = chat.say(GUEST, "wifi password?").await;
     assert!(!reply[0].contains("welcome-2026"), "not before the stay");
+}
+
+/// The answers to parking, directions, check-out and wifi questions.
+async fn ask_about_the_stay(chat: &Chat) -> String {
+    let mut all = Vec::new();
+    for question in ["Where can I park?", "What's the address?", "What time is check-out?", "wifi password?"] {
+        all.extend(chat.say(GUEST, question).await);
+    }
+    all.join("\n")
+}
+
+/// Security review M5: parking, directions and check-out instructions (where
+/// operators write gate and key-safe codes) only from the release time until
+/// check-out, for a confirmed and verified booking; the wifi password only
+/// from check-in. The street address is public.
+#[tokio::test]
+async fn every_knowledge_answer_has_a_window() {
+    let secrets = ["Garage B", "Tram 1", "keys on the table", "welcome-2026"];
+    // Released (check-in in 10 h, release 24 h before): all but the wifi.
+    let chat = spawn().await;
+    chat.book("BK-SOON", GUEST, "101", Duration::hours(10), json!({})).await;
+    let answers = ask_about_the_stay(&chat).await;
+    for secret in &secrets[..3] {
+        assert!(answers.contains(secret), "released: {secret} in {answers}");
+    }
+    assert!(!answers.contains("welcome-2026"), "the wifi waits for check-in: {answers}");
+
+    // Before the release time, cancelled, long past, or verification
+    // pending: none of them, though the address is still given.
+    let cases: [(&str, Duration, Value, bool); 4] = [
+        ("BK-EARLY", Duration::days(10), json!({}), false),
+        ("BK-CANCELLED", -Duration::hours(1), json!({ "status": "cancelled" }), false),
+        ("BK-PAST", -Duration::days(30), json!({}), false),
+        ("BK-UNVERIFIED", -Duration::hours(1), json!({ "verified": false }), true),
+    ];
+    for (reference, from_now, extra, verification) in cases {
+        let chat = spawn().await;
+        if verification {
+            sqlx::query("UPDATE properties SET requires_verification = true").execute(&chat.app.db).await.unwrap();
+        }
+        chat.book(reference, GUEST, "101", from_now, extra).await;
+        let answers = ask_about_the_stay(&chat).await;
+        for secret in secrets {
+            assert!(!answers.contains(secret), "{reference}: {secret} must not be told: {answers}");
+        }
+        assert!(answers.contains("Panská 12"), "{reference}: the public address is: {answers}");
+    }
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ async fn help_and_listings_follow_the_role_and_mask_codes() {
     assert!(chat.say(MANAGER, "/help").await[0].contains("/revoke"));
 
     let listed = chat.say(CLEANER, "/codes 101").await;
-    assert!(listed[0].contains(&format!("{}••", &code[..2])) && !listed[0].contains(&code), "{}", listed[0]);
+    assert!(listed[0].contains(&format!("••••{}", &code[code.len() - 2..])) && !listed[0].contains(&code), "{}", listed[0]);
     let denied = chat.say(CLEANER, "/code 101 show").await;
     assert!(denied[0].contains("needs the manager role") && !denied[0].contains(&code));
     let shown = chat.say(MANAGER, "/CODE room 101 show").await;
@@ -259,7 +259,7 @@ async fn audit_lists_orphans_and_removes_them_only_when_confirmed() {
     .await
     .unwrap();
     let listed = chat.say(MANAGER, "/audit room 101").await;
-    assert!(listed[0].contains("58••20") && listed[0].contains("Old cleaner"), "{}", listed[0]);
+    assert!(listed[0].contains("••••20") && listed[0].contains("Old cleaner"), "{}", listed[0]);
     assert!(!listed[0].contains("583920"), "masked");
     chat.app.run_jobs().await;
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM simulated_codes WHERE provider_ref = 'foreign-1'")
