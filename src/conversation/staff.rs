@@ -354,7 +354,7 @@ async fn codes(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result
         })
         .collect();
     if !hidden.is_empty() {
-        lines.push(format!("and {} staff, master or backup code(s) shown to managers only", hidden.len()));
+        lines.push(format!("and {} more code(s) that only managers see", hidden.len()));
     }
     Ok(format!("Room {} ({}):\n{}", target.room, target.property, lines.join("\n")))
 }

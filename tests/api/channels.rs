@@ -9,15 +9,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{Fixture, TestApp, TOKEN};
 
-const APP_SECRET: &str = "meta-app-secret";
-const TG_SECRET: &str = "telegram-webhook-secret-0123";
+pub(crate) const APP_SECRET: &str = "meta-app-secret";
+pub(crate) const TG_SECRET: &str = "telegram-webhook-secret-0123";
 const BOT_TOKEN: &str = "123456:ABC-test-token";
-const GUEST: &str = "421900000001";
+pub(crate) const GUEST: &str = "421900000001";
 
-struct Channels {
-    app: TestApp,
-    meta: MockServer,
-    telegram: MockServer,
+pub(crate) struct Channels {
+    pub(crate) app: TestApp,
+    pub(crate) meta: MockServer,
+    pub(crate) telegram: MockServer,
 }
 
 async fn spawn() -> Channels {
@@ -25,7 +25,7 @@ async fn spawn() -> Channels {
 }
 
 /// The channels with these settings added.
-async fn spawn_with(extra: &[(&str, &str)]) -> Channels {
+pub(crate) async fn spawn_with(extra: &[(&str, &str)]) -> Channels {
     let meta = MockServer::start().await;
     let telegram = MockServer::start().await;
     let meta_base = format!("{}/v26.0", meta.uri());
@@ -53,7 +53,7 @@ async fn spawn_with(extra: &[(&str, &str)]) -> Channels {
 }
 
 /// Meta accepts every message and answers with a fresh id.
-async fn meta_accepts(meta: &MockServer) {
+pub(crate) async fn meta_accepts(meta: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/v26.0/106540352242922/messages"))
         .respond_with(|request: &wiremock::Request| {
@@ -69,7 +69,7 @@ async fn meta_accepts(meta: &MockServer) {
 }
 
 /// Telegram accepts every sendMessage, numbering messages as it does.
-async fn telegram_accepts(telegram: &MockServer) {
+pub(crate) async fn telegram_accepts(telegram: &MockServer) {
     static NEXT_MESSAGE_ID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(100);
     Mock::given(method("POST"))
         .and(path_regex(format!("(?i)^/bot{BOT_TOKEN}/sendmessage$")))
@@ -86,7 +86,7 @@ async fn telegram_accepts(telegram: &MockServer) {
         .await;
 }
 
-fn text_webhook(id: &str, from: &str, body: &str) -> Value {
+pub(crate) fn text_webhook(id: &str, from: &str, body: &str) -> Value {
     json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": {
@@ -99,7 +99,7 @@ fn text_webhook(id: &str, from: &str, body: &str) -> Value {
     })
 }
 
-fn status_webhook(wamid: &str, status: &str, errors: Option<Value>) -> Value {
+pub(crate) fn status_webhook(wamid: &str, status: &str, errors: Option<Value>) -> Value {
     let mut entry = json!({ "id": wamid, "status": status, "timestamp": Utc::now().timestamp().to_string(),
                             "recipient_id": GUEST });
     if let Some(errors) = errors {
@@ -120,11 +120,11 @@ async fn post_whatsapp(app: &TestApp, body: Vec<u8>, secret: Option<&[u8]>) -> r
 }
 
 impl Channels {
-    async fn whatsapp(&self, payload: &Value) -> reqwest::Response {
+    pub(crate) async fn whatsapp(&self, payload: &Value) -> reqwest::Response {
         post_whatsapp(&self.app, serde_json::to_vec(payload).unwrap(), Some(APP_SECRET.as_bytes())).await
     }
 
-    async fn telegram_update(&self, update: &Value) -> reqwest::Response {
+    pub(crate) async fn telegram_update(&self, update: &Value) -> reqwest::Response {
         self.app
             .client
             .post(self.app.url("/webhooks/telegram"))
@@ -135,11 +135,11 @@ impl Channels {
             .unwrap()
     }
 
-    async fn meta_requests(&self) -> Vec<Value> {
+    pub(crate) async fn meta_requests(&self) -> Vec<Value> {
         self.meta.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
     }
 
-    async fn telegram_requests(&self) -> Vec<Value> {
+    pub(crate) async fn telegram_requests(&self) -> Vec<Value> {
         self.telegram
             .received_requests()
             .await
@@ -151,7 +151,7 @@ impl Channels {
 
     /// A booking of room 101 for the guest +421900000001, checking in
     /// `from_now` from now.
-    async fn booking(&self, fixture: &Fixture, reference: &str, from_now: Duration, extra: Value) -> Value {
+    pub(crate) async fn booking(&self, fixture: &Fixture, reference: &str, from_now: Duration, extra: Value) -> Value {
         let check_in = Utc::now() + from_now;
         let mut body = json!({
             "property_id": fixture.property_id, "room": "101",
@@ -164,7 +164,7 @@ impl Channels {
         response.json().await.unwrap()
     }
 
-    async fn notifications(&self, reference: &str) -> Vec<Value> {
+    pub(crate) async fn notifications(&self, reference: &str) -> Vec<Value> {
         let response = self.app.get(&format!("/api/v1/notifications?booking_ref={reference}")).await;
         response.json::<Value>().await.unwrap().as_array().unwrap().clone()
     }
@@ -491,7 +491,7 @@ async fn two_workers_send_the_pre_arrival_message_once() {
     assert_eq!(c.meta_requests().await.iter().filter(|r| r["type"] == "template").count(), 1);
 }
 
-fn telegram_message(update_id: u64, chat: i64, extra: Value) -> Value {
+pub(crate) fn telegram_message(update_id: u64, chat: i64, extra: Value) -> Value {
     let mut message = json!({
         "message_id": 1365, "date": Utc::now().timestamp(),
         "chat": { "id": chat, "type": "private", "first_name": "Anna" },
@@ -502,7 +502,7 @@ fn telegram_message(update_id: u64, chat: i64, extra: Value) -> Value {
 }
 
 /// The Telegram chat linked to a booking now, if any.
-async fn linked_chat(db: &sqlx::PgPool) -> Option<i64> {
+pub(crate) async fn linked_chat(db: &sqlx::PgPool) -> Option<i64> {
     sqlx::query_scalar("SELECT address::bigint FROM booking_contacts WHERE kind = 'telegram' AND ended_at IS NULL")
         .fetch_optional(db)
         .await

@@ -16,6 +16,7 @@ mod properties;
 mod provider_nuki;
 mod provider_seam;
 mod providers;
+mod security;
 mod sms_email;
 mod staff;
 mod staff_commands;

@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::{id_of, TestApp, TOKEN};
 
 /// A minimal SMTP server: accepts every message and keeps its DATA.
-async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let received: Arc<Mutex<Vec<String>>> = Arc::default();
