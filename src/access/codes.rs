@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use super::audit::{Actor, Subject};
 use super::error::{AccessError, AccessResult};
 use super::model::{CodeKind, CodeState};
 
@@ -69,6 +70,18 @@ pub fn mask(code: &str) -> String {
     }
     let tail: String = chars[chars.len() - 2..].iter().collect();
     format!("••••{tail}")
+}
+
+/// Records that the admin API answered with these codes in full (security
+/// review L9): a leaked token used only to read codes leaves a trace. One
+/// event per answer; live codes only (a removed value opens nothing).
+pub async fn record_api_reveal(db: impl PgExecutor<'_>, subject: Subject, codes: &[AccessCode]) -> AccessResult<()> {
+    let live: Vec<Uuid> = codes.iter().filter(|c| c.state != CodeState::Removed).map(|c| c.id).collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    let details = serde_json::json!({ "to": "api", "code_ids": live });
+    super::audit::record(db, Actor::Api, "code.revealed", subject, details).await
 }
 
 /// A code by id.

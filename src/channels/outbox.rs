@@ -208,6 +208,13 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         subject: row.subject,
         html: row.html,
     };
+    if let Some(reason) = withdrawn(ctx, &queued).await? {
+        // Security review L11: a code message waiting behind a rate limit or
+        // a retry is not sent to someone who is no longer the guest.
+        tracing::info!(notification = %queued.id, purpose = %queued.purpose, reason, "a queued code message is withdrawn");
+        mark_failed(ctx, &queued, &format!("withdrawn: {reason}")).await?;
+        return Ok(());
+    }
     insert_telegram_link(ctx, &mut queued).await?;
     let sent = match queued.channel.parse::<Channel>() {
         Ok(Channel::Whatsapp) => send_whatsapp(ctx, &queued).await,
@@ -392,6 +399,35 @@ async fn insert_telegram_link(ctx: &JobContext, queued: &mut Queued) -> Result<(
         template.params = template.params.iter().map(|p| fill(p)).collect();
     }
     Ok(())
+}
+
+/// Why a queued message with a code must not go out any more: its booking
+/// is no longer confirmed, has ended or has no live code, or the recipient
+/// is no longer one of its guest's addresses. `None` when it may go.
+async fn withdrawn(ctx: &JobContext, queued: &Queued) -> Result<Option<&'static str>, JobError> {
+    let Some(booking_id) = queued.booking_id.filter(|_| delivers_a_code(&queued.purpose)) else {
+        return Ok(None);
+    };
+    let row = sqlx::query!(
+        r#"SELECT b.status = 'confirmed' AND b.check_out_at > now() AS "open!",
+               EXISTS (SELECT 1 FROM access_codes c WHERE c.booking_id = b.id AND c.kind = 'guest'
+                       AND c.state IN ('pending', 'programming', 'set')) AS "has_code!",
+               COALESCE(g.phone = $2 OR b.guest_email = $2, false)
+                 OR EXISTS (SELECT 1 FROM booking_contacts bc WHERE bc.booking_id = b.id AND bc.address = $2
+                            AND bc.ended_at IS NULL) AS "recipient!"
+           FROM bookings b JOIN guests g ON g.id = b.guest_id WHERE b.id = $1"#,
+        booking_id,
+        queued.recipient
+    )
+    .fetch_optional(&ctx.db)
+    .await?;
+    Ok(match row {
+        None => Some("the booking is gone"),
+        Some(r) if !r.open => Some("the booking is no longer confirmed or has ended"),
+        Some(r) if !r.has_code => Some("the booking has no live code"),
+        Some(r) if !r.recipient => Some("the recipient is no longer the booking's guest"),
+        Some(_) => None,
+    })
 }
 
 /// Messages whose text may hold a code, a wifi password or a link token.

@@ -40,6 +40,8 @@ struct BookingForMessage {
     external_ref: String,
     notify_channels: Vec<String>,
     lock_kind: String,
+    property_id: Uuid,
+    codes_revoked_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// `PreArrival`: sends the message when its time has come; waits when the
@@ -66,10 +68,42 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
     }
     let codes = live_codes(&mut tx, booking_id).await?;
     if codes.is_empty() {
+        if booking.codes_revoked_at.is_some() {
+            // Staff revoked them: no code will come by itself (review L4).
+            let text = format!(
+                "{} ({}, room {}) is due their access details, but their codes were revoked. /regen room {} issues new ones.",
+                booking.guest_name, booking.external_ref, booking.room, booking.room
+            );
+            let job = Job::AlertStaff { property_id: booking.property_id, problem: format!("no_code:{booking_id}"), text };
+            queue::enqueue(&mut tx, &job, now).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         return Err(JobError::Retry("the booking has no live code yet".into()));
     }
     queue_messages(ctx, &mut tx, &booking, codes, "pre_arrival", "pre_arrival").await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The pre-arrival job died (its codes never got issued): staff are told,
+/// since the guest would otherwise arrive with nothing (review L4).
+pub async fn gave_up(conn: &mut PgConnection, booking_id: Uuid) -> Result<(), JobError> {
+    let row = sqlx::query!(
+        "SELECT b.external_ref, b.property_id, r.name AS room FROM bookings b JOIN rooms r ON r.id = b.room_id
+         WHERE b.id = $1 AND b.status = 'confirmed' AND b.check_out_at > now()",
+        booking_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        let text = format!(
+            "{} (room {}) has no live code, so its access details could not be sent. /regen room {} issues one.",
+            row.external_ref, row.room, row.room
+        );
+        let job = Job::AlertStaff { property_id: row.property_id, problem: format!("no_code:{booking_id}"), text };
+        queue::enqueue(conn, &job, Utc::now()).await?;
+    }
     Ok(())
 }
 
@@ -314,7 +348,8 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingF
                p.timezone AS "timezone: Timezone", p.entry_instructions, r.name AS room,
                r.entry_instructions AS room_instructions, g.id AS guest_id, g.name AS guest_name, g.phone,
                NULL::text AS telegram_chat, g.language, b.guest_email AS email, b.external_ref, p.notify_channels,
-               COALESCE((SELECT kind FROM locks WHERE room_id = b.room_id ORDER BY name LIMIT 1), 'pin_pad') AS "lock_kind!"
+               COALESCE((SELECT kind FROM locks WHERE room_id = b.room_id ORDER BY name LIMIT 1), 'pin_pad') AS "lock_kind!",
+               b.property_id, b.codes_revoked_at
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id

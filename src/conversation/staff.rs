@@ -25,6 +25,8 @@ use crate::channels::{Channel, InboundMessage};
 use crate::jobs::{JobContext, JobError};
 use crate::lock_providers::observe::observe_device_codes;
 
+/// How far ahead `/issue` may start a code.
+const ISSUE_AHEAD: Duration = Duration::days(30);
 /// How long a `/confirm` token works.
 const CONFIRM_WITHIN: Duration = Duration::minutes(5);
 
@@ -175,6 +177,10 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
                     valid_until = local_instant(tz, next_day.and_time(until));
                 }
             }
+            if valid_from > Utc::now() + ISSUE_AHEAD {
+                // A code for a far-off day outlives oversight (review M3).
+                return Ok(format!("Codes can be issued up to {} days ahead.", ISSUE_AHEAD.num_days()));
+            }
             let manual = ManualCode {
                 kind: CodeKind::Standalone,
                 booking_ref: None,
@@ -294,20 +300,23 @@ struct Stay {
     guest: String,
     check_in_at: DateTime<Utc>,
     check_out_at: DateTime<Utc>,
+    release_hours: i32,
 }
 
 impl Stay {
-    fn in_progress(&self) -> bool {
-        let now = Utc::now();
-        self.check_in_at <= now && now < self.check_out_at
+    /// The guest may have the code already (review L4): a revocation now
+    /// leaves them at the door, so it is confirmed like one in the stay.
+    fn released(&self) -> bool {
+        Utc::now() >= self.check_in_at - Duration::hours(i64::from(self.release_hours))
     }
 }
 
 async fn current_stay(tx: &mut PgConnection, room_id: Uuid) -> sqlx::Result<Option<Stay>> {
     sqlx::query_as!(
         Stay,
-        r#"SELECT b.id AS booking_id, b.external_ref AS reference, g.name AS guest, b.check_in_at, b.check_out_at
-           FROM bookings b JOIN guests g ON g.id = b.guest_id
+        r#"SELECT b.id AS booking_id, b.external_ref AS reference, g.name AS guest, b.check_in_at, b.check_out_at,
+               p.code_release_hours AS release_hours
+           FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN properties p ON p.id = b.property_id
            WHERE b.room_id = $1 AND b.check_out_at > now()
              AND (b.status = 'confirmed' OR EXISTS (
                  SELECT 1 FROM access_codes c WHERE c.booking_id = b.id AND c.state NOT IN ('removing', 'removed')))
@@ -390,9 +399,9 @@ async fn revoke(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Resul
         return Ok(format!("Room {}: no current or upcoming stay to revoke.", target.room));
     };
     let pending = Pending::Revoke { booking_id: stay.booking_id, room: target.room.clone() };
-    if stay.in_progress() {
+    if stay.released() {
         let summary = format!(
-            "This revokes the codes of {} in room {}, whose stay runs until {}.",
+            "This revokes the codes of {} in room {}, whose stay runs until {}; they may have the code already.",
             stay.guest.split_whitespace().next().unwrap_or_default(),
             target.room,
             stay.check_out_at.with_timezone(&target.timezone.tz()).format("%a %-d %b %H:%M")

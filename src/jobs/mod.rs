@@ -329,6 +329,7 @@ impl JobContext {
                 queue::enqueue(conn, job, locks::next_nightly_run(chrono::Utc::now())).await?;
                 Ok(())
             }
+            Job::PreArrival { booking_id } => crate::conversation::pre_arrival::gave_up(conn, *booking_id).await,
             Job::Prune => {
                 tracing::error!(error, "the nightly clean-up died; it runs again tomorrow");
                 queue::enqueue(conn, job, housekeeping::next_run(chrono::Utc::now())).await?;
@@ -338,7 +339,6 @@ impl JobContext {
             // unprocessable update stays in the inbox unprocessed.
             Job::ProcessInbound { .. }
             | Job::SendMessage { .. }
-            | Job::PreArrival { .. }
             | Job::LlmFallback { .. }
             | Job::CheckCodesSet { .. }
             | Job::BookingConfirmed { .. }

@@ -272,6 +272,9 @@ async fn deactivation_removes_issued_codes_and_ends_links() {
     let date = (Utc::now() + Duration::days(20)).format("%Y-%m-%d");
     let issued = chat.say("421900000004", &format!("/issue room 101 {date} 09:00 08:59 friend")).await;
     assert!(issued[0].contains('`'), "{}", issued[0]);
+    let far = (Utc::now() + Duration::days(45)).format("%Y-%m-%d");
+    let refused = chat.say("421900000004", &format!("/issue room 101 {far} 09:00 17:00 friend")).await;
+    assert!(refused[0].contains("up to 30 days ahead"), "{}", refused[0]);
     let friend = "421955555555";
     chat.say("421900000004", &format!("/link BK-1 +{friend}")).await;
     assert!(chat.say(friend, "door code?").await[0].contains(&code_of(&booking)), "linked");
@@ -321,7 +324,7 @@ async fn roles_are_per_property() {
     assert!(!here[0].contains(&code_of(&booking)), "staff at Old Town: {}", here[0]);
     assert!(chat.say(CLEANER, "/revoke 101").await[0].contains("No room 101"), "no manager rights there");
     let there = chat.say(CLEANER, "/revoke 201").await;
-    assert!(there[0].contains("Revoked"), "manager at River House: {}", there[0]);
+    assert!(there[0].contains("/confirm"), "manager at River House: {}", there[0]);
 
     // PATCH with the old form: the same role everywhere.
     let (status, body) = patch_staff(
@@ -334,4 +337,56 @@ async fn roles_are_per_property() {
     assert!(chat.say(CLEANER, "/code 101 show").await[0].contains(&code_of(&booking)));
     let (status, _) = patch_staff(&chat, id_of(&person), json!({ "roles": { other_id.clone(): "admin" } })).await;
     assert_eq!(status, 422, "admin is global, not per property");
+}
+
+/// L9: the admin API answering with full codes leaves a trace in the audit.
+#[tokio::test]
+async fn reading_full_codes_through_the_api_is_audited() {
+    let chat = crate::conversation::spawn().await;
+    let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let lock_id = booking["codes"][0]["lock_id"].as_str().unwrap().to_owned();
+    let before = revealed_to_api(&chat).await;
+    chat.app.get("/api/v1/bookings/BK-1").await;
+    chat.app.get(&format!("/api/v1/locks/{lock_id}/codes")).await;
+    assert_eq!(revealed_to_api(&chat).await, before + 2);
+}
+
+async fn revealed_to_api(chat: &Chat) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'code.revealed' AND actor = 'api'")
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap()
+}
+
+/// L11: a code message still queued (Meta asked to retry) when the booking's
+/// guest is corrected is withdrawn, not sent to the old number.
+#[tokio::test]
+async fn a_queued_code_message_is_withdrawn_when_the_recipient_is_no_longer_the_guest() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let c = channels::spawn_with(&[]).await;
+    Mock::given(method("POST"))
+        .and(path("/v26.0/106540352242922/messages"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({ "error": { "message": "Service temporarily unavailable", "type": "OAuthException", "code": 2, "fbtrace_id": "A1" } })))
+        .mount(&c.meta)
+        .await;
+    let fixture = c.app.seed_property().await;
+    c.booking(&fixture, "BK-1", Duration::hours(10), json!({})).await;
+    c.app.run_jobs().await;
+    let tries = c.meta.received_requests().await.unwrap().len();
+    assert!(tries >= 1, "the pre-arrival message was tried");
+    c.booking(&fixture, "BK-1", Duration::hours(10), json!({ "guest": { "name": "Bea Right", "phone": "+421900000077" } })).await;
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE state = 'queued'").execute(&c.app.db).await.unwrap();
+    c.app.run_jobs().await;
+    let old: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, error FROM notifications WHERE recipient = $1 AND template = 'pre_arrival'")
+            .bind(PHONE)
+            .fetch_all(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].0, "failed");
+    assert!(old[0].1.as_deref().unwrap_or_default().contains("withdrawn"), "{old:?}");
+    let to_old = c.meta_requests().await.iter().filter(|r| r["to"] == PHONE.trim_start_matches('+')).count();
+    assert_eq!(to_old, tries, "no further try to the old number");
 }

@@ -80,6 +80,34 @@ async fn revoking_a_future_stay_needs_no_confirmation() {
     assert!(states(&chat, "BK-1").await.iter().all(|s| s == "removed"));
 }
 
+/// Security review L4: inside the release window the guest may have the
+/// code already, so a revocation (a typo of a room, say) is confirmed first;
+/// and a booking due its details whose codes were revoked is an alert.
+#[tokio::test]
+async fn revoking_a_stay_whose_code_is_released_needs_a_confirmation_and_is_not_silent() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::days(3), json!({ "check_in_at": Utc::now() + Duration::hours(30) })).await;
+    chat.book("BK-2", "421900000009", "102", Duration::hours(10), json!({})).await;
+    let asked = chat.say(MANAGER, "/revoke 102").await;
+    assert!(asked[0].contains("/confirm") && asked[0].contains("may have the code"), "{}", asked[0]);
+    assert!(states(&chat, "BK-2").await.iter().all(|s| s == "set"), "nothing revoked before the confirmation");
+    let token = asked[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    chat.say(MANAGER, &format!("/confirm {token}")).await;
+    chat.app.run_jobs().await;
+    assert!(states(&chat, "BK-2").await.iter().all(|s| s == "removed"));
+
+    // BK-1's details are due in six hours; its codes are revoked meanwhile.
+    chat.say(MANAGER, "/revoke 101").await;
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'pre_arrival'").execute(&chat.app.db).await.unwrap();
+    sqlx::query("UPDATE bookings SET check_in_at = now() + interval '10 hours', check_out_at = now() + interval '3 days' WHERE external_ref = 'BK-1'")
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    chat.app.run_jobs().await;
+    let alerts = chat.sent_to(MANAGER).await.join("\n");
+    assert!(alerts.contains("BK-1") && alerts.contains("codes were revoked") && alerts.contains("/regen room 101"), "{alerts}");
+}
+
 #[tokio::test]
 async fn a_stay_in_progress_needs_a_confirmation_that_works_once_for_its_staff_member() {
     let chat = spawn().await;

@@ -6,9 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access::audit::Actor;
+use crate::access::audit::{Actor, Subject};
 use crate::access::bookings::{self, Booking, BookingRef, BookingUpsert, GuestDetails, StayInput};
-use crate::access::codes::{list_booking_codes, AccessCode};
+use crate::access::codes::{list_booking_codes, record_api_reveal, AccessCode};
 use crate::access::model::{BookingStatus, Language, RoomName};
 use crate::access::notifications::{self, Notification, NotificationFilter};
 use crate::access::phone::Phone;
@@ -141,6 +141,8 @@ pub async fn show(
 async fn view(state: &AppState, external_ref: &str) -> AccessResult<BookingView> {
     let booking = bookings::get_booking_by_ref(&state.db, external_ref).await?;
     let codes = list_booking_codes(&state.db, booking.id).await?;
+    let subject = Subject { property_id: Some(booking.property_id), booking_id: Some(booking.id), ..Default::default() };
+    record_api_reveal(&state.db, subject, &codes).await?;
     let filter = NotificationFilter { booking_id: Some(booking.id), lock_id: None, limit: super::MAX_LIMIT };
     let notifications = notifications::list(&state.db, &filter).await?;
     Ok(BookingView { booking, codes, notifications })

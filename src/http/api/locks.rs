@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::access::codes::{list_lock_codes, AccessCode};
+use crate::access::audit::Subject;
+use crate::access::codes::{list_lock_codes, record_api_reveal, AccessCode};
 use crate::access::locks::{self, Lock, NewLock};
 use crate::access::model::{CodeFormat, CodeLength, LockKind, LockStatus, ProviderKind};
 use crate::access::{AccessError, AccessResult};
@@ -150,8 +151,11 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result
     responses((status = 200, body = Vec<AccessCode>), (status = 404, body = crate::http::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn codes(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<Vec<AccessCode>>, ApiError> {
-    locks::get_lock(&state.db, id).await?;
-    Ok(Json(list_lock_codes(&state.db, id).await?))
+    let lock = locks::get_lock(&state.db, id).await?;
+    let codes = list_lock_codes(&state.db, id).await?;
+    let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(id), ..Default::default() };
+    record_api_reveal(&state.db, subject, &codes).await?;
+    Ok(Json(codes))
 }
 
 /// Compare what is on the lock with doorman's codes now: orphans reported
