@@ -35,8 +35,8 @@ pub enum Command {
     Link { reference: String, phone: String },
     /// `/mycode Old Town Flats`
     MyCode { property: String },
-    /// `/resolve`
-    Resolve,
+    /// `/resolve`, or `/resolve 101` when several hand-offs are open
+    Resolve { room: Option<String> },
     /// `/confirm <token>`
     Confirm { token: String },
     /// `/cancel`
@@ -231,7 +231,10 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         },
         "mycode" if !rest.is_empty() => Command::MyCode { property: rest.join(" ") },
         "mycode" => return Err(usage()),
-        "resolve" => Command::Resolve,
+        "resolve" => match rest.as_slice() {
+            [] => Command::Resolve { room: None },
+            args => Command::Resolve { room: Some(room(args)?) },
+        },
         "confirm" => match rest.as_slice() {
             [token] => Command::Confirm { token: (*token).to_owned() },
             _ => return Err(usage()),

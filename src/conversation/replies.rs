@@ -126,7 +126,7 @@ pub fn telegram_link_invalid() -> String {
 /// `/start` without a token.
 pub fn telegram_welcome() -> String {
     "Welcome! To get your access details here, open the Telegram link from your booking message, or share your \
-     phone number with the button below."
+     contact (📎, then Contact) when your Telegram number is the one on your booking."
         .to_owned()
 }
 

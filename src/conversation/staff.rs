@@ -209,7 +209,7 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
         Command::Audit { room } => orphans(ctx, tx, staff, &room).await?,
         Command::Link { reference, phone } => link(tx, staff, &reference, &phone).await?,
         Command::MyCode { property } => my_code(tx, staff, &property).await?,
-        Command::Resolve => resolve(tx, staff).await?,
+        Command::Resolve { room } => resolve(tx, staff, room.as_deref()).await?,
         Command::Confirm { token } => confirm(ctx, tx, staff, &token).await?,
         Command::Cancel => {
             let dropped = sqlx::query!(
@@ -800,22 +800,46 @@ async fn my_code(tx: &mut PgConnection, staff: &StaffMember, property: &str) -> 
     Ok(format!("Your codes at {}:\n{}", found.name, lines.join("\n")))
 }
 
-async fn resolve(tx: &mut PgConnection, staff: &StaffMember) -> Result<String, CommandError> {
-    let resolved = sqlx::query!(
-        r#"UPDATE handoffs h SET resolved_at = now(), resolved_by = $2
-           WHERE h.id = (SELECT id FROM handoffs WHERE resolved_at IS NULL AND property_id = ANY($1) ORDER BY opened_at DESC LIMIT 1)
-           RETURNING (SELECT name FROM guests WHERE id = h.guest_id) AS "guest?""#,
-        &staff.property_ids,
+/// Ends a guest hand-off: the only one open in the sender's properties, or
+/// the one of the named room when several are (never someone else's by
+/// accident).
+async fn resolve(tx: &mut PgConnection, staff: &StaffMember, room: Option<&str>) -> Result<String, CommandError> {
+    let open = sqlx::query!(
+        r#"SELECT h.id, g.name AS "guest?", r.name AS "room?" FROM handoffs h
+           LEFT JOIN guests g ON g.id = h.guest_id
+           LEFT JOIN LATERAL (SELECT b.room_id FROM bookings b WHERE b.guest_id = h.guest_id AND b.property_id = h.property_id
+                              ORDER BY (b.check_out_at > now()) DESC, b.check_in_at LIMIT 1) stay ON true
+           LEFT JOIN rooms r ON r.id = stay.room_id
+           WHERE h.resolved_at IS NULL AND h.expires_at > now() AND h.property_id = ANY($1)
+           ORDER BY h.opened_at DESC"#,
+        &staff.property_ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let chosen: Vec<_> = match room {
+        Some(room) => open.iter().filter(|h| h.room.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(room))).collect(),
+        None => open.iter().collect(),
+    };
+    let handoff = match chosen.as_slice() {
+        [] => return Ok("No open hand-off.".to_owned()),
+        [one] => one,
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .map(|h| format!("{} (room {})", h.guest.as_deref().unwrap_or("a guest"), h.room.as_deref().unwrap_or("?")))
+                .collect();
+            return Ok(format!("Several hand-offs are open: {}. Say which: /resolve 101", list.join(", ")));
+        }
+    };
+    sqlx::query!(
+        "UPDATE handoffs SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL",
+        handoff.id,
         Actor::Staff(staff.id).to_db()
     )
-    .fetch_optional(&mut *tx)
+    .execute(&mut *tx)
     .await?;
-    Ok(match resolved {
-        Some(row) => {
-            format!("Resolved: automatic replies to {} are back on.", row.guest.unwrap_or_else(|| "the guest".into()))
-        }
-        None => "No open hand-off.".to_owned(),
-    })
+    let guest = handoff.guest.clone().unwrap_or_else(|| "the guest".into());
+    Ok(format!("Resolved: automatic replies to {guest} are back on."))
 }
 
 fn hash(token: &str) -> String {

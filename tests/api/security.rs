@@ -390,3 +390,20 @@ async fn a_queued_code_message_is_withdrawn_when_the_recipient_is_no_longer_the_
     let to_old = c.meta_requests().await.iter().filter(|r| r["to"] == PHONE.trim_start_matches('+')).count();
     assert_eq!(to_old, tries, "no further try to the old number");
 }
+
+/// L12: `/resolve` never ends someone else's hand-off by accident: with
+/// several open, it asks which room.
+#[tokio::test]
+async fn resolve_names_the_room_when_several_hand_offs_are_open() {
+    let chat = crate::conversation::spawn().await;
+    let other = "421900000007";
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    chat.book("BK-2", other, "102", Duration::hours(10), json!({})).await;
+    chat.say(GUEST, "I want to talk to a real person").await;
+    chat.say(other, "I want to talk to a real person").await;
+    let asked = chat.say(MANAGER, "/resolve").await;
+    assert!(asked[0].contains("Several hand-offs") && asked[0].contains("101") && asked[0].contains("102"), "{}", asked[0]);
+    assert!(chat.say(MANAGER, "/resolve 102").await[0].contains("Resolved"));
+    assert_eq!(chat.say(other, "hello?").await.len(), 1, "102's guest gets answers again");
+    assert!(chat.say(GUEST, "hello?").await.is_empty(), "101's hand-off is still open");
+}
