@@ -204,19 +204,20 @@ pub async fn upsert_booking(
 
     let previous = lock_booking(&mut *conn, &input.external_ref).await?;
     let guest_id = upsert_guest(&mut *conn, &input.guest, previous.as_ref().map(|p| p.1.guest_id)).await?;
-    let current = BookingState {
-        property_id: property.id,
-        room_id: room.id,
-        guest_id,
-        check_in_at: stay.check_in_at,
-        check_out_at: stay.check_out_at,
-        status: input.status,
-        verified: input.verified.or(previous.as_ref().map(|p| p.1.verified)).unwrap_or(false),
-        // Missing upstream data keeps ours, for the same guest only.
-        guest_email: input.guest.email.clone().or_else(|| {
-            previous.as_ref().filter(|p| p.1.guest_id == guest_id).and_then(|p| p.1.guest_email.clone())
-        }),
-    };
+    let current =
+        BookingState {
+            property_id: property.id,
+            room_id: room.id,
+            guest_id,
+            check_in_at: stay.check_in_at,
+            check_out_at: stay.check_out_at,
+            status: input.status,
+            verified: input.verified.or(previous.as_ref().map(|p| p.1.verified)).unwrap_or(false),
+            // Missing upstream data keeps ours, for the same guest only.
+            guest_email: input.guest.email.clone().or_else(|| {
+                previous.as_ref().filter(|p| p.1.guest_id == guest_id).and_then(|p| p.1.guest_email.clone())
+            }),
+        };
 
     let (booking_id, previous) = match previous {
         Some((id, before)) if before == current => (id, Some(before)),

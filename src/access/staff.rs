@@ -164,15 +164,13 @@ pub async fn get_staff(conn: &mut PgConnection, staff_id: Uuid) -> AccessResult<
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AccessError::NotFound { entity: "staff member" })?;
-    let roles: BTreeMap<Uuid, Role> = sqlx::query!(
-        r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#,
-        staff_id
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.property_id, r.role))
-    .collect();
+    let roles: BTreeMap<Uuid, Role> =
+        sqlx::query!(r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#, staff_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.property_id, r.role))
+            .collect();
     let roles = if row.role == Role::Admin { BTreeMap::new() } else { roles };
     Ok(Staff {
         id: row.id,
@@ -210,10 +208,13 @@ pub struct Deactivation {
 /// properties concerned are told what was removed.
 #[tracing::instrument(skip_all, fields(%staff_id))]
 pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Actor) -> AccessResult<Deactivation> {
-    let name = sqlx::query_scalar!("UPDATE staff SET active = false, updated_at = now() WHERE id = $1 RETURNING name", staff_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(AccessError::NotFound { entity: "staff member" })?;
+    let name = sqlx::query_scalar!(
+        "UPDATE staff SET active = false, updated_at = now() WHERE id = $1 RETURNING name",
+        staff_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "staff member" })?;
     let codes = sqlx::query!(
         "SELECT c.id, c.kind, c.code, l.name AS lock, l.property_id FROM access_codes c JOIN locks l ON l.id = c.lock_id
          WHERE (c.staff_id = $1 OR (c.kind IN ('master', 'standalone') AND c.created_by = $2))
@@ -227,7 +228,12 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
     let mut told: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
     for code in &codes {
         super::lifecycle::begin_removal(&mut *conn, code.id, actor, "staff member deactivated").await?;
-        told.entry(code.property_id).or_default().push(format!("{} code {} on {}", code.kind, mask(&code.code), code.lock));
+        told.entry(code.property_id).or_default().push(format!(
+            "{} code {} on {}",
+            code.kind,
+            mask(&code.code),
+            code.lock
+        ));
     }
     let links = super::links::end_links_made_by(&mut *conn, staff_id, actor, "staff member deactivated").await?;
     for link in &links {

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::access::links::{self, ContactKind};
 use crate::access::model::BookingStatus;
-use crate::access::AccessResult;
 use crate::access::timezone::Timezone;
+use crate::access::AccessResult;
 use crate::channels::{Channel, InboundMessage};
 
 /// A guest recognised by their channel identity.

@@ -74,7 +74,8 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
                 "{} ({}, room {}) is due their access details, but their codes were revoked. /regen room {} issues new ones.",
                 booking.guest_name, booking.external_ref, booking.room, booking.room
             );
-            let job = Job::AlertStaff { property_id: booking.property_id, problem: format!("no_code:{booking_id}"), text };
+            let job =
+                Job::AlertStaff { property_id: booking.property_id, problem: format!("no_code:{booking_id}"), text };
             queue::enqueue(&mut tx, &job, now).await?;
             tx.commit().await?;
             return Ok(());
@@ -206,7 +207,9 @@ async fn queue_messages(
         // The deep link's token is minted when the message is sent, never
         // stored in clear (security review M8).
         let telegram_link = match (channel, &ctx.senders.telegram) {
-            (Channel::Whatsapp, Some(telegram)) if booking.telegram_chat.is_none() && telegram.bot_username.is_some() => {
+            (Channel::Whatsapp, Some(telegram))
+                if booking.telegram_chat.is_none() && telegram.bot_username.is_some() =>
+            {
                 Some(outbox::TELEGRAM_LINK.to_owned())
             }
             _ => None,

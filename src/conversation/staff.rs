@@ -82,7 +82,12 @@ pub async fn identify(tx: &mut PgConnection, message: &InboundMessage) -> sqlx::
         return Ok(None);
     };
     let roles: Vec<(Uuid, Role)> = if row.admin {
-        sqlx::query_scalar!("SELECT id FROM properties").fetch_all(&mut *tx).await?.into_iter().map(|p| (p, Role::Admin)).collect()
+        sqlx::query_scalar!("SELECT id FROM properties")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|p| (p, Role::Admin))
+            .collect()
     } else {
         sqlx::query!(r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#, row.id)
             .fetch_all(&mut *tx)
@@ -737,7 +742,9 @@ async fn link(
     links::link_contact(&mut *tx, booking.id, ContactKind::Phone, phone.as_str(), linked_by).await?;
     let mut reply = format!("{} is now linked to {reference} until its check-out.", phone.masked());
     if links::is_another_guests_phone(&mut *tx, &phone, booking.id).await? {
-        reply.push_str(" It is also a guest's own number on another booking: it gets answers about whichever stay is current.");
+        reply.push_str(
+            " It is also a guest's own number on another booking: it gets answers about whichever stay is current.",
+        );
     }
     Ok(reply)
 }
@@ -826,7 +833,9 @@ async fn resolve(tx: &mut PgConnection, staff: &StaffMember, room: Option<&str>)
         many => {
             let list: Vec<String> = many
                 .iter()
-                .map(|h| format!("{} (room {})", h.guest.as_deref().unwrap_or("a guest"), h.room.as_deref().unwrap_or("?")))
+                .map(|h| {
+                    format!("{} (room {})", h.guest.as_deref().unwrap_or("a guest"), h.room.as_deref().unwrap_or("?"))
+                })
                 .collect();
             return Ok(format!("Several hand-offs are open: {}. Say which: /resolve 101", list.join(", ")));
         }

@@ -51,7 +51,9 @@ async fn a_chat_and_an_email_of_one_booking_never_reach_the_next_booking_of_the_
     c.booking(&fixture, "BK-E1", -Duration::days(5), first_guest).await;
     c.app.run_jobs().await;
     let (telegram_before, mails_before) = (telegram_texts_to(&c, 4444444).await.len(), mails.lock().unwrap().len());
-    let second = c.booking(&fixture, "BK-E2", Duration::hours(10), json!({ "guest": { "name": "Emil Two", "phone": PHONE } })).await;
+    let second = c
+        .booking(&fixture, "BK-E2", Duration::hours(10), json!({ "guest": { "name": "Emil Two", "phone": PHONE } }))
+        .await;
     c.app.run_jobs().await;
     let code = code_of(&second);
     assert_eq!(second["guest"]["email"], Value::Null, "no e-mail carried over");
@@ -84,8 +86,11 @@ async fn a_group_chat_is_never_linked_and_does_not_spend_the_token() {
         update
     };
     c.telegram_update(&group(800, json!({ "text": format!("/start {token}") }))).await;
-    c.telegram_update(&group(801, json!({ "contact": { "phone_number": PHONE, "first_name": "Anna", "user_id": 1111111 } })))
-        .await;
+    c.telegram_update(&group(
+        801,
+        json!({ "contact": { "phone_number": PHONE, "first_name": "Anna", "user_id": 1111111 } }),
+    ))
+    .await;
     c.telegram_update(&group(802, json!({ "text": "what is the door code?" }))).await;
     c.app.run_jobs().await;
     assert_eq!(linked_chat(&c.app.db).await, None, "a group is never linked");
@@ -118,11 +123,12 @@ async fn message_texts_with_codes_are_forgotten_once_delivered_and_link_tokens_n
     .unwrap();
     assert!(stored.iter().all(|s| !s.contains(&token)), "the token is minted at send time, never stored");
 
-    let wamid: String =
-        sqlx::query_scalar("SELECT provider_message_id FROM notifications WHERE channel = 'whatsapp' AND template = 'pre_arrival'")
-            .fetch_one(&c.app.db)
-            .await
-            .unwrap();
+    let wamid: String = sqlx::query_scalar(
+        "SELECT provider_message_id FROM notifications WHERE channel = 'whatsapp' AND template = 'pre_arrival'",
+    )
+    .fetch_one(&c.app.db)
+    .await
+    .unwrap();
     c.whatsapp(&status_webhook(&wamid, "delivered", None)).await;
     c.telegram_update(&telegram_message(900, 1111111, json!({ "text": format!("/start {token}") }))).await;
     c.app.run_jobs().await;
@@ -138,9 +144,11 @@ async fn message_texts_with_codes_are_forgotten_once_delivered_and_link_tokens_n
     }
     assert_eq!(rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), ["sent", "delivered"], "the record stays");
     let code = code_of(&booking);
-    let all: Vec<String> = sqlx::query_scalar("SELECT coalesce(body, '') FROM notifications").fetch_all(&c.app.db).await.unwrap();
+    let all: Vec<String> =
+        sqlx::query_scalar("SELECT coalesce(body, '') FROM notifications").fetch_all(&c.app.db).await.unwrap();
     assert!(all.iter().all(|b| !b.contains(&code)), "no stored text holds the code: {all:?}");
-    let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM telegram_link_tokens").fetch_all(&c.app.db).await.unwrap();
+    let hashes: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM telegram_link_tokens").fetch_all(&c.app.db).await.unwrap();
     assert!(!hashes.is_empty() && hashes.iter().all(|h| h != &token && h.len() == 64));
 }
 
@@ -219,8 +227,15 @@ async fn add_staff(chat: &Chat, body: Value) -> Value {
 }
 
 async fn patch_staff(chat: &Chat, id: uuid::Uuid, body: Value) -> (u16, Value) {
-    let response =
-        chat.app.client.patch(chat.app.url(&format!("/api/v1/staff/{id}"))).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    let response = chat
+        .app
+        .client
+        .patch(chat.app.url(&format!("/api/v1/staff/{id}")))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
@@ -231,7 +246,11 @@ const CLEANER: &str = "421900000003";
 #[tokio::test]
 async fn listings_show_two_characters_and_hide_other_peoples_persistent_codes_from_staff() {
     let chat = crate::conversation::spawn().await;
-    add_staff(&chat, json!({ "name": "Eva", "phone": format!("+{CLEANER}"), "role": "staff", "property_ids": [chat.property_id] })).await;
+    add_staff(
+        &chat,
+        json!({ "name": "Eva", "phone": format!("+{CLEANER}"), "role": "staff", "property_ids": [chat.property_id] }),
+    )
+    .await;
     let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
     let guest_code = code_of(&booking);
     let managers = chat.say(MANAGER, "/mycode Old Town Flats").await[0].clone();
@@ -308,7 +327,13 @@ async fn roles_are_per_property() {
         .await
         .unwrap();
     let other_id = id_of(&other).to_string();
-    let room: Value = chat.app.post(&format!("/api/v1/properties/{other_id}/rooms"), &json!({ "name": "201" })).await.json().await.unwrap();
+    let room: Value = chat
+        .app
+        .post(&format!("/api/v1/properties/{other_id}/rooms"), &json!({ "name": "201" }))
+        .await
+        .json()
+        .await
+        .unwrap();
     chat.app
         .post("/api/v1/locks", &json!({ "property_id": other_id, "room_id": id_of(&room), "name": "Room 201 door", "provider": "simulated" }))
         .await;
@@ -327,12 +352,9 @@ async fn roles_are_per_property() {
     assert!(there[0].contains("/confirm"), "manager at River House: {}", there[0]);
 
     // PATCH with the old form: the same role everywhere.
-    let (status, body) = patch_staff(
-        &chat,
-        id_of(&person),
-        json!({ "role": "manager", "property_ids": [chat.property_id, other_id] }),
-    )
-    .await;
+    let (status, body) =
+        patch_staff(&chat, id_of(&person), json!({ "role": "manager", "property_ids": [chat.property_id, other_id] }))
+            .await;
     assert_eq!(status, 200, "{body}");
     assert!(chat.say(CLEANER, "/code 101 show").await[0].contains(&code_of(&booking)));
     let (status, _) = patch_staff(&chat, id_of(&person), json!({ "roles": { other_id.clone(): "admin" } })).await;
@@ -375,7 +397,13 @@ async fn a_queued_code_message_is_withdrawn_when_the_recipient_is_no_longer_the_
     c.app.run_jobs().await;
     let tries = c.meta.received_requests().await.unwrap().len();
     assert!(tries >= 1, "the pre-arrival message was tried");
-    c.booking(&fixture, "BK-1", Duration::hours(10), json!({ "guest": { "name": "Bea Right", "phone": "+421900000077" } })).await;
+    c.booking(
+        &fixture,
+        "BK-1",
+        Duration::hours(10),
+        json!({ "guest": { "name": "Bea Right", "phone": "+421900000077" } }),
+    )
+    .await;
     sqlx::query("UPDATE jobs SET run_at = now() WHERE state = 'queued'").execute(&c.app.db).await.unwrap();
     c.app.run_jobs().await;
     let old: Vec<(String, Option<String>)> =
@@ -402,7 +430,11 @@ async fn resolve_names_the_room_when_several_hand_offs_are_open() {
     chat.say(GUEST, "I want to talk to a real person").await;
     chat.say(other, "I want to talk to a real person").await;
     let asked = chat.say(MANAGER, "/resolve").await;
-    assert!(asked[0].contains("Several hand-offs") && asked[0].contains("101") && asked[0].contains("102"), "{}", asked[0]);
+    assert!(
+        asked[0].contains("Several hand-offs") && asked[0].contains("101") && asked[0].contains("102"),
+        "{}",
+        asked[0]
+    );
     assert!(chat.say(MANAGER, "/resolve 102").await[0].contains("Resolved"));
     assert_eq!(chat.say(other, "hello?").await.len(), 1, "102's guest gets answers again");
     assert!(chat.say(GUEST, "hello?").await.is_empty(), "101's hand-off is still open");

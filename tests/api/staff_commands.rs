@@ -44,7 +44,11 @@ async fn help_and_listings_follow_the_role_and_mask_codes() {
     assert!(chat.say(MANAGER, "/help").await[0].contains("/revoke"));
 
     let listed = chat.say(CLEANER, "/codes 101").await;
-    assert!(listed[0].contains(&format!("••••{}", &code[code.len() - 2..])) && !listed[0].contains(&code), "{}", listed[0]);
+    assert!(
+        listed[0].contains(&format!("••••{}", &code[code.len() - 2..])) && !listed[0].contains(&code),
+        "{}",
+        listed[0]
+    );
     let denied = chat.say(CLEANER, "/code 101 show").await;
     assert!(denied[0].contains("needs the manager role") && !denied[0].contains(&code));
     let shown = chat.say(MANAGER, "/CODE room 101 show").await;
@@ -86,7 +90,8 @@ async fn revoking_a_future_stay_needs_no_confirmation() {
 #[tokio::test]
 async fn revoking_a_stay_whose_code_is_released_needs_a_confirmation_and_is_not_silent() {
     let chat = spawn().await;
-    chat.book("BK-1", GUEST, "101", Duration::days(3), json!({ "check_in_at": Utc::now() + Duration::hours(30) })).await;
+    chat.book("BK-1", GUEST, "101", Duration::days(3), json!({ "check_in_at": Utc::now() + Duration::hours(30) }))
+        .await;
     chat.book("BK-2", "421900000009", "102", Duration::hours(10), json!({})).await;
     let asked = chat.say(MANAGER, "/revoke 102").await;
     assert!(asked[0].contains("/confirm") && asked[0].contains("may have the code"), "{}", asked[0]);
@@ -105,7 +110,10 @@ async fn revoking_a_stay_whose_code_is_released_needs_a_confirmation_and_is_not_
         .unwrap();
     chat.app.run_jobs().await;
     let alerts = chat.sent_to(MANAGER).await.join("\n");
-    assert!(alerts.contains("BK-1") && alerts.contains("codes were revoked") && alerts.contains("/regen room 101"), "{alerts}");
+    assert!(
+        alerts.contains("BK-1") && alerts.contains("codes were revoked") && alerts.contains("/regen room 101"),
+        "{alerts}"
+    );
 }
 
 #[tokio::test]

@@ -141,7 +141,8 @@ pub async fn show(
 async fn view(state: &AppState, external_ref: &str) -> AccessResult<BookingView> {
     let booking = bookings::get_booking_by_ref(&state.db, external_ref).await?;
     let codes = list_booking_codes(&state.db, booking.id).await?;
-    let subject = Subject { property_id: Some(booking.property_id), booking_id: Some(booking.id), ..Default::default() };
+    let subject =
+        Subject { property_id: Some(booking.property_id), booking_id: Some(booking.id), ..Default::default() };
     record_api_reveal(&state.db, subject, &codes).await?;
     let filter = NotificationFilter { booking_id: Some(booking.id), lock_id: None, limit: super::MAX_LIMIT };
     let notifications = notifications::list(&state.db, &filter).await?;

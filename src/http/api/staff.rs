@@ -36,7 +36,11 @@ pub struct StaffRequest {
 }
 
 /// `role` + `property_ids`, or `roles`: exactly one of the two forms.
-fn parse_roles(role: Option<Role>, property_ids: &[Uuid], roles: Option<BTreeMap<Uuid, Role>>) -> AccessResult<StaffRoles> {
+fn parse_roles(
+    role: Option<Role>,
+    property_ids: &[Uuid],
+    roles: Option<BTreeMap<Uuid, Role>>,
+) -> AccessResult<StaffRoles> {
     match (role, roles) {
         (Some(_), Some(_)) => Err(AccessError::invalid("roles", "give either roles, or role with property_ids")),
         (Some(role), None) => Ok(StaffRoles::same(role, property_ids)),
