@@ -94,7 +94,8 @@ pub async fn respond(
             }
         }
     }
-    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() {
+    // Strangers never reach the model: they get the one fixed answer anyway.
+    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() && guest.is_some() {
         count(message, "llm_fallback");
         // The model is asked outside this transaction; it answers later.
         queue::enqueue(tx, &Job::LlmFallback { update_id }, Utc::now()).await?;

@@ -366,3 +366,63 @@ async fn a_hostile_llm_cannot_release_a_code_or_send_one() {
     assert_eq!(reply.len(), 1, "malformed output falls back to a hand-off");
     assert!(reply[0].contains("passed your message to the team"), "{}", reply[0]);
 }
+
+#[tokio::test]
+async fn a_stranger_never_reaches_the_model() {
+    let (chat, server) =
+        spawn_with_llm(r#"{"intent":"unknown","answer":"There is a bakery around the corner."}"#).await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let reply = chat.say("447700900123", "blorp zzz qwerty").await;
+    assert_eq!(reply.len(), 1, "{reply:?}");
+    assert!(!reply[0].contains("bakery"), "no drafted answer for a stranger: {}", reply[0]);
+    assert!(server.received_requests().await.unwrap().is_empty(), "no paid call for a stranger");
+
+    // The same message from the guest does reach it.
+    chat.say(GUEST, "blorp zzz qwerty").await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+/// The texts of the chat messages a request to the model carried.
+fn prompt_texts(request: &wiremock::Request) -> Vec<String> {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    body["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_model_sees_no_number_however_it_is_written() {
+    let (chat, server) = spawn_with_llm(r#"{"intent":"unknown","answer":null}"#).await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    sqlx::query("UPDATE properties SET checkout_instructions = $1 WHERE id = $2::uuid")
+        .bind("Key safe 4 7 1 9 by the bins, spare tag K7M2Q9, host +421 900 123 456.")
+        .bind(&chat.property_id)
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    let forms = [
+        "+421 900 123 456",
+        "84 93 91",
+        "84-93-91",
+        "4 7 1 9",
+        "٨٤٩٣٩١",
+        "８４９３９１",
+        "K7M2Q9",
+        "anna@example.com",
+        "https://evil.example/x",
+    ];
+    let message = format!("blorp zzz {}", forms.join(" zzz "));
+    chat.say(GUEST, &message).await;
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "the rules left it to the model");
+    let texts = prompt_texts(&requests[0]).join("\n");
+    assert!(texts.contains("blorp zzz [number]") && texts.contains("Key safe [number]"), "{texts}");
+    for form in forms {
+        assert!(!texts.contains(form), "{form} reached the model: {texts}");
+    }
+    // Nor any four digits of any script once separators are dropped.
+    let digits: String = texts.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '/')).collect();
+    let longest = digits
+        .chars()
+        .fold((0, 0), |(run, max), c| if c.is_numeric() { (run + 1, max.max(run + 1)) } else { (0, max) })
+        .1;
+    assert!(longest < 4, "{texts}");
+}
