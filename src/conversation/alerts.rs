@@ -21,10 +21,11 @@ pub async fn alert_staff(
     problem: &str,
     text: &str,
 ) -> sqlx::Result<usize> {
+    // Admins look after every property, with or without rows of their own.
     let staff = sqlx::query!(
         "SELECT s.id, s.phone, s.telegram_user_id FROM staff s
-         JOIN staff_properties sp ON sp.staff_id = s.id
-         WHERE sp.property_id = $1 AND s.active",
+         WHERE s.active AND (s.role = 'admin'
+             OR EXISTS (SELECT 1 FROM staff_properties sp WHERE sp.staff_id = s.id AND sp.property_id = $1))",
         property_id
     )
     .fetch_all(&mut *tx)

@@ -305,6 +305,32 @@ async fn a_removal_that_keeps_failing_is_reported_and_never_marked_removed() {
 }
 
 #[tokio::test]
+async fn an_admin_without_property_rows_is_alerted_about_every_property() {
+    let app = TestApp::spawn().await;
+    let fixture = app.seed_property().await;
+    let admin = app
+        .post(
+            "/api/v1/staff",
+            &json!({ "name": "Olga", "phone": "+421900000077", "role": "admin", "property_ids": [] }),
+        )
+        .await;
+    assert_eq!(admin.status(), 201);
+    let mut body = stay(&fixture, "confirmed", Duration::days(2), 3);
+    app.put("/api/v1/bookings/BK-1", &body).await;
+    app.run_jobs().await;
+    set_device(&app, fixture.locks["101"], "offline = true").await;
+    body["status"] = json!("cancelled");
+    app.put("/api/v1/bookings/BK-1", &body).await;
+    app.run_jobs_through_retries(13).await;
+    let alerts: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM notifications WHERE template = 'alert' AND recipient = '+421900000077'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(alerts.iter().any(|a| a.contains("could not be removed")), "the only admin is told: {alerts:?}");
+}
+
+#[tokio::test]
 async fn a_code_revoked_while_it_was_being_accepted_is_still_taken_off_the_lock() {
     let app = TestApp::spawn().await;
     let fixture = app.seed_property().await;
