@@ -77,7 +77,7 @@ pub async fn respond(
         });
     };
     if let Some(guest) = &guest {
-        if forward_if_handed_off(ctx, tx, message, guest, body).await? {
+        if forward_if_handed_off(tx, message, guest, body).await? {
             count(message, "handed_off");
             return Ok(Vec::new());
         }
@@ -389,7 +389,11 @@ impl<'a> Conversation<'a> {
             b.external_ref,
             b.room,
             self.message.channel,
-            if recent.is_empty() { body.to_owned() } else { recent.join(" | ") }
+            if recent.is_empty() {
+                alerts::quote(body)
+            } else {
+                recent.iter().map(|r| alerts::quote(r)).collect::<Vec<_>>().join(" | ")
+            }
         );
         let problem = format!("handoff:{}", opened.map_or_else(|| "open".to_owned(), |id| id.to_string()));
         alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
@@ -408,11 +412,13 @@ impl<'a> Conversation<'a> {
         body: &str,
     ) -> Result<(), JobError> {
         let alert = format!(
-            "{} ({}, room {}) wrote something doorman could not answer: \"{body}\"",
-            guest.name, b.external_ref, b.room
+            "{} ({}, room {}) wrote something doorman could not answer: \"{}\"",
+            guest.name,
+            b.external_ref,
+            b.room,
+            alerts::quote(body)
         );
-        let problem = format!("unknown:{}:{}", b.id, self.message.provider_id);
-        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+        alerts::alert_guest_text(tx, b.property_id, guest.guest_id, &alert).await?;
         Ok(())
     }
 
@@ -434,7 +440,6 @@ pub fn staff_reply(message: &InboundMessage, body: String) -> Outgoing {
 /// While a hand-off is open, the guest's messages go to staff, not to the
 /// bot. Returns whether the message was forwarded.
 async fn forward_if_handed_off(
-    ctx: &JobContext,
     tx: &mut PgConnection,
     message: &InboundMessage,
     guest: &GuestContext,
@@ -452,9 +457,8 @@ async fn forward_if_handed_off(
         return Ok(false);
     };
     if let Some(property_id) = open.property_id {
-        let alert = format!("{} (waiting for the team): \"{body}\"", guest.name);
-        alerts::alert_staff(tx, &ctx.senders, property_id, &format!("handoff_message:{}", message.provider_id), &alert)
-            .await?;
+        let alert = format!("{} (waiting for the team): \"{}\"", guest.name, alerts::quote(body));
+        alerts::alert_guest_text(tx, property_id, guest.guest_id, &alert).await?;
     }
     Ok(true)
 }

@@ -302,6 +302,71 @@ async fn greetings_and_unknown_questions() {
     assert!(alerts[0].contains("vegan restaurant"));
 }
 
+/// The template parameters of the alerts Meta was asked to send to `to`.
+async fn alert_params(chat: &Chat, to: &str) -> Vec<String> {
+    chat.meta
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|b| b["to"] == to && b["type"] == "template")
+        .map(|b| b["template"]["components"][0]["parameters"][0]["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_guest_writing_on_and_on_reaches_staff_once_per_window_and_nothing_is_lost() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    chat.say(GUEST, "Can you recommend a vegan restaurant?").await;
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 1, "the first message reaches staff at once");
+    for n in 1..=7 {
+        let reply =
+            chat.say(GUEST, &format!("Can you recommend a vegan restaurant? This is question number {n}.")).await;
+        assert_eq!(reply.len(), 1, "the guest is still answered");
+    }
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 1, "no alert per message");
+
+    // The window ends: one alert with all of it, counted.
+    chat.app.fast_forward().await;
+    chat.app.run_jobs().await;
+    let alerts = chat.sent_to(MANAGER).await;
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts[1].contains("7 messages") && alerts[1].contains("2 earlier"), "{}", alerts[1]);
+    assert!(alerts[1].contains("question number 7") && alerts[1].contains("question number 3"), "{}", alerts[1]);
+    chat.app.fast_forward().await;
+    chat.app.run_jobs().await;
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 2, "nothing left to send");
+
+    // A hand-off: what the guest writes while waiting is folded the same way.
+    chat.say(GUEST, "I want to talk to a real person").await;
+    for text in ["hello?", "anyone there?", "still waiting"] {
+        assert!(chat.say(GUEST, text).await.is_empty());
+    }
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 3, "the hand-off itself reaches staff at once");
+    chat.app.fast_forward().await; // also brings the hand-off reminder forward
+    chat.app.run_jobs().await;
+    let alerts = chat.sent_to(MANAGER).await;
+    let folded: Vec<&String> = alerts[3..].iter().filter(|a| a.contains("3 messages for the team")).collect();
+    assert_eq!(folded.len(), 1, "{alerts:?}");
+    assert!(["hello?", "anyone there?", "still waiting"].iter().all(|t| folded[0].contains(t)), "{folded:?}");
+}
+
+#[tokio::test]
+async fn a_long_or_oddly_spaced_message_makes_a_valid_alert() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let text = format!("Where is\tthe\n\nnearest      pharmacy? {}", "Please help. ".repeat(500));
+    chat.say(GUEST, &text).await;
+    let params = alert_params(&chat, MANAGER).await;
+    assert_eq!(params.len(), 1, "staff outside the 24-hour window get the template");
+    let param = &params[0];
+    assert!(param.contains("Where is the nearest pharmacy?"), "{param}");
+    assert!(!param.contains(['\t', '\n']) && !param.contains("     "), "Meta refuses these: {param:?}");
+    assert!(param.chars().count() <= 900, "{} characters", param.chars().count());
+}
+
 /// A mock OpenAI-compatible server answering every chat completion with
 /// `content`.
 async fn llm(content: &str) -> MockServer {
