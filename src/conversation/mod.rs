@@ -57,6 +57,11 @@ pub async fn respond(
     // Slash commands from staff; from anyone else they are just text, and
     // get the answer a guest gets to something unknown.
     if let Some(command) = message.content.text().filter(|t| t.trim_start().starts_with('/')) {
+        let bot = ctx.senders.telegram.as_ref().and_then(|t| t.bot_username.as_deref());
+        if !commands::is_addressed_to_us(command, bot) {
+            count(message, "other_bot");
+            return Ok(Vec::new());
+        }
         if let Some(member) = staff::identify(tx, message).await? {
             count(message, "staff_command");
             if staff::asks_the_locks(command) {
@@ -126,7 +131,7 @@ async fn follows_a_lock_problem(tx: &mut PgConnection, booking_id: uuid::Uuid, b
 
 /// `doorman_inbound_messages_total`: messages answered, by channel and by
 /// what they were taken for (an intent, `staff_command`, `llm_fallback`,
-/// `handed_off`, `not_text`). A job retried after a failure counts again.
+/// `handed_off`, `not_text`, `other_bot`). A job retried after a failure counts again.
 fn count(message: &InboundMessage, intent: &'static str) {
     metrics::counter!("doorman_inbound_messages_total", "channel" => message.channel.as_str(), "intent" => intent)
         .increment(1);
