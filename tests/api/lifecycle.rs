@@ -398,6 +398,30 @@ async fn revoking_a_future_stay_needs_no_force_and_unknown_codes_are_404() {
 }
 
 #[tokio::test]
+async fn a_master_code_that_cannot_be_longer_is_refused() {
+    let app = TestApp::spawn().await;
+    let fixture = app.seed_property().await;
+    // The device says it takes six characters at most, as Seam reports.
+    sqlx::query(
+        r#"UPDATE locks SET device_constraints = '{"supported_lengths": [], "min_length": 4, "max_length": 6,
+               "no_zeros": false, "forbidden_prefixes": [], "max_active_codes": null, "backup_pool": false}'
+           WHERE id = $1"#,
+    )
+    .bind(fixture.locks["101"])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let path = format!("/api/v1/locks/{}/codes", fixture.locks["101"]);
+    let message = assert_error(app.post(&path, &json!({ "kind": "master" })).await, 422, "invalid_value").await;
+    assert!(message.contains("master code must be longer"), "{message}");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM access_codes WHERE kind = 'master'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored, 0, "no master code as short as a guest's");
+    let plumber = json!({ "kind": "standalone", "valid_until": Utc::now() + Duration::hours(8) });
+    assert_eq!(app.post(&path, &plumber).await.status(), 201, "other codes are unaffected");
+}
+
+#[tokio::test]
 async fn manual_codes_follow_their_kind() {
     let app = TestApp::spawn().await;
     let fixture = app.seed_property().await;
@@ -514,7 +538,7 @@ async fn live_values_are_unique_per_lock_even_under_concurrent_issuing() {
     let app = TestApp::spawn().await;
     let fixture = app.seed_property().await;
     let lock: Value = app
-        .post("/api/v1/locks", &json!({ "property_id": fixture.property_id, "name": "Gate", "provider": "simulated", "code_length": 4, "capacity": 500 }))
+        .post("/api/v1/locks", &json!({ "property_id": fixture.property_id, "room_id": fixture.rooms["102"], "name": "Safe", "provider": "simulated", "code_length": 4, "capacity": 500 }))
         .await
         .json()
         .await

@@ -157,6 +157,16 @@ async fn issue_master_link_mycode_and_resolve() {
     let master_code = master[0].split('`').nth(1).unwrap();
     assert_eq!(master_code.len(), 8, "master codes are longer");
     assert!(chat.say(CLEANER, "/master room 101").await[0].contains("needs the manager role"));
+    // A door that takes six digits at most cannot hold a longer master code.
+    sqlx::query(
+        r#"UPDATE locks SET device_constraints = '{"supported_lengths": [6], "min_length": null, "max_length": null,
+               "no_zeros": false, "forbidden_prefixes": [], "max_active_codes": null, "backup_pool": false}'"#,
+    )
+    .execute(&chat.app.db)
+    .await
+    .unwrap();
+    let refused = chat.say(MANAGER, "/master room 101").await;
+    assert!(refused[0].contains("must be longer") && !refused[0].contains('`'), "{}", refused[0]);
 
     let mine = chat.say(CLEANER, "/mycode old town flats").await;
     assert!(mine[0].contains("Your codes at Old Town Flats"), "{}", mine[0]);
