@@ -37,6 +37,7 @@ const ATTEMPTS: usize = 2;
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     model: String,
+    daily_limit: u32,
 }
 
 /// What the model said, once checked.
@@ -55,14 +56,15 @@ struct RawVerdict {
 }
 
 impl LlmClient {
-    /// A client of `base_url` (OpenAI's when `None`).
-    pub fn new(api_key: &SecretString, base_url: Option<&str>, model: &str) -> Self {
+    /// A client of `base_url` (OpenAI's when `None`), asked at most
+    /// `daily_limit` times per property and UTC day.
+    pub fn new(api_key: &SecretString, base_url: Option<&str>, model: &str, daily_limit: u32) -> Self {
         let mut config = OpenAIConfig::new().with_api_key(api_key.expose_secret());
         if let Some(base) = base_url {
             config = config.with_api_base(base.trim_end_matches('/'));
         }
         let http = reqwest::Client::builder().timeout(TIMEOUT).build().expect("a TLS backend is compiled in");
-        Self { client: Client::with_config(config).with_http_client(http), model: model.to_owned() }
+        Self { client: Client::with_config(config).with_http_client(http), model: model.to_owned(), daily_limit }
     }
 
     /// Classifies a guest's message, with the property's knowledge for a
@@ -197,17 +199,20 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
     let mut conn = ctx.db.acquire().await?;
     let guest = guest::identify(&mut conn, &message).await?;
     drop(conn);
-    // Strangers never reach the model: a job queued before its sender was
-    // unlinked gets the stranger's answer.
-    let verdict = match &guest {
-        None => None,
-        Some(g) => match llm.classify(body, &knowledge(g.booking.as_ref())).await {
-            Ok(verdict) => Some(verdict),
-            Err(e) => {
-                tracing::warn!(error = %e, "LLM fallback unavailable; handing over to staff");
-                None
+    // Only a guest with a booking reaches the model: a job queued before its
+    // sender was unlinked gets the stranger's answer.
+    let booking = guest.as_ref().and_then(|g| g.booking.as_ref());
+    let verdict = match booking {
+        Some(b) if within_daily_limit(ctx, llm, b.property_id).await? => {
+            match llm.classify(body, &knowledge(Some(b))).await {
+                Ok(verdict) => Some(verdict),
+                Err(e) => {
+                    tracing::warn!(error = %e, "LLM fallback unavailable; handing over to staff");
+                    None
+                }
             }
-        },
+        }
+        _ => None,
     };
     let classification = router::classify(body);
     let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
@@ -228,6 +233,25 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
     tx.commit().await?;
     tracing::debug!(at = %Utc::now(), "LLM fallback answered");
     Ok(())
+}
+
+/// Counts a call against the property's budget for today (UTC); `false`
+/// once the budget is spent, and the message goes to staff instead.
+async fn within_daily_limit(ctx: &JobContext, llm: &LlmClient, property_id: uuid::Uuid) -> Result<bool, JobError> {
+    // Asked for, not made: what is past the limit is counted as well.
+    let asked = sqlx::query_scalar!(
+        "INSERT INTO llm_usage (property_id, day, calls) VALUES ($1, (now() AT TIME ZONE 'UTC')::date, 1)
+         ON CONFLICT (property_id, day) DO UPDATE SET calls = llm_usage.calls + 1
+         RETURNING calls",
+        property_id
+    )
+    .fetch_one(&ctx.db)
+    .await?;
+    let asked = u32::try_from(asked).unwrap_or(0);
+    if asked == llm.daily_limit.saturating_add(1) {
+        tracing::warn!(%property_id, limit = llm.daily_limit, "LLM_DAILY_LIMIT reached for today; messages go to staff");
+    }
+    Ok(asked <= llm.daily_limit)
 }
 
 #[cfg(test)]

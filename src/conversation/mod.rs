@@ -99,8 +99,10 @@ pub async fn respond(
             }
         }
     }
-    // Strangers never reach the model: they get the one fixed answer anyway.
-    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() && guest.is_some() {
+    // Strangers never reach the model: they get the one fixed answer anyway
+    // (and so does a guest without a booking).
+    let booked = guest.as_ref().is_some_and(|g| g.booking.is_some());
+    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() && booked {
         count(message, "llm_fallback");
         // The model is asked outside this transaction; it answers later.
         queue::enqueue(tx, &Job::LlmFallback { update_id }, Utc::now()).await?;

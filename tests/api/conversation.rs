@@ -491,3 +491,22 @@ async fn the_model_sees_no_number_however_it_is_written() {
         .1;
     assert!(longest < 4, "{texts}");
 }
+
+#[tokio::test]
+async fn past_the_daily_limit_the_model_is_not_asked_and_staff_take_over() {
+    let server = llm(r#"{"intent":"unknown","answer":null}"#).await;
+    let base = format!("{}/v1", server.uri());
+    let chat = spawn_with(&[
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", Box::leak(base.into_boxed_str())),
+        ("LLM_DAILY_LIMIT", "2"),
+    ])
+    .await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    for text in ["blorp zzz qwerty", "qwerty blorp zzz", "zzz qwerty blorp"] {
+        let reply = chat.say(GUEST, text).await;
+        assert_eq!(reply.len(), 1, "{reply:?}");
+        assert!(reply[0].contains("passed your message to the team"), "{}", reply[0]);
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 2, "two calls, then the limit");
+}

@@ -1,3 +1,5 @@
+-- Limits on what a guest can set in motion.
+
 -- What guests write for staff (security review L1): at most one alert per
 -- guest and property every ten minutes. Messages arriving in between wait
 -- here, the newest few quoted and all counted, and go out as one alert.
@@ -14,3 +16,12 @@ CREATE TABLE guest_alerts (
     PRIMARY KEY (property_id, guest_id)
 );
 CREATE INDEX guest_alerts_guest_idx ON guest_alerts (guest_id);
+
+-- Calls to the LLM fallback per property and UTC day (security review M9),
+-- capped by LLM_DAILY_LIMIT: past it, messages go to staff instead.
+CREATE TABLE llm_usage (
+    property_id  uuid NOT NULL REFERENCES properties (id) ON DELETE CASCADE,
+    day          date NOT NULL,
+    calls        integer NOT NULL,
+    PRIMARY KEY (property_id, day)
+);
