@@ -178,7 +178,10 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
     if telegram.is_none() {
         tracing::info!("Telegram: off (TELEGRAM_BOT_TOKEN unset)");
     }
-    let llm = config.openai.as_ref().map(|o| Arc::new(LlmClient::new(&o.api_key, o.base_url.as_deref(), &o.model)));
+    let llm = config
+        .openai
+        .as_ref()
+        .map(|o| Arc::new(LlmClient::new(&o.api_key, o.base_url.as_deref(), &o.model, o.daily_limit)));
     if llm.is_none() {
         tracing::info!("LLM fallback: off (OPENAI_API_KEY unset)");
     }

@@ -72,6 +72,9 @@ pub struct OpenAiConfig {
     pub base_url: Option<String>,
     /// `OPENAI_MODEL`: default `gpt-4o-mini`.
     pub model: String,
+    /// `LLM_DAILY_LIMIT`: calls per property and UTC day (default 200);
+    /// past it, messages go to staff.
+    pub daily_limit: u32,
 }
 
 /// Africa's Talking.
@@ -253,11 +256,15 @@ impl Config {
                 api_base: get("SEAM_API_BASE").unwrap_or_else(|| "https://connect.getseam.com".to_owned()),
                 webhook_secret: get("SEAM_WEBHOOK_SECRET").map(|s| SecretString::from(s.trim().to_owned())),
             }),
-            openai: get("OPENAI_API_KEY").map(|key| OpenAiConfig {
-                api_key: SecretString::from(key.trim().to_owned()),
-                base_url: get("OPENAI_BASE_URL"),
-                model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
-            }),
+            openai: match get("OPENAI_API_KEY") {
+                Some(key) => Some(OpenAiConfig {
+                    api_key: SecretString::from(key.trim().to_owned()),
+                    base_url: get("OPENAI_BASE_URL"),
+                    model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
+                    daily_limit: parse_bounded(&get, "LLM_DAILY_LIMIT", 200, 0..=1_000_000)? as u32,
+                }),
+                None => None,
+            },
             log_format: match get("LOG_FORMAT").as_deref().map(str::trim) {
                 None | Some("text") => LogFormat::Text,
                 Some("json") => LogFormat::Json,

@@ -83,6 +83,11 @@ impl From<sqlx::Error> for AccessError {
                 Self::Invalid("the end must be after the start".into())
             }
             "bookings_external_ref_key" => Self::Conflict("a booking with this reference exists".into()),
+            "access_codes_master_longer" => Self::Invalid(
+                "a master code must be longer than the lock's guest codes, and this lock takes no longer code \
+                 (a Nuki keypad takes exactly six digits; a Seam device reports the lengths it takes)"
+                    .into(),
+            ),
             name if name.ends_with("_fkey") => Self::NotFound { entity: "referenced record" },
             _ => Self::Database(err),
         }

@@ -53,8 +53,11 @@ pub struct CodeRules {
 
 impl CodeRules {
     /// The rules of one lock for a code of `kind`. Master codes are two
-    /// characters longer than guest codes, unless the provider accepts one
-    /// length only.
+    /// characters longer than guest codes (at most 10). Where the provider
+    /// accepts one length only (Nuki), or the device narrows them back (see
+    /// [`CodeRules::within`]), they cannot be: the database then refuses the
+    /// master code (`access_codes_master_longer`) rather than keeping one
+    /// as short as a guest's.
     pub fn for_lock(format: CodeFormat, length: usize, provider: ProviderKind, kind: CodeKind) -> Self {
         let constraints = ProviderConstraints::of(provider);
         let base = match format {
@@ -187,7 +190,7 @@ mod tests {
         assert!(!nuki.accepts("128493"), "no 12 prefix");
         assert!(!nuki.accepts("84939"), "exactly six");
         let master = CodeRules::for_lock(CodeFormat::Numeric, 6, ProviderKind::Nuki, CodeKind::Master);
-        assert_eq!(master.length, 6, "Nuki takes six digits only, even for masters");
+        assert_eq!(master.length, 6, "Nuki takes six digits only: no master is longer (the database refuses it)");
     }
 
     #[test]

@@ -1,15 +1,30 @@
 //! Telling a property's staff that something needs a person, through the
 //! same outbox as every other message. One problem, one alert: the caller
-//! names the problem and the dedupe key does the rest.
+//! names the problem and the dedupe key does the rest. What a guest writes
+//! reaches staff at most once per [`GUEST_TEXT_WINDOW`] per guest; what
+//! comes in between is folded into the next alert.
 
+use chrono::{Duration, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::channels::outbox::{self, Senders};
 use crate::channels::{Channel, Outgoing, Template};
+use crate::jobs::{queue, Job, JobContext, JobError};
 
 /// The approved WhatsApp template for staff alerts outside the window.
 pub const TEMPLATE: &str = "doorman_staff_alert";
+/// The least time between two alerts quoting one guest's messages.
+pub const GUEST_TEXT_WINDOW: Duration = Duration::minutes(10);
+/// Characters of a guest's message quoted in an alert.
+const QUOTE_CHARS: usize = 300;
+/// Messages of one guest an alert quotes; older ones are counted.
+const QUOTED_MESSAGES: i32 = 5;
+/// Characters of the template parameter: Meta refuses long ones (the
+/// whole template body is at most 1024).
+const PARAM_CHARS: usize = 900;
+/// Characters of an alert's text: Telegram and WhatsApp take 4096.
+const BODY_CHARS: usize = 3500;
 
 /// Queues `text` to every active staff member of the property, on each
 /// channel they can be reached on, once per `problem` key. Returns how many
@@ -21,10 +36,11 @@ pub async fn alert_staff(
     problem: &str,
     text: &str,
 ) -> sqlx::Result<usize> {
+    // Admins look after every property, with or without rows of their own.
     let staff = sqlx::query!(
         "SELECT s.id, s.phone, s.telegram_user_id FROM staff s
-         JOIN staff_properties sp ON sp.staff_id = s.id
-         WHERE sp.property_id = $1 AND s.active",
+         WHERE s.active AND (s.role = 'admin'
+             OR EXISTS (SELECT 1 FROM staff_properties sp WHERE sp.staff_id = s.id AND sp.property_id = $1))",
         property_id
     )
     .fetch_all(&mut *tx)
@@ -51,8 +67,8 @@ pub async fn alert_staff(
                 channel,
                 address,
                 purpose: "alert".into(),
-                body: format!("⚠️ {text}"),
-                template: Some(Template { name: TEMPLATE.into(), params: vec![text.replace('\n', " · ")] }),
+                body: format!("⚠️ {}", truncate(text, BODY_CHARS)),
+                template: Some(Template { name: TEMPLATE.into(), params: vec![template_param(text)] }),
                 language: "en".into(),
                 booking_id: None,
                 dedupe_key: Some(format!("alert:{problem}:{}:{channel}", member.id)),
@@ -65,6 +81,101 @@ pub async fn alert_staff(
         }
     }
     Ok(queued)
+}
+
+/// Tells staff what a guest wrote (`line` quotes it, see [`quote`]): at
+/// once when no such alert went out in the last [`GUEST_TEXT_WINDOW`],
+/// otherwise folded into one alert at the end of the window.
+pub async fn alert_guest_text(
+    tx: &mut PgConnection,
+    property_id: Uuid,
+    guest_id: Uuid,
+    line: &str,
+) -> sqlx::Result<()> {
+    let last_sent_at = sqlx::query_scalar!(
+        "INSERT INTO guest_alerts (property_id, guest_id, pending, pending_count) VALUES ($1, $2, ARRAY[$3::text], 1)
+         ON CONFLICT (property_id, guest_id) DO UPDATE SET
+             pending = (guest_alerts.pending || $3::text)[greatest(1, cardinality(guest_alerts.pending) + 2 - $4):],
+             pending_count = guest_alerts.pending_count + 1
+         RETURNING last_sent_at",
+        property_id,
+        guest_id,
+        line,
+        QUOTED_MESSAGES,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let now = Utc::now();
+    let run_at = last_sent_at.map_or(now, |last| (last + GUEST_TEXT_WINDOW).max(now));
+    queue::enqueue(tx, &Job::GuestAlert { property_id, guest_id }, run_at).await
+}
+
+/// `GuestAlert`: the guest's messages waiting for staff, in one alert.
+pub async fn send_guest_alert(ctx: &JobContext, property_id: Uuid, guest_id: Uuid) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let waiting = sqlx::query!(
+        "SELECT pending, pending_count, sent FROM guest_alerts WHERE property_id = $1 AND guest_id = $2 FOR UPDATE",
+        property_id,
+        guest_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(waiting) = waiting.filter(|w| !w.pending.is_empty()) else {
+        return Ok(());
+    };
+    let text = fold(&waiting.pending, waiting.pending_count);
+    let problem = format!("guest_text:{property_id}:{guest_id}:{}", waiting.sent);
+    alert_staff(&mut tx, &ctx.senders, property_id, &problem, &text).await?;
+    sqlx::query!(
+        "UPDATE guest_alerts SET pending = '{}', pending_count = 0, last_sent_at = now(), sent = sent + 1
+         WHERE property_id = $1 AND guest_id = $2",
+        property_id,
+        guest_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A guest's text as an alert quotes it: on one line, at most
+/// [`QUOTE_CHARS`] characters.
+pub fn quote(text: &str) -> String {
+    truncate(&text.split_whitespace().collect::<Vec<_>>().join(" "), QUOTE_CHARS)
+}
+
+/// One alert of the waiting lines, the newest last; `count` says how many
+/// messages came in, some of which may no longer be quoted.
+fn fold(lines: &[String], count: i32) -> String {
+    if let ([line], 1) = (lines, count) {
+        return line.clone();
+    }
+    let earlier = usize::try_from(count).unwrap_or(0).saturating_sub(lines.len());
+    let mut text = format!("{count} messages for the team since the last alert");
+    if earlier > 0 {
+        text.push_str(&format!(" ({earlier} earlier ones not repeated)"));
+    }
+    text.push(':');
+    for line in lines {
+        text.push_str("\n• ");
+        text.push_str(line);
+    }
+    text
+}
+
+/// A WhatsApp template parameter: Meta refuses new lines, tabs and more
+/// than four spaces in a row, and long values.
+fn template_param(text: &str) -> String {
+    let lines: Vec<String> =
+        text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect();
+    truncate(&lines.join(" · "), PARAM_CHARS)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((end, _)) if text.chars().count() > max => format!("{}…", &text[..end]),
+        _ => text.to_owned(),
+    }
 }
 
 /// `CheckCodesSet`: shortly before check-in, every live guest code of a
@@ -145,4 +256,35 @@ pub async fn remind_handoff(ctx: &crate::jobs::JobContext, handoff_id: Uuid) -> 
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_is_one_line_of_at_most_300_characters() {
+        assert_eq!(quote("a\tb\n\nc      d"), "a b c d");
+        let long = quote(&"x".repeat(5000));
+        assert_eq!(long.chars().count(), QUOTE_CHARS);
+        assert!(long.ends_with('…'));
+        assert_eq!(quote(&"é".repeat(QUOTE_CHARS)), "é".repeat(QUOTE_CHARS), "counted in characters");
+    }
+
+    #[test]
+    fn template_parameters_have_no_new_lines_tabs_or_runs_of_spaces() {
+        let param = template_param("first line\n\tsecond\t\tline     with spaces\n");
+        assert_eq!(param, "first line · second line with spaces");
+        assert!(template_param(&"word ".repeat(1000)).chars().count() <= PARAM_CHARS);
+    }
+
+    #[test]
+    fn folded_alerts_count_what_they_no_longer_quote() {
+        assert_eq!(fold(&["only".into()], 1), "only");
+        let folded = fold(&["four".into(), "five".into()], 5);
+        assert_eq!(
+            folded,
+            "5 messages for the team since the last alert (3 earlier ones not repeated):\n• four\n• five"
+        );
+    }
 }

@@ -166,6 +166,20 @@ pub fn rank(role: Role) -> u8 {
     }
 }
 
+/// Whether a slash command is meant for doorman. In groups Telegram
+/// appends the bot's username (`/codes@doorman_bot`): a command addressed
+/// to another bot is not doorman's, nor one addressed to any bot while
+/// doorman's own username (`TELEGRAM_BOT_USERNAME`) is not configured.
+pub fn is_addressed_to_us(text: &str, bot_username: Option<&str>) -> bool {
+    let word = text.split_whitespace().next().unwrap_or_default();
+    match word.split_once('@') {
+        None => true,
+        Some((_, addressee)) => {
+            bot_username.is_some_and(|bot| addressee.eq_ignore_ascii_case(bot.trim_start_matches('@')))
+        }
+    }
+}
+
 /// Parses `/command args`, case-insensitively; `room` is optional before a
 /// room name.
 pub fn parse(text: &str) -> Result<Command, Unreadable> {
@@ -261,6 +275,17 @@ mod tests {
         assert_eq!(parse("/REVOKE 101"), Ok(Command::Revoke { room: "101".into() }));
         assert_eq!(parse("/code 101 SHOW"), Ok(Command::CodeShow { room: "101".into() }));
         assert_eq!(parse("/codes@doorman_bot Room 7"), Ok(Command::Codes { room: "7".into() }));
+    }
+
+    #[test]
+    fn a_command_for_another_bot_is_not_ours() {
+        assert!(is_addressed_to_us("/codes 101", Some("doorman_bot")));
+        assert!(is_addressed_to_us("/codes@doorman_bot 101", Some("doorman_bot")));
+        assert!(is_addressed_to_us("/codes@Doorman_Bot 101", Some("@doorman_bot")));
+        assert!(!is_addressed_to_us("/codes@otherbot 101", Some("doorman_bot")));
+        assert!(!is_addressed_to_us("/codes@doorman_bot_2 101", Some("doorman_bot")));
+        assert!(!is_addressed_to_us("/codes@doorman_bot 101", None), "unknown own name: not provably ours");
+        assert!(is_addressed_to_us("/codes 101", None));
     }
 
     #[test]

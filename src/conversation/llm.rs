@@ -24,6 +24,8 @@ use super::{catalog, reply, Conversation};
 use crate::channels::{outbox, InboundEvent};
 use crate::jobs::{JobContext, JobError};
 
+mod redact;
+
 /// The classification prompt, versioned with the code.
 const CLASSIFY_PROMPT: &str = include_str!("../../prompts/classify.md");
 /// Time limit of one call.
@@ -35,6 +37,7 @@ const ATTEMPTS: usize = 2;
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     model: String,
+    daily_limit: u32,
 }
 
 /// What the model said, once checked.
@@ -53,14 +56,15 @@ struct RawVerdict {
 }
 
 impl LlmClient {
-    /// A client of `base_url` (OpenAI's when `None`).
-    pub fn new(api_key: &SecretString, base_url: Option<&str>, model: &str) -> Self {
+    /// A client of `base_url` (OpenAI's when `None`), asked at most
+    /// `daily_limit` times per property and UTC day.
+    pub fn new(api_key: &SecretString, base_url: Option<&str>, model: &str, daily_limit: u32) -> Self {
         let mut config = OpenAIConfig::new().with_api_key(api_key.expose_secret());
         if let Some(base) = base_url {
             config = config.with_api_base(base.trim_end_matches('/'));
         }
         let http = reqwest::Client::builder().timeout(TIMEOUT).build().expect("a TLS backend is compiled in");
-        Self { client: Client::with_config(config).with_http_client(http), model: model.to_owned() }
+        Self { client: Client::with_config(config).with_http_client(http), model: model.to_owned(), daily_limit }
     }
 
     /// Classifies a guest's message, with the property's knowledge for a
@@ -132,39 +136,24 @@ pub fn parse_verdict(content: &str) -> Result<Verdict, String> {
 }
 
 /// Whether a drafted answer may reach a guest: short, and with nothing that
-/// looks like a code, a number, a link or an instruction to the reader.
+/// looks like a code, a number, a link or an instruction to the reader,
+/// read the same normalised way as [`redact`] reads what goes in.
 pub fn is_safe_answer(answer: &str) -> bool {
     let folded = router::fold(answer);
-    let digits_in_a_row = answer
-        .chars()
-        .fold((0, 0), |(run, max), c| if c.is_ascii_digit() { (run + 1, max.max(run + 1)) } else { (0, max) })
-        .1;
     let suspicious =
         ["code", "pin", "password", "http", "www", "ignore", "instruction", "system prompt", "kod", "codigo", "codice"];
     !answer.trim().is_empty()
         && answer.chars().count() <= 600
-        && digits_in_a_row < 4
+        && redact::scan(answer).1 == 0
         && !suspicious.iter().any(|s| folded.contains(s))
 }
 
-/// Hides what the model must never see: digit runs (codes, phone numbers,
-/// booking references), e-mail addresses and links.
+/// Hides what the model must never see: numbers of four digits or more in
+/// any script and however they are split (codes, phone numbers, booking
+/// references), tokens mixing letters and digits (alphanumeric codes),
+/// e-mail addresses and links.
 pub fn redact(text: &str) -> String {
-    text.split_whitespace()
-        .map(|word| {
-            let digits = word.chars().filter(char::is_ascii_digit).count();
-            if digits >= 4 {
-                "[number]"
-            } else if word.contains('@') {
-                "[email]"
-            } else if word.contains("://") || word.starts_with("www.") {
-                "[link]"
-            } else {
-                word
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    redact::scan(text).0
 }
 
 /// The property's knowledge the model may use: no codes, no wifi password,
@@ -174,7 +163,7 @@ pub fn knowledge(booking: Option<&BookingContext>) -> String {
         return "(none)".to_owned();
     };
     let mut lines = vec![
-        format!("Property: {}", b.property),
+        format!("Property: {}", redact(&b.property)),
         format!("Check-in from {}, check-out by {}", b.check_in_time.format("%H:%M"), b.check_out_time.format("%H:%M")),
     ];
     for (label, value) in [
@@ -210,12 +199,20 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
     let mut conn = ctx.db.acquire().await?;
     let guest = guest::identify(&mut conn, &message).await?;
     drop(conn);
-    let verdict = match llm.classify(body, &knowledge(guest.as_ref().and_then(|g| g.booking.as_ref()))).await {
-        Ok(verdict) => Some(verdict),
-        Err(e) => {
-            tracing::warn!(error = %e, "LLM fallback unavailable; handing over to staff");
-            None
+    // Only a guest with a booking reaches the model: a job queued before its
+    // sender was unlinked gets the stranger's answer.
+    let booking = guest.as_ref().and_then(|g| g.booking.as_ref());
+    let verdict = match booking {
+        Some(b) if within_daily_limit(ctx, llm, b.property_id).await? => {
+            match llm.classify(body, &knowledge(Some(b))).await {
+                Ok(verdict) => Some(verdict),
+                Err(e) => {
+                    tracing::warn!(error = %e, "LLM fallback unavailable; handing over to staff");
+                    None
+                }
+            }
         }
+        _ => None,
     };
     let classification = router::classify(body);
     let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
@@ -236,6 +233,25 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
     tx.commit().await?;
     tracing::debug!(at = %Utc::now(), "LLM fallback answered");
     Ok(())
+}
+
+/// Counts a call against the property's budget for today (UTC); `false`
+/// once the budget is spent, and the message goes to staff instead.
+async fn within_daily_limit(ctx: &JobContext, llm: &LlmClient, property_id: uuid::Uuid) -> Result<bool, JobError> {
+    // Asked for, not made: what is past the limit is counted as well.
+    let asked = sqlx::query_scalar!(
+        "INSERT INTO llm_usage (property_id, day, calls) VALUES ($1, (now() AT TIME ZONE 'UTC')::date, 1)
+         ON CONFLICT (property_id, day) DO UPDATE SET calls = llm_usage.calls + 1
+         RETURNING calls",
+        property_id
+    )
+    .fetch_one(&ctx.db)
+    .await?;
+    let asked = u32::try_from(asked).unwrap_or(0);
+    if asked == llm.daily_limit.saturating_add(1) {
+        tracing::warn!(%property_id, limit = llm.daily_limit, "LLM_DAILY_LIMIT reached for today; messages go to staff");
+    }
+    Ok(asked <= llm.daily_limit)
 }
 
 #[cfg(test)]
@@ -267,7 +283,28 @@ mod tests {
     fn the_model_never_sees_numbers_emails_or_links() {
         assert_eq!(
             redact("my booking BK-10234, code 849391, mail anna@example.com, see https://x.y"),
-            "my booking [number] code [number] mail [email] see [link]"
+            "my booking [code] code [number], mail [email] see [link]"
         );
+    }
+
+    #[test]
+    fn answers_with_split_or_foreign_digits_are_dropped() {
+        for answer in [
+            "The key safe combination is 4 7 1 9.",
+            "The key safe opens with 84-93-91.",
+            "Use ٨٤٩٣٩١ on the key safe.",
+            "Use ８４９３９１ on the key safe.",
+            "The key safe opens with K7M2Q9.",
+            "Call the host on +421 900 123 456.",
+        ] {
+            assert!(!is_safe_answer(answer), "{answer}");
+        }
+        assert!(is_safe_answer("Breakfast is served from 8am on the 2nd floor."));
+    }
+
+    #[test]
+    fn knowledge_passes_the_same_redaction() {
+        let redacted = redact("Key safe 4 7 1 9 by the door, or ring K7M2Q9, owner +421 900 123 456");
+        assert_eq!(redacted, "Key safe [number] by the door, or ring [code] owner [number]");
     }
 }

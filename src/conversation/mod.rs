@@ -57,6 +57,11 @@ pub async fn respond(
     // Slash commands from staff; from anyone else they are just text, and
     // get the answer a guest gets to something unknown.
     if let Some(command) = message.content.text().filter(|t| t.trim_start().starts_with('/')) {
+        let bot = ctx.senders.telegram.as_ref().and_then(|t| t.bot_username.as_deref());
+        if !commands::is_addressed_to_us(command, bot) {
+            count(message, "other_bot");
+            return Ok(Vec::new());
+        }
         if let Some(member) = staff::identify(tx, message).await? {
             count(message, "staff_command");
             if staff::asks_the_locks(command) {
@@ -82,7 +87,7 @@ pub async fn respond(
         });
     };
     if let Some(guest) = &guest {
-        if forward_if_handed_off(ctx, tx, message, guest, body).await? {
+        if forward_if_handed_off(tx, message, guest, body).await? {
             count(message, "handed_off");
             return Ok(Vec::new());
         }
@@ -99,7 +104,10 @@ pub async fn respond(
             }
         }
     }
-    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() {
+    // Strangers never reach the model: they get the one fixed answer anyway
+    // (and so does a guest without a booking).
+    let booked = guest.as_ref().is_some_and(|g| g.booking.is_some());
+    if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() && booked {
         count(message, "llm_fallback");
         // The model is asked outside this transaction; it answers later.
         queue::enqueue(tx, &Job::LlmFallback { update_id }, Utc::now()).await?;
@@ -130,7 +138,7 @@ async fn follows_a_lock_problem(tx: &mut PgConnection, booking_id: uuid::Uuid, b
 
 /// `doorman_inbound_messages_total`: messages answered, by channel and by
 /// what they were taken for (an intent, `staff_command`, `llm_fallback`,
-/// `handed_off`, `not_text`). A job retried after a failure counts again.
+/// `handed_off`, `not_text`, `other_bot`). A job retried after a failure counts again.
 fn count(message: &InboundMessage, intent: &'static str) {
     metrics::counter!("doorman_inbound_messages_total", "channel" => message.channel.as_str(), "intent" => intent)
         .increment(1);
@@ -405,7 +413,11 @@ impl<'a> Conversation<'a> {
             b.external_ref,
             b.room,
             self.message.channel,
-            if recent.is_empty() { body.to_owned() } else { recent.join(" | ") }
+            if recent.is_empty() {
+                alerts::quote(body)
+            } else {
+                recent.iter().map(|r| alerts::quote(r)).collect::<Vec<_>>().join(" | ")
+            }
         );
         let problem = format!("handoff:{}", opened.map_or_else(|| "open".to_owned(), |id| id.to_string()));
         alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
@@ -424,11 +436,13 @@ impl<'a> Conversation<'a> {
         body: &str,
     ) -> Result<(), JobError> {
         let alert = format!(
-            "{} ({}, room {}) wrote something doorman could not answer: \"{body}\"",
-            guest.name, b.external_ref, b.room
+            "{} ({}, room {}) wrote something doorman could not answer: \"{}\"",
+            guest.name,
+            b.external_ref,
+            b.room,
+            alerts::quote(body)
         );
-        let problem = format!("unknown:{}:{}", b.id, self.message.provider_id);
-        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+        alerts::alert_guest_text(tx, b.property_id, guest.guest_id, &alert).await?;
         Ok(())
     }
 
@@ -458,7 +472,6 @@ pub fn staff_reply(message: &InboundMessage, body: String) -> Outgoing {
 /// While a hand-off is open, the guest's messages go to staff, not to the
 /// bot. Returns whether the message was forwarded.
 async fn forward_if_handed_off(
-    ctx: &JobContext,
     tx: &mut PgConnection,
     message: &InboundMessage,
     guest: &GuestContext,
@@ -476,9 +489,8 @@ async fn forward_if_handed_off(
         return Ok(false);
     };
     if let Some(property_id) = open.property_id {
-        let alert = format!("{} (waiting for the team): \"{body}\"", guest.name);
-        alerts::alert_staff(tx, &ctx.senders, property_id, &format!("handoff_message:{}", message.provider_id), &alert)
-            .await?;
+        let alert = format!("{} (waiting for the team): \"{}\"", guest.name, alerts::quote(body));
+        alerts::alert_guest_text(tx, property_id, guest.guest_id, &alert).await?;
     }
     Ok(true)
 }

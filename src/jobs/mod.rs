@@ -101,6 +101,14 @@ pub enum Job {
         /// The lock.
         lock_id: Uuid,
     },
+    /// What a guest wrote that staff must see, folded into one alert per
+    /// guest and window.
+    GuestAlert {
+        /// The property whose staff are told.
+        property_id: Uuid,
+        /// The guest.
+        guest_id: Uuid,
+    },
     /// A hand-off still open after a while: remind staff.
     HandoffReminder {
         /// The hand-off.
@@ -172,6 +180,7 @@ impl Job {
             Self::StaffCommand { .. } => "staff_command",
             Self::AlertStaff { .. } => "alert_staff",
             Self::HandoffReminder { .. } => "handoff_reminder",
+            Self::GuestAlert { .. } => "guest_alert",
             Self::Ping { .. } => "ping",
         }
     }
@@ -203,6 +212,7 @@ impl Job {
             }
             Self::AlertStaff { property_id, problem, .. } => Some(format!("{}:{property_id}:{problem}", self.kind())),
             Self::HandoffReminder { handoff_id } => Some(format!("{}:{handoff_id}", self.kind())),
+            Self::GuestAlert { property_id, guest_id } => Some(format!("{}:{property_id}:{guest_id}", self.kind())),
             Self::Ping { .. } => None,
         }
     }
@@ -296,6 +306,9 @@ impl JobContext {
             Job::Prune => housekeeping::prune(self).await,
             Job::FillBackupPool { lock_id } => locks::fill_backup_pool(self, *lock_id).await,
             Job::HandoffReminder { handoff_id } => crate::conversation::alerts::remind_handoff(self, *handoff_id).await,
+            Job::GuestAlert { property_id, guest_id } => {
+                crate::conversation::alerts::send_guest_alert(self, *property_id, *guest_id).await
+            }
             Job::StaffCommand { update_id } => crate::conversation::staff::run_deferred(self, *update_id).await,
             Job::AlertStaff { property_id, problem, text } => {
                 let mut tx = self.db.begin().await?;
@@ -349,6 +362,7 @@ impl JobContext {
             | Job::StaffCommand { .. }
             | Job::AlertStaff { .. }
             | Job::HandoffReminder { .. }
+            | Job::GuestAlert { .. }
             | Job::Ping { .. } => Ok(()),
         }
     }

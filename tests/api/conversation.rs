@@ -350,6 +350,71 @@ async fn greetings_and_unknown_questions() {
     assert!(alerts[0].contains("vegan restaurant"));
 }
 
+/// The template parameters of the alerts Meta was asked to send to `to`.
+async fn alert_params(chat: &Chat, to: &str) -> Vec<String> {
+    chat.meta
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|b| b["to"] == to && b["type"] == "template")
+        .map(|b| b["template"]["components"][0]["parameters"][0]["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_guest_writing_on_and_on_reaches_staff_once_per_window_and_nothing_is_lost() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    chat.say(GUEST, "Can you recommend a vegan restaurant?").await;
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 1, "the first message reaches staff at once");
+    for n in 1..=7 {
+        let reply =
+            chat.say(GUEST, &format!("Can you recommend a vegan restaurant? This is question number {n}.")).await;
+        assert_eq!(reply.len(), 1, "the guest is still answered");
+    }
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 1, "no alert per message");
+
+    // The window ends: one alert with all of it, counted.
+    chat.app.fast_forward().await;
+    chat.app.run_jobs().await;
+    let alerts = chat.sent_to(MANAGER).await;
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts[1].contains("7 messages") && alerts[1].contains("2 earlier"), "{}", alerts[1]);
+    assert!(alerts[1].contains("question number 7") && alerts[1].contains("question number 3"), "{}", alerts[1]);
+    chat.app.fast_forward().await;
+    chat.app.run_jobs().await;
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 2, "nothing left to send");
+
+    // A hand-off: what the guest writes while waiting is folded the same way.
+    chat.say(GUEST, "I want to talk to a real person").await;
+    for text in ["hello?", "anyone there?", "still waiting"] {
+        assert!(chat.say(GUEST, text).await.is_empty());
+    }
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 3, "the hand-off itself reaches staff at once");
+    chat.app.fast_forward().await; // also brings the hand-off reminder forward
+    chat.app.run_jobs().await;
+    let alerts = chat.sent_to(MANAGER).await;
+    let folded: Vec<&String> = alerts[3..].iter().filter(|a| a.contains("3 messages for the team")).collect();
+    assert_eq!(folded.len(), 1, "{alerts:?}");
+    assert!(["hello?", "anyone there?", "still waiting"].iter().all(|t| folded[0].contains(t)), "{folded:?}");
+}
+
+#[tokio::test]
+async fn a_long_or_oddly_spaced_message_makes_a_valid_alert() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let text = format!("Where is\tthe\n\nnearest      pharmacy? {}", "Please help. ".repeat(500));
+    chat.say(GUEST, &text).await;
+    let params = alert_params(&chat, MANAGER).await;
+    assert_eq!(params.len(), 1, "staff outside the 24-hour window get the template");
+    let param = &params[0];
+    assert!(param.contains("Where is the nearest pharmacy?"), "{param}");
+    assert!(!param.contains(['\t', '\n']) && !param.contains("     "), "Meta refuses these: {param:?}");
+    assert!(param.chars().count() <= 900, "{} characters", param.chars().count());
+}
+
 /// A mock OpenAI-compatible server answering every chat completion with
 /// `content`.
 async fn llm(content: &str) -> MockServer {
@@ -413,4 +478,83 @@ async fn a_hostile_llm_cannot_release_a_code_or_send_one() {
     let reply = chat.say(GUEST, "blorp zzz qwerty").await;
     assert_eq!(reply.len(), 1, "malformed output falls back to a hand-off");
     assert!(reply[0].contains("passed your message to the team"), "{}", reply[0]);
+}
+
+#[tokio::test]
+async fn a_stranger_never_reaches_the_model() {
+    let (chat, server) =
+        spawn_with_llm(r#"{"intent":"unknown","answer":"There is a bakery around the corner."}"#).await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let reply = chat.say("447700900123", "blorp zzz qwerty").await;
+    assert_eq!(reply.len(), 1, "{reply:?}");
+    assert!(!reply[0].contains("bakery"), "no drafted answer for a stranger: {}", reply[0]);
+    assert!(server.received_requests().await.unwrap().is_empty(), "no paid call for a stranger");
+
+    // The same message from the guest does reach it.
+    chat.say(GUEST, "blorp zzz qwerty").await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+/// The texts of the chat messages a request to the model carried.
+fn prompt_texts(request: &wiremock::Request) -> Vec<String> {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    body["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_model_sees_no_number_however_it_is_written() {
+    let (chat, server) = spawn_with_llm(r#"{"intent":"unknown","answer":null}"#).await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    sqlx::query("UPDATE properties SET checkout_instructions = $1 WHERE id = $2::uuid")
+        .bind("Key safe 4 7 1 9 by the bins, spare tag K7M2Q9, host +421 900 123 456.")
+        .bind(&chat.property_id)
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    let forms = [
+        "+421 900 123 456",
+        "84 93 91",
+        "84-93-91",
+        "4 7 1 9",
+        "٨٤٩٣٩١",
+        "８４９３９１",
+        "K7M2Q9",
+        "anna@example.com",
+        "https://evil.example/x",
+    ];
+    let message = format!("blorp zzz {}", forms.join(" zzz "));
+    chat.say(GUEST, &message).await;
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "the rules left it to the model");
+    let texts = prompt_texts(&requests[0]).join("\n");
+    assert!(texts.contains("blorp zzz [number]") && texts.contains("Key safe [number]"), "{texts}");
+    for form in forms {
+        assert!(!texts.contains(form), "{form} reached the model: {texts}");
+    }
+    // Nor any four digits of any script once separators are dropped.
+    let digits: String = texts.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '/')).collect();
+    let longest = digits
+        .chars()
+        .fold((0, 0), |(run, max), c| if c.is_numeric() { (run + 1, max.max(run + 1)) } else { (0, max) })
+        .1;
+    assert!(longest < 4, "{texts}");
+}
+
+#[tokio::test]
+async fn past_the_daily_limit_the_model_is_not_asked_and_staff_take_over() {
+    let server = llm(r#"{"intent":"unknown","answer":null}"#).await;
+    let base = format!("{}/v1", server.uri());
+    let chat = spawn_with(&[
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", Box::leak(base.into_boxed_str())),
+        ("LLM_DAILY_LIMIT", "2"),
+    ])
+    .await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    for text in ["blorp zzz qwerty", "qwerty blorp zzz", "zzz qwerty blorp"] {
+        let reply = chat.say(GUEST, text).await;
+        assert_eq!(reply.len(), 1, "{reply:?}");
+        assert!(reply[0].contains("passed your message to the team"), "{}", reply[0]);
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 2, "two calls, then the limit");
 }

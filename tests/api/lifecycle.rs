@@ -305,6 +305,32 @@ async fn a_removal_that_keeps_failing_is_reported_and_never_marked_removed() {
 }
 
 #[tokio::test]
+async fn an_admin_without_property_rows_is_alerted_about_every_property() {
+    let app = TestApp::spawn().await;
+    let fixture = app.seed_property().await;
+    let admin = app
+        .post(
+            "/api/v1/staff",
+            &json!({ "name": "Olga", "phone": "+421900000077", "role": "admin", "property_ids": [] }),
+        )
+        .await;
+    assert_eq!(admin.status(), 201);
+    let mut body = stay(&fixture, "confirmed", Duration::days(2), 3);
+    app.put("/api/v1/bookings/BK-1", &body).await;
+    app.run_jobs().await;
+    set_device(&app, fixture.locks["101"], "offline = true").await;
+    body["status"] = json!("cancelled");
+    app.put("/api/v1/bookings/BK-1", &body).await;
+    app.run_jobs_through_retries(13).await;
+    let alerts: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM notifications WHERE template = 'alert' AND recipient = '+421900000077'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(alerts.iter().any(|a| a.contains("could not be removed")), "the only admin is told: {alerts:?}");
+}
+
+#[tokio::test]
 async fn a_code_revoked_while_it_was_being_accepted_is_still_taken_off_the_lock() {
     let app = TestApp::spawn().await;
     let fixture = app.seed_property().await;
@@ -369,6 +395,30 @@ async fn revoking_a_future_stay_needs_no_force_and_unknown_codes_are_404() {
     assert_eq!(response.status(), 200, "an empty body revokes with the default reason");
     assert_error(app.post(&format!("/api/v1/codes/{}/revoke", Uuid::new_v4()), &json!({})).await, 404, "not_found")
         .await;
+}
+
+#[tokio::test]
+async fn a_master_code_that_cannot_be_longer_is_refused() {
+    let app = TestApp::spawn().await;
+    let fixture = app.seed_property().await;
+    // The device says it takes six characters at most, as Seam reports.
+    sqlx::query(
+        r#"UPDATE locks SET device_constraints = '{"supported_lengths": [], "min_length": 4, "max_length": 6,
+               "no_zeros": false, "forbidden_prefixes": [], "max_active_codes": null, "backup_pool": false}'
+           WHERE id = $1"#,
+    )
+    .bind(fixture.locks["101"])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let path = format!("/api/v1/locks/{}/codes", fixture.locks["101"]);
+    let message = assert_error(app.post(&path, &json!({ "kind": "master" })).await, 422, "invalid_value").await;
+    assert!(message.contains("master code must be longer"), "{message}");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM access_codes WHERE kind = 'master'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(stored, 0, "no master code as short as a guest's");
+    let plumber = json!({ "kind": "standalone", "valid_until": Utc::now() + Duration::hours(8) });
+    assert_eq!(app.post(&path, &plumber).await.status(), 201, "other codes are unaffected");
 }
 
 #[tokio::test]
@@ -488,7 +538,7 @@ async fn live_values_are_unique_per_lock_even_under_concurrent_issuing() {
     let app = TestApp::spawn().await;
     let fixture = app.seed_property().await;
     let lock: Value = app
-        .post("/api/v1/locks", &json!({ "property_id": fixture.property_id, "name": "Gate", "provider": "simulated", "code_length": 4, "capacity": 500 }))
+        .post("/api/v1/locks", &json!({ "property_id": fixture.property_id, "room_id": fixture.rooms["102"], "name": "Safe", "provider": "simulated", "code_length": 4, "capacity": 500 }))
         .await
         .json()
         .await

@@ -73,6 +73,24 @@ async fn invalid_lock_values_are_refused() {
 }
 
 #[tokio::test]
+async fn a_shared_entrance_needs_codes_of_six_characters_or_more() {
+    let app = TestApp::spawn().await;
+    let fixture = app.seed_property().await;
+    for length in [4, 5] {
+        let entrance = json!({ "property_id": fixture.property_id, "name": format!("Gate {length}"),
+            "provider": "simulated", "code_length": length });
+        let message = assert_error(app.post("/api/v1/locks", &entrance).await, 422, "invalid_value").await;
+        assert!(message.contains("code_length") && message.contains("at least 6"), "{message}");
+    }
+    let entrance = json!({ "property_id": fixture.property_id, "name": "Gate", "provider": "simulated",
+        "code_length": 6, "code_format": "alphanumeric" });
+    assert_eq!(app.post("/api/v1/locks", &entrance).await.status(), 201);
+    let room_lock = json!({ "property_id": fixture.property_id, "room_id": fixture.rooms["101"], "name": "Safe",
+        "provider": "simulated", "code_length": 4 });
+    assert_eq!(app.post("/api/v1/locks", &room_lock).await.status(), 201, "a room's own lock may use 4");
+}
+
+#[tokio::test]
 async fn one_device_is_registered_once() {
     let app = TestApp::spawn().await;
     let fixture = app.seed_property().await;

@@ -276,6 +276,18 @@ async fn a_nuki_code_is_set_only_once_it_shows_on_the_keypad_and_removed_only_on
 }
 
 #[tokio::test]
+async fn a_nuki_keypad_gets_no_master_code_as_short_as_a_guests() {
+    let fake = FakeNuki::default();
+    let (app, _server) = nuki_app(&fake).await;
+    let (_property_id, lock_id) = property_with_lock(&app, "nuki", NUKI_DEVICE, json!({})).await;
+    let response = app.post(&format!("/api/v1/locks/{lock_id}/codes"), &json!({ "kind": "master" })).await;
+    let message = assert_error(response, 422, "invalid_value").await;
+    assert!(message.contains("longer than the lock's guest codes") && message.contains("Nuki"), "{message}");
+    app.run_jobs().await;
+    assert!(fake.auths.lock().unwrap().is_empty(), "nothing was sent to the keypad");
+}
+
+#[tokio::test]
 async fn a_nuki_code_that_never_lands_fails_alerts_staff_and_is_set_when_it_lands_late() {
     let fake = FakeNuki::default();
     let (app, _server) = nuki_app(&fake).await;

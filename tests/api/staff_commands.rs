@@ -193,6 +193,16 @@ async fn issue_master_link_mycode_and_resolve() {
     let master_code = master[0].split('`').nth(1).unwrap();
     assert_eq!(master_code.len(), 8, "master codes are longer");
     assert!(chat.say(CLEANER, "/master room 101").await[0].contains("needs the manager role"));
+    // A door that takes six digits at most cannot hold a longer master code.
+    sqlx::query(
+        r#"UPDATE locks SET device_constraints = '{"supported_lengths": [6], "min_length": null, "max_length": null,
+               "no_zeros": false, "forbidden_prefixes": [], "max_active_codes": null, "backup_pool": false}'"#,
+    )
+    .execute(&chat.app.db)
+    .await
+    .unwrap();
+    let refused = chat.say(MANAGER, "/master room 101").await;
+    assert!(refused[0].contains("must be longer") && !refused[0].contains('`'), "{}", refused[0]);
 
     let mine = chat.say(CLEANER, "/mycode old town flats").await;
     assert!(mine[0].contains("Your codes at Old Town Flats"), "{}", mine[0]);
@@ -276,6 +286,72 @@ async fn commands_work_on_telegram_too() {
         telegram.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
     let reply = sent.iter().find(|m| m["chat_id"] == 777001).expect("a reply to the staff member");
     assert!(reply["text"].as_str().unwrap().contains(&code_of(&booking)));
+}
+
+#[tokio::test]
+async fn a_command_addressed_to_another_bot_is_left_to_it() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let telegram = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex("(?i)/sendmessage$"))
+        .respond_with(|r: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "ok": true, "result": { "message_id": rand_id(), "date": 1767225600,
+                "chat": { "id": body["chat_id"], "type": "private" }, "text": body["text"] } }))
+        })
+        .mount(&telegram)
+        .await;
+    let base = telegram.uri();
+    let chat = crate::conversation::spawn_with(&[
+        ("TELEGRAM_BOT_TOKEN", "1:tok"),
+        ("TELEGRAM_WEBHOOK_SECRET", "telegram-secret-0123456789"),
+        ("TELEGRAM_API_BASE", Box::leak(base.into_boxed_str())),
+        ("TELEGRAM_BOT_USERNAME", "doorman_test_bot"),
+    ])
+    .await;
+    chat.app
+        .post("/api/v1/staff", &json!({ "name": "Tomas", "telegram_user_id": 777001, "role": "manager", "property_ids": [chat.property_id] }))
+        .await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let replies = |n: usize| {
+        let telegram = &telegram;
+        async move {
+            let sent = telegram.received_requests().await.unwrap();
+            let texts: Vec<String> = sent
+                .iter()
+                .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+                .filter(|m| m["chat_id"] == 777001)
+                .map(|m| m["text"].as_str().unwrap().to_owned())
+                .collect();
+            texts[n..].to_vec()
+        }
+    };
+    for (n, text) in
+        ["/codes@otherbot 101", "/codes@doorman_test_bot 101", "/codes@Doorman_Test_Bot 101"].iter().enumerate()
+    {
+        let update = json!({ "update_id": 9100 + n, "message": { "message_id": 10 + n, "date": Utc::now().timestamp(),
+            "chat": { "id": 777001, "type": "private", "first_name": "Tomas" },
+            "from": { "id": 777001, "is_bot": false, "first_name": "Tomas" }, "text": text } });
+        let response = chat
+            .app
+            .client
+            .post(chat.app.url("/webhooks/telegram"))
+            .header("x-telegram-bot-api-secret-token", "telegram-secret-0123456789")
+            .json(&update)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        chat.app.run_jobs().await;
+        if n == 0 {
+            assert!(replies(0).await.is_empty(), "another bot's command gets no answer from doorman");
+        }
+    }
+    let answered = replies(0).await;
+    assert_eq!(answered.len(), 2, "{answered:?}");
+    assert!(answered.iter().all(|a| a.contains("Room 101 door")), "{answered:?}");
 }
 
 fn rand_id() -> u64 {

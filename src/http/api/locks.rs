@@ -16,6 +16,9 @@ use crate::jobs::locks::{reconcile, store_status, Reconciliation};
 use crate::jobs::{queue, Job};
 use crate::lock_providers::{Device, ProviderError};
 
+/// The shortest guest code a property-wide entrance may use.
+const ENTRANCE_MIN_LENGTH: usize = 6;
+
 /// A lock to register.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LockRequest {
@@ -40,7 +43,8 @@ pub struct LockRequest {
     pub provider_device_id: Option<String>,
     /// Characters its codes use (default `numeric`).
     pub code_format: Option<CodeFormat>,
-    /// Length of its guest codes, 4–10 (default 6).
+    /// Length of its guest codes, 4–10 (default 6); at least 6 on a
+    /// property-wide entrance.
     pub code_length: Option<i64>,
     /// How many codes it holds (default 100).
     pub capacity: Option<i32>,
@@ -70,6 +74,16 @@ impl TryFrom<LockRequest> for NewLock {
         if !(1..=10_000).contains(&capacity) {
             return Err(AccessError::invalid("capacity", "between 1 and 10000"));
         }
+        let code_length =
+            CodeLength::new(request.code_length.unwrap_or(6)).map_err(|e| AccessError::invalid("code_length", e))?;
+        if request.room_id.is_none() && code_length.get() < ENTRANCE_MIN_LENGTH {
+            // A shared entrance holds every guest's code: with 4 or 5
+            // characters a few hundred live codes make guessing easy.
+            return Err(AccessError::invalid(
+                "code_length",
+                format!("at least {ENTRANCE_MIN_LENGTH} for a property-wide entrance (a lock without room_id)"),
+            ));
+        }
         let backup_codes = request.backup_codes.unwrap_or(0);
         if !(0..=10).contains(&backup_codes) || backup_codes >= capacity {
             return Err(AccessError::invalid("backup_codes", "between 0 and 10, and below the capacity"));
@@ -84,8 +98,7 @@ impl TryFrom<LockRequest> for NewLock {
             provider: request.provider,
             provider_device_id,
             code_format: request.code_format.unwrap_or(CodeFormat::Numeric),
-            code_length: CodeLength::new(request.code_length.unwrap_or(6))
-                .map_err(|e| AccessError::invalid("code_length", e))?,
+            code_length,
             capacity,
             status: request.status.unwrap_or(LockStatus::Active),
             backup_codes,
