@@ -90,6 +90,8 @@ impl Application {
                 telegram_secret: config.telegram.as_ref().map(|t| t.webhook_secret.clone()),
                 seam_secret: config.seam.as_ref().and_then(|s| s.webhook_secret.clone()),
             }),
+            metrics_token: config.metrics_token.clone().map(Arc::new),
+            probes: Arc::default(),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");

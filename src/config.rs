@@ -129,6 +129,9 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// `ADMIN_API_TOKEN`; the admin API is disabled without it.
     pub admin_api_token: Option<SecretString>,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token
+    /// (at least 16 characters); unset, `/metrics` is open.
+    pub metrics_token: Option<SecretString>,
     /// `SCHEDULER_TICK_MS`: how often due jobs are looked for when no
     /// notification wakes the scheduler (default 1000 ms).
     pub scheduler_tick: Duration,
@@ -177,6 +180,7 @@ impl Config {
         [
             self.database_url.as_ref(),
             self.admin_api_token.as_ref(),
+            self.metrics_token.as_ref(),
             whatsapp.map(|w| &w.token),
             whatsapp.map(|w| &w.app_secret),
             whatsapp.and_then(|w| w.verify_token.as_ref()),
@@ -208,6 +212,7 @@ impl Config {
             database_url: get("DATABASE_URL").map(SecretString::from),
             bind_addr: parse_or(&get, "BIND_ADDR", "127.0.0.1:8080".parse().expect("valid literal"))?,
             admin_api_token: secret(&get, "ADMIN_API_TOKEN", 16)?,
+            metrics_token: secret(&get, "METRICS_TOKEN", 16)?,
             scheduler_tick: Duration::from_millis(parse_bounded(&get, "SCHEDULER_TICK_MS", 1000, 10..=60_000)?),
             scheduler_enabled: parse_or(&get, "SCHEDULER_ENABLED", true)?,
             scheduler_concurrency: parse_bounded(&get, "SCHEDULER_CONCURRENCY", 16, 1..=256)? as usize,
@@ -361,6 +366,7 @@ mod tests {
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert!(config.database_url.is_none());
         assert!(config.admin_api_token.is_none());
+        assert!(config.metrics_token.is_none(), "/metrics is open by default");
         assert_eq!(config.scheduler_tick, Duration::from_millis(1000));
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.whatsapp.is_none() && config.telegram.is_none());
@@ -388,6 +394,8 @@ mod tests {
         assert_eq!(err.variable, "LOG_FORMAT");
         let err = config(&[("ADMIN_API_TOKEN", "short")]).unwrap_err();
         assert_eq!(err.variable, "ADMIN_API_TOKEN");
+        let err = config(&[("METRICS_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_TOKEN");
         let err = config(&[("SIMULATED_LOCK_FAILURE_RATE", "1.5")]).unwrap_err();
         assert_eq!(err.variable, "SIMULATED_LOCK_FAILURE_RATE");
         let err = config(&[("SCHEDULER_ENABLED", "maybe")]).unwrap_err();
