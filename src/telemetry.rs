@@ -25,6 +25,21 @@ pub fn init(format: LogFormat) {
     };
     // A second init (tests) keeps the first subscriber.
     let _ = result;
+    // A panic's message is logged like any line, through the redaction,
+    // instead of written to stderr as it is.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(ToString::to_string).unwrap_or_default();
+        tracing::error!(%location, "panicked: {}", panic_text(info.payload()));
+    }));
+}
+
+/// What a panic said: the payload of `panic!` with a literal or a format.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// The Prometheus recorder behind `GET /metrics`, installed on first use.
