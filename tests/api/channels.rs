@@ -931,3 +931,57 @@ async fn a_message_with_a_nul_character_is_stored_and_answered() {
     c.app.run_jobs().await;
     assert_eq!(c.meta_requests().await.len(), 1, "answered");
 }
+
+#[tokio::test]
+async fn set_webhook_asks_telegram_only_for_the_updates_doorman_reads() {
+    let telegram = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex(format!("(?i)^/bot{BOT_TOKEN}/setwebhook$")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "result": true })))
+        .mount(&telegram)
+        .await;
+    let token = secrecy::SecretString::from(BOT_TOKEN);
+    let client = doorman::channels::telegram::client::TelegramClient::new(&token, Some(&telegram.uri())).unwrap();
+    let secret = secrecy::SecretString::from(TG_SECRET);
+    client.set_webhook("https://doorman.example.com/webhooks/telegram", &secret).await.unwrap();
+
+    let requests = telegram.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    // teloxide sends setWebhook as multipart/form-data.
+    let body = String::from_utf8(requests[0].body.clone()).unwrap();
+    let field = |name: &str| {
+        let start = format!("name=\"{name}\"\r\n\r\n");
+        let (_, rest) = body.split_once(&start).unwrap_or_else(|| panic!("no {name} in {body}"));
+        rest.split("\r\n").next().unwrap().to_owned()
+    };
+    let allowed: Value = serde_json::from_str(&field("allowed_updates")).unwrap();
+    assert_eq!(allowed, json!(["message", "callback_query"]));
+    assert_eq!(field("secret_token"), TG_SECRET);
+    assert_eq!(field("url"), "https://doorman.example.com/webhooks/telegram");
+}
+
+#[tokio::test]
+async fn a_telegram_update_doorman_does_not_read_is_stored_as_processed_and_pruned_after_30_days() {
+    let c = spawn().await;
+    let edited = json!({ "update_id": 900, "edited_message": {
+        "message_id": 1366, "date": Utc::now().timestamp(), "edit_date": Utc::now().timestamp(),
+        "chat": { "id": 6666666, "type": "private", "first_name": "Anna" },
+        "from": { "id": 6666666, "is_bot": false, "first_name": "Anna" }, "text": "edited" } });
+    assert_eq!(c.telegram_update(&edited).await.status(), 200);
+    let (kind, processed): (String, bool) =
+        sqlx::query_as("SELECT kind, processed_at IS NOT NULL FROM inbound_updates WHERE provider_id = '900'")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!((kind.as_str(), processed), ("ignored", true));
+
+    sqlx::query("UPDATE inbound_updates SET received_at = received_at - interval '31 days', processed_at = processed_at - interval '31 days'")
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let mut conn = c.app.db.acquire().await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::Prune, Utc::now()).await.unwrap();
+    c.app.run_jobs().await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(left, 0, "the nightly prune reaches it");
+}

@@ -235,3 +235,27 @@ async fn a_job_whose_every_attempt_was_started_and_never_finished_is_buried_not_
     let codes = codes_of(&app, "BK-CRASHES").await;
     assert!(codes.iter().all(|c| c["state"] == "failed"), "never programmed, and on_dead ran: {codes:?}");
 }
+
+#[tokio::test]
+async fn the_nightly_clean_up_deletes_replies_outside_a_booking_after_30_days() {
+    let app = TestApp::spawn().await;
+    let insert = "INSERT INTO notifications (channel, recipient, template, body, status, created_at)
+                  VALUES ('whatsapp', '+421900000009', $1, $2, $3, now() - make_interval(days => $4))";
+    for (template, body, status, age) in [
+        ("reply", "old answer to a stranger", "sent", 40),
+        ("reply", "old failed answer", "failed", 40),
+        ("reply", "recent answer", "sent", 3),
+        ("reply", "old answer still waiting to go", "queued", 40),
+        ("alert", "old staff alert", "sent", 40),
+        ("pre_arrival", "old pre-arrival", "delivered", 40),
+    ] {
+        sqlx::query(insert).bind(template).bind(body).bind(status).bind(age).execute(&app.db).await.unwrap();
+    }
+    let mut conn = app.db.acquire().await.unwrap();
+    queue::enqueue(&mut conn, &Job::Prune, Utc::now()).await.unwrap();
+    app.run_jobs().await;
+
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM notifications ORDER BY body").fetch_all(&app.db).await.unwrap();
+    assert_eq!(left, ["old answer still waiting to go", "old pre-arrival", "old staff alert", "recent answer"]);
+}
