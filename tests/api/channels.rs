@@ -106,7 +106,9 @@ fn status_webhook(wamid: &str, status: &str, errors: Option<Value>) -> Value {
         entry["errors"] = errors;
     }
     json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages",
-        "value": { "messaging_product": "whatsapp", "statuses": [entry] } }] }] })
+        "value": { "messaging_product": "whatsapp",
+                   "metadata": { "display_phone_number": "15550783881", "phone_number_id": "106540352242922" },
+                   "statuses": [entry] } }] }] })
 }
 
 /// Posts `body` to the WhatsApp webhook of `app`, signed with `secret`
@@ -984,4 +986,51 @@ async fn a_telegram_update_doorman_does_not_read_is_stored_as_processed_and_prun
     c.app.run_jobs().await;
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
     assert_eq!(left, 0, "the nightly prune reaches it");
+}
+
+#[tokio::test]
+async fn a_whatsapp_change_for_another_business_number_is_acknowledged_and_ignored() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let mut other = text_webhook("wamid.OTHER1", GUEST, "hello");
+    other["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = json!("999999999999999");
+    assert_eq!(c.whatsapp(&other).await.status(), 200);
+    let mut without = text_webhook("wamid.OTHER2", GUEST, "hello");
+    without["entry"][0]["changes"][0]["value"].as_object_mut().unwrap().remove("metadata");
+    assert_eq!(c.whatsapp(&without).await.status(), 200);
+    c.app.run_jobs().await;
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(stored, 0);
+    assert!(c.meta_requests().await.is_empty(), "nothing answered");
+
+    assert_eq!(c.whatsapp(&text_webhook("wamid.OURS", GUEST, "hello")).await.status(), 200);
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.len(), 1, "our own number's message is answered");
+}
+
+#[tokio::test]
+async fn a_batched_whatsapp_message_never_takes_another_contacts_bsuid() {
+    let c = spawn().await;
+    let mut batch = text_webhook("wamid.BATCH1", GUEST, "hello");
+    let value = &mut batch["entry"][0]["changes"][0]["value"];
+    let now = Utc::now().timestamp().to_string();
+    value["messages"].as_array_mut().unwrap().extend([
+        json!({ "from": "421900000055", "id": "wamid.BATCH2", "timestamp": now, "type": "text", "text": { "body": "hi" } }),
+        json!({ "id": "wamid.BATCH3", "timestamp": now, "type": "text", "text": { "body": "who am I?" } }),
+    ]);
+    assert_eq!(c.whatsapp(&batch).await.status(), 200);
+    let stored: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT provider_id, payload->>'address', payload->>'user_id' FROM inbound_updates ORDER BY provider_id",
+    )
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored,
+        [
+            ("wamid.BATCH1".to_owned(), format!("+{GUEST}"), Some("SK.1349120865530".to_owned())),
+            ("wamid.BATCH2".to_owned(), "+421900000055".to_owned(), None),
+        ],
+        "a message without a sender of its own is not answered at someone else's address"
+    );
 }
