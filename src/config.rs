@@ -253,11 +253,14 @@ impl Config {
                 token: SecretString::from(token.trim().to_owned()),
                 api_base: get("NUKI_API_BASE").unwrap_or_else(|| "https://api.nuki.io".to_owned()),
             }),
-            seam: get("SEAM_API_KEY").map(|key| SeamConfig {
-                api_key: SecretString::from(key.trim().to_owned()),
-                api_base: get("SEAM_API_BASE").unwrap_or_else(|| "https://connect.getseam.com".to_owned()),
-                webhook_secret: get("SEAM_WEBHOOK_SECRET").map(|s| SecretString::from(s.trim().to_owned())),
-            }),
+            seam: match (get("SEAM_API_KEY"), seam_webhook_secret(&get)?) {
+                (Some(key), webhook_secret) => Some(SeamConfig {
+                    api_key: SecretString::from(key.trim().to_owned()),
+                    api_base: get("SEAM_API_BASE").unwrap_or_else(|| "https://connect.getseam.com".to_owned()),
+                    webhook_secret,
+                }),
+                (None, _) => None,
+            },
             openai: get("OPENAI_API_KEY").map(|key| OpenAiConfig {
                 api_key: SecretString::from(key.trim().to_owned()),
                 base_url: get("OPENAI_BASE_URL"),
@@ -305,6 +308,21 @@ fn telegram(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TelegramConf
         api_base: get("TELEGRAM_API_BASE"),
         bot_username: get("TELEGRAM_BOT_USERNAME").map(|u| u.trim().trim_start_matches('@').to_owned()),
     }))
+}
+
+/// `SEAM_WEBHOOK_SECRET`, checked whenever it is set: a malformed secret
+/// would refuse every event.
+fn seam_webhook_secret(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let Some(secret) = get("SEAM_WEBHOOK_SECRET") else {
+        return Ok(None);
+    };
+    if crate::lock_providers::seam::webhook_key(&secret).is_none() {
+        return Err(problem(
+            "SEAM_WEBHOOK_SECRET",
+            "not a Svix secret: expected whsec_ followed by base64, as Seam shows it for the webhook endpoint",
+        ));
+    }
+    Ok(Some(SecretString::from(secret.trim().to_owned())))
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -406,6 +424,20 @@ mod tests {
         assert_eq!(err.variable, "TELEGRAM_WEBHOOK_SECRET");
         let err = config(&[("TELEGRAM_BOT_TOKEN", "t"), ("TELEGRAM_WEBHOOK_SECRET", "short")]).unwrap_err();
         assert_eq!(err.variable, "TELEGRAM_WEBHOOK_SECRET");
+    }
+
+    #[test]
+    fn a_seam_webhook_secret_must_be_a_svix_secret() {
+        let seam = |secret: &str| config(&[("SEAM_API_KEY", "seam_key"), ("SEAM_WEBHOOK_SECRET", secret)]);
+        for malformed in ["C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "whsec_not base64!", "whsec_"] {
+            let err = seam(malformed).unwrap_err();
+            assert_eq!(err.variable, "SEAM_WEBHOOK_SECRET");
+            assert!(!err.problem.contains("C2FVsBQ") && !err.problem.contains("not base64"), "{err}");
+        }
+        let err = config(&[("SEAM_WEBHOOK_SECRET", "whsec_?")]).unwrap_err();
+        assert_eq!(err.variable, "SEAM_WEBHOOK_SECRET", "checked even without SEAM_API_KEY");
+        let seam_config = seam(" whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD ").unwrap().seam.unwrap();
+        assert!(seam_config.webhook_secret.is_some());
     }
 
     #[test]

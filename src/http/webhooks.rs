@@ -68,8 +68,11 @@ async fn seam_event(
             return ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason).into_response();
         }
         Err(e) => {
+            // Why is for the log: the answer says nothing about the secret.
+            tracing::warn!(reason = %e, "a Seam webhook was refused");
             rejected("seam", "signature");
-            return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()).into_response();
+            return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong webhook signature")
+                .into_response();
         }
     };
     match handle_seam_event(&state, &event).await {
