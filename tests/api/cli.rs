@@ -43,10 +43,31 @@ fn unknown_subcommands_are_refused_with_usage() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("Usage"));
 }
 
-#[test]
-fn demo_refuses_an_address_other_hosts_can_reach() {
-    for addr in ["0.0.0.0:8080", "[::]:0", "192.168.1.10:8080"] {
-        let output = doorman(&[("BIND_ADDR", addr)], &["demo"]);
+/// `doorman demo` with these settings, which must stop on its own: a demo
+/// that starts serving is killed after a minute and fails the test.
+async fn refused_demo(vars: &[(&str, &str)]) -> std::process::Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_doorman"));
+    command.arg("demo").env_remove("DATABASE_URL").env_remove("ADMIN_API_TOKEN").env_remove("BIND_ADDR");
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    let child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("running doorman demo");
+    tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("doorman demo refuses to start instead of serving")
+        .expect("waiting for doorman demo")
+}
+
+#[tokio::test]
+async fn demo_refuses_an_address_other_hosts_can_reach() {
+    for addr in ["0.0.0.0:0", "[::]:0", "192.168.1.10:0"] {
+        let output = refused_demo(&[("BIND_ADDR", addr)]).await;
         assert_eq!(output.status.code(), Some(2), "{addr}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("BIND_ADDR") && stderr.contains("not a loopback address"), "{stderr}");
@@ -76,21 +97,7 @@ async fn demo_refuses_a_database_that_holds_data_not_its_own() {
         options.get_port(),
         options.get_database().expect("a test database name")
     );
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_doorman"))
-        .arg("demo")
-        .env_remove("ADMIN_API_TOKEN")
-        .env("DATABASE_URL", url)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("doorman demo stops instead of serving")
-        .unwrap();
+    let output = refused_demo(&[("DATABASE_URL", &url), ("BIND_ADDR", "127.0.0.1:0")]).await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("DATABASE_URL: the database holds data that is not the demo's"), "{stderr}");
