@@ -186,7 +186,7 @@ async fn post(client: &reqwest::Client, url: &str, id: &str) -> anyhow::Result<f
             "messaging_product": "whatsapp",
             "metadata": { "display_phone_number": "15550001111", "phone_number_id": "1" },
             "contacts": [{ "profile": { "name": "Load" }, "wa_id": "421900000001" }],
-            "messages": [{ "from": "421900000001", "id": id, "timestamp": "1767225600", "type": "text",
+            "messages": [{ "from": "421900000001", "id": id, "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text",
                            "text": { "body": "how do I get in?" } }]
         }}]}]
     }))?;

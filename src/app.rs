@@ -87,9 +87,12 @@ impl Application {
             webhooks: Arc::new(WebhookSecrets {
                 whatsapp_app_secret: config.whatsapp.as_ref().map(|w| w.app_secret.clone()),
                 whatsapp_verify_token: config.whatsapp.as_ref().and_then(|w| w.verify_token.clone()),
+                whatsapp_phone_number_id: config.whatsapp.as_ref().map(|w| w.phone_number_id.clone()),
                 telegram_secret: config.telegram.as_ref().map(|t| t.webhook_secret.clone()),
                 seam_secret: config.seam.as_ref().and_then(|s| s.webhook_secret.clone()),
             }),
+            metrics_token: config.metrics_token.clone().map(Arc::new),
+            probes: Arc::default(),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");

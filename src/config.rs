@@ -132,6 +132,9 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// `ADMIN_API_TOKEN`; the admin API is disabled without it.
     pub admin_api_token: Option<SecretString>,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token
+    /// (at least 16 characters); unset, `/metrics` is open.
+    pub metrics_token: Option<SecretString>,
     /// `SCHEDULER_TICK_MS`: how often due jobs are looked for when no
     /// notification wakes the scheduler (default 1000 ms).
     pub scheduler_tick: Duration,
@@ -180,6 +183,7 @@ impl Config {
         [
             self.database_url.as_ref(),
             self.admin_api_token.as_ref(),
+            self.metrics_token.as_ref(),
             whatsapp.map(|w| &w.token),
             whatsapp.map(|w| &w.app_secret),
             whatsapp.and_then(|w| w.verify_token.as_ref()),
@@ -211,6 +215,7 @@ impl Config {
             database_url: get("DATABASE_URL").map(SecretString::from),
             bind_addr: parse_or(&get, "BIND_ADDR", "127.0.0.1:8080".parse().expect("valid literal"))?,
             admin_api_token: secret(&get, "ADMIN_API_TOKEN", 16)?,
+            metrics_token: secret(&get, "METRICS_TOKEN", 16)?,
             scheduler_tick: Duration::from_millis(parse_bounded(&get, "SCHEDULER_TICK_MS", 1000, 10..=60_000)?),
             scheduler_enabled: parse_or(&get, "SCHEDULER_ENABLED", true)?,
             scheduler_concurrency: parse_bounded(&get, "SCHEDULER_CONCURRENCY", 16, 1..=256)? as usize,
@@ -251,11 +256,14 @@ impl Config {
                 token: SecretString::from(token.trim().to_owned()),
                 api_base: get("NUKI_API_BASE").unwrap_or_else(|| "https://api.nuki.io".to_owned()),
             }),
-            seam: get("SEAM_API_KEY").map(|key| SeamConfig {
-                api_key: SecretString::from(key.trim().to_owned()),
-                api_base: get("SEAM_API_BASE").unwrap_or_else(|| "https://connect.getseam.com".to_owned()),
-                webhook_secret: get("SEAM_WEBHOOK_SECRET").map(|s| SecretString::from(s.trim().to_owned())),
-            }),
+            seam: match (get("SEAM_API_KEY"), seam_webhook_secret(&get)?) {
+                (Some(key), webhook_secret) => Some(SeamConfig {
+                    api_key: SecretString::from(key.trim().to_owned()),
+                    api_base: get("SEAM_API_BASE").unwrap_or_else(|| "https://connect.getseam.com".to_owned()),
+                    webhook_secret,
+                }),
+                (None, _) => None,
+            },
             openai: match get("OPENAI_API_KEY") {
                 Some(key) => Some(OpenAiConfig {
                     api_key: SecretString::from(key.trim().to_owned()),
@@ -307,6 +315,21 @@ fn telegram(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TelegramConf
         api_base: get("TELEGRAM_API_BASE"),
         bot_username: get("TELEGRAM_BOT_USERNAME").map(|u| u.trim().trim_start_matches('@').to_owned()),
     }))
+}
+
+/// `SEAM_WEBHOOK_SECRET`, checked whenever it is set: a malformed secret
+/// would refuse every event.
+fn seam_webhook_secret(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let Some(secret) = get("SEAM_WEBHOOK_SECRET") else {
+        return Ok(None);
+    };
+    if crate::lock_providers::seam::webhook_key(&secret).is_none() {
+        return Err(problem(
+            "SEAM_WEBHOOK_SECRET",
+            "not a Svix secret: expected whsec_ followed by base64, as Seam shows it for the webhook endpoint",
+        ));
+    }
+    Ok(Some(SecretString::from(secret.trim().to_owned())))
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -368,6 +391,7 @@ mod tests {
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert!(config.database_url.is_none());
         assert!(config.admin_api_token.is_none());
+        assert!(config.metrics_token.is_none(), "/metrics is open by default");
         assert_eq!(config.scheduler_tick, Duration::from_millis(1000));
         assert_eq!(config.log_format, LogFormat::Text);
         assert!(config.whatsapp.is_none() && config.telegram.is_none());
@@ -395,6 +419,8 @@ mod tests {
         assert_eq!(err.variable, "LOG_FORMAT");
         let err = config(&[("ADMIN_API_TOKEN", "short")]).unwrap_err();
         assert_eq!(err.variable, "ADMIN_API_TOKEN");
+        let err = config(&[("METRICS_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_TOKEN");
         let err = config(&[("SIMULATED_LOCK_FAILURE_RATE", "1.5")]).unwrap_err();
         assert_eq!(err.variable, "SIMULATED_LOCK_FAILURE_RATE");
         let err = config(&[("SCHEDULER_ENABLED", "maybe")]).unwrap_err();
@@ -405,6 +431,20 @@ mod tests {
         assert_eq!(err.variable, "TELEGRAM_WEBHOOK_SECRET");
         let err = config(&[("TELEGRAM_BOT_TOKEN", "t"), ("TELEGRAM_WEBHOOK_SECRET", "short")]).unwrap_err();
         assert_eq!(err.variable, "TELEGRAM_WEBHOOK_SECRET");
+    }
+
+    #[test]
+    fn a_seam_webhook_secret_must_be_a_svix_secret() {
+        let seam = |secret: &str| config(&[("SEAM_API_KEY", "seam_key"), ("SEAM_WEBHOOK_SECRET", secret)]);
+        for malformed in ["C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "whsec_not base64!", "whsec_"] {
+            let err = seam(malformed).unwrap_err();
+            assert_eq!(err.variable, "SEAM_WEBHOOK_SECRET");
+            assert!(!err.problem.contains("C2FVsBQ") && !err.problem.contains("not base64"), "{err}");
+        }
+        let err = config(&[("SEAM_WEBHOOK_SECRET", "whsec_?")]).unwrap_err();
+        assert_eq!(err.variable, "SEAM_WEBHOOK_SECRET", "checked even without SEAM_API_KEY");
+        let seam_config = seam(" whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD ").unwrap().seam.unwrap();
+        assert!(seam_config.webhook_secret.is_some());
     }
 
     #[test]

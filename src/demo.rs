@@ -1,9 +1,17 @@
 //! `doorman demo`: demo data on top of `serve`. Seeding is idempotent, so
 //! the demo can be run again and again; the guest always arrives tomorrow.
+//!
+//! The demo has a known admin token and seeds staff, so it refuses to run
+//! where that could matter: on an address other hosts reach, or on a
+//! database that holds anything but its own data.
+
+use std::net::SocketAddr;
 
 use chrono::{Duration, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::config::ConfigError;
 
 use crate::access::audit::Actor;
 use crate::access::bookings::{upsert_booking, BookingRef, BookingUpsert, GuestDetails, StayInput};
@@ -27,6 +35,49 @@ pub const BOOKING_REF: &str = "BK-10234";
 pub const GUEST_PHONE: &str = "+421900000001";
 /// The demo manager's WhatsApp number.
 pub const MANAGER_PHONE: &str = "+421900000002";
+
+/// Refuses a `BIND_ADDR` that is not loopback (`127.0.0.1`, `::1`).
+pub fn check_bind_addr(addr: SocketAddr) -> Result<(), ConfigError> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(ConfigError {
+        variable: "BIND_ADDR",
+        problem: format!(
+            "{addr} is not a loopback address: `doorman demo` has a known admin token, so it listens on \
+             127.0.0.1 or ::1 only"
+        ),
+    })
+}
+
+/// Refuses a database that holds anything the demo did not create:
+/// another property, booking or staff member, or a lock on a real provider.
+pub async fn check_database(db: &PgPool) -> anyhow::Result<()> {
+    let manager = Phone::parse(MANAGER_PHONE).expect("a valid number");
+    let (properties, bookings, staff, locks) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+        "SELECT (SELECT count(*) FROM properties WHERE name <> $1),
+                (SELECT count(*) FROM bookings WHERE external_ref <> $2),
+                (SELECT count(*) FROM staff WHERE phone IS DISTINCT FROM $3),
+                (SELECT count(*) FROM locks WHERE provider <> 'simulated')",
+    )
+    .bind(PROPERTY_NAME)
+    .bind(BOOKING_REF)
+    .bind(manager.as_str())
+    .fetch_one(db)
+    .await?;
+    if properties + bookings + staff + locks == 0 {
+        return Ok(());
+    }
+    Err(ConfigError {
+        variable: "DATABASE_URL",
+        problem: format!(
+            "the database holds data that is not the demo's ({properties} properties, {bookings} bookings, \
+             {staff} staff, {locks} real locks): `doorman demo` seeds demo staff under a known admin token, so \
+             it runs on an empty database only; unset DATABASE_URL or point it at a new database"
+        ),
+    }
+    .into())
+}
 
 /// What the demo created or found.
 #[derive(Debug, Clone)]

@@ -29,7 +29,8 @@ enum Command {
     /// HTTP server: webhooks, admin API and scheduler.
     Serve,
     /// `serve` with demo data: a property, rooms 101 and 102, simulated
-    /// locks, a guest arriving tomorrow and a manager.
+    /// locks, a guest arriving tomorrow and a manager. Only on a loopback
+    /// BIND_ADDR and an empty (or demo) database.
     Demo,
     /// Apply database migrations and exit.
     Migrate,
@@ -60,6 +61,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, Command::Demo) {
+        if let Err(e) = demo::check_bind_addr(config.bind_addr) {
+            eprintln!("doorman: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     telemetry::protect(config.secrets());
     telemetry::init(config.log_format);
     match run(cli.command, config).await {
@@ -94,6 +101,9 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: &Config, database: &Database, demo_data: bool) -> anyhow::Result<()> {
     db::migrate(&database.pool).await?;
+    if demo_data {
+        demo::check_database(&database.pool).await?;
+    }
     let app = Application::build(config, database.pool.clone()).await?;
     if demo_data {
         let data = demo::seed(&database.pool).await.context("seeding the demo data")?;

@@ -25,6 +25,21 @@ pub fn init(format: LogFormat) {
     };
     // A second init (tests) keeps the first subscriber.
     let _ = result;
+    // A panic's message is logged like any line, through the redaction,
+    // instead of written to stderr as it is.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(ToString::to_string).unwrap_or_default();
+        tracing::error!(%location, "panicked: {}", panic_text(info.payload()));
+    }));
+}
+
+/// What a panic said: the payload of `panic!` with a literal or a format.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// The Prometheus recorder behind `GET /metrics`, installed on first use.
@@ -82,17 +97,24 @@ static HEX_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9a-f]{12,}\b
 static SENSITIVE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+\d(?:[ .\-]?\d){5,}|\d{4,}").expect("a valid pattern"));
 
-/// A bearer token, a `token=`-like parameter, or a URL's password.
+/// A bearer token, a `token=`-like parameter (`start=` carries a Telegram
+/// link token), a Telegram `/start <token>`, or a URL's password.
 static CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)(\bbearer\s+|\b(?:access_token|api_key|apikey|token|key|secret|password)=|\b[a-z][a-z0-9+.\-]*://[^:/\s@]+:)([^\s,;&"'@\[\]]{6,})"#,
+        r#"(?i)(\bbearer\s+|/start\s+|\b(?:access_token|api_key|apikey|token|key|secret|password|start)=|\b[a-z][a-z0-9+.\-]*://[^:/\s@]+:)([^\s,;&"'@\[\]]{6,})"#,
     )
     .expect("a valid pattern")
 });
 
+/// A word of 4 to 10 capitals and digits 2–9, the alphabet of
+/// alphanumeric access codes (`K7M2Q9`): masked when it has both.
+static ALPHANUMERIC_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z2-9]{4,10}\b").expect("a valid pattern"));
+
 /// `text` with every configured secret, bearer token, access code and
-/// phone number masked. Runs of 4–8 digits become `••••`; longer ones keep
-/// their last three digits (`•••001`), enough to tell numbers apart.
+/// phone number masked. Runs of 4–8 digits and alphanumeric codes become
+/// `••••`; longer digit runs keep their last three digits (`•••001`),
+/// enough to tell numbers apart.
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
     {
@@ -106,11 +128,13 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     if CREDENTIAL.is_match(&out) {
         out = Cow::Owned(CREDENTIAL.replace_all(&out, "${1}[redacted]").into_owned());
     }
+    if let Some(masked) = mask_alphanumeric_codes(&out) {
+        out = Cow::Owned(masked);
+    }
     if out.bytes().filter(u8::is_ascii_digit).nth(3).is_none() {
         return out;
     }
-    let hex_ids = HEX_ID.find_iter(&out).filter(|m| m.as_str().bytes().any(|b| b.is_ascii_alphabetic()));
-    let keep: Vec<(usize, usize)> = KEEP.find_iter(&out).chain(hex_ids).map(|m| (m.start(), m.end())).collect();
+    let keep = kept_spans(&out);
     let kept = |start: usize, end: usize| keep.iter().any(|&(s, e)| start < e && s < end);
     let mut masked = String::with_capacity(out.len());
     let mut last = 0;
@@ -136,6 +160,36 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
     masked.push_str(&out[last..]);
     Cow::Owned(masked)
+}
+
+/// Where `text` holds what looks sensitive and is not: dates, UUIDs,
+/// ports, durations, Meta's error codes, hex ids.
+fn kept_spans(text: &str) -> Vec<(usize, usize)> {
+    let hex_ids = HEX_ID.find_iter(text).filter(|m| m.as_str().bytes().any(|b| b.is_ascii_alphabetic()));
+    KEEP.find_iter(text).chain(hex_ids).map(|m| (m.start(), m.end())).collect()
+}
+
+/// `text` with its alphanumeric codes masked, or `None` when it has none.
+fn mask_alphanumeric_codes(text: &str) -> Option<String> {
+    let is_code = |word: &str| word.bytes().any(|b| b.is_ascii_digit()) && word.bytes().any(|b| b.is_ascii_uppercase());
+    let mut codes = ALPHANUMERIC_CODE.find_iter(text).filter(|m| is_code(m.as_str())).peekable();
+    codes.peek()?;
+    let keep = kept_spans(text);
+    let mut masked = String::with_capacity(text.len());
+    let mut last = 0;
+    for code in codes {
+        if keep.iter().any(|&(s, e)| code.start() < e && s < code.end()) {
+            continue;
+        }
+        masked.push_str(&text[last..code.start()]);
+        masked.push_str("••••");
+        last = code.end();
+    }
+    if last == 0 {
+        return None;
+    }
+    masked.push_str(&text[last..]);
+    Some(masked)
 }
 
 /// [`redact`] for one formatted log record: a JSON line has each string
@@ -264,6 +318,34 @@ mod tests {
         assert_eq!(redact("url?token=zzzzzzzzzz&x=1"), "url?token=[redacted]&x=1");
         assert_eq!(redact("postgres://app:hunter22@db:5432/x"), "postgres://app:[redacted]@db:••••/x");
         assert_eq!(redact("the token expired"), "the token expired", "prose is left alone");
+    }
+
+    #[test]
+    fn telegram_link_tokens_are_redacted() {
+        let token = "9f86d081884c7d659a2feaa0c55ad015a3bf";
+        assert_eq!(
+            redact(&format!("https://t.me/doorman_bot?start={token}")),
+            "https://t.me/doorman_bot?start=[redacted]"
+        );
+        assert_eq!(redact(&format!("text=\"/start {token}\"")), "text=\"/start [redacted]\"");
+        assert_eq!(redact(&format!("/START  {token}")), "/START  [redacted]");
+        assert_eq!(redact("sent /start to the bot"), "sent /start to the bot", "the bare command stays");
+    }
+
+    #[test]
+    fn alphanumeric_codes_are_masked() {
+        assert_eq!(redact("Seam refused K7M2Q9: duplicate"), "Seam refused ••••: duplicate");
+        assert_eq!(redact("codes 4MX2, ZZ9ZZ9ZZ9Z and H7"), "codes ••••, •••• and H7", "2 characters is no code");
+        assert_eq!(redact("code=AB3DE"), "code=••••");
+        for kept in ["ROOM 101 READY", "HTTP OK", "K7M2Q9ABCDE", "K1M0Q9", "Old Town Flats 2B"] {
+            assert_eq!(redact(kept), kept, "no code: {kept}");
+        }
+        assert_eq!(redact("due 2026-12-25T23:59:00Z"), "due 2026-12-25T23:59:00Z");
+        assert_eq!(
+            redact("lock 67E55044-10B1-426F-9247-BB680E5FE0C8 at 2026-11-22 10:11:12+01:00"),
+            "lock 67E55044-10B1-426F-9247-BB680E5FE0C8 at 2026-11-22 10:11:12+01:00"
+        );
+        assert_eq!(redact("(#131026) Message undeliverable"), "(#131026) Message undeliverable");
     }
 
     #[test]

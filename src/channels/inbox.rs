@@ -49,13 +49,14 @@ pub async fn accept(db: &PgPool, events: &[InboundEvent]) -> sqlx::Result<usize>
     Ok(new)
 }
 
-/// Stores an update doorman does not act on (kept for the record; a
-/// redelivery is still a no-op).
+/// Stores an update doorman does not act on, as processed: kept for the
+/// record until the nightly prune, and a redelivery is still a no-op.
 pub async fn accept_ignored(db: &PgPool, channel: Channel, provider_id: &str, payload: &Value) -> sqlx::Result<()> {
     let mut payload = payload.clone();
     without_nul(&mut payload);
     sqlx::query!(
-        "INSERT INTO inbound_updates (channel, provider_id, kind, payload) VALUES ($1, $2, 'ignored', $3)
+        "INSERT INTO inbound_updates (channel, provider_id, kind, payload, processed_at)
+         VALUES ($1, $2, 'ignored', $3, now())
          ON CONFLICT (channel, provider_id) DO NOTHING",
         channel.as_str(),
         provider_id.replace('\0', ""),

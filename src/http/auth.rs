@@ -1,11 +1,11 @@
-//! The admin API's bearer token.
+//! Bearer tokens: the admin API's, and `/metrics`'.
 
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
@@ -21,16 +21,20 @@ pub async fn require_admin(State(state): State<AppState>, request: Request, next
             "the admin API is disabled: set ADMIN_API_TOKEN to enable it",
         ));
     };
-    let presented = request
-        .headers()
+    if !bearer_matches(request.headers(), expected) {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(next.run(request).await)
+}
+
+/// Whether `headers` carry `Authorization: Bearer <expected>`, compared in
+/// constant time.
+pub fn bearer_matches(headers: &HeaderMap, expected: &SecretString) -> bool {
+    let presented = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or_default();
-    let matches: bool = presented.as_bytes().ct_eq(expected.expose_secret().as_bytes()).into();
-    if !matches {
-        return Err(ApiError::unauthorized());
-    }
-    Ok(next.run(request).await)
+    presented.as_bytes().ct_eq(expected.expose_secret().as_bytes()).into()
 }

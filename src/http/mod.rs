@@ -9,6 +9,8 @@ mod health;
 pub mod openapi;
 pub mod webhooks;
 
+pub use health::Probes;
+
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +37,10 @@ pub struct AppState {
     pub providers: Providers,
     /// What proves a webhook comes from its provider.
     pub webhooks: Arc<webhooks::WebhookSecrets>,
+    /// `/metrics`' bearer token; `None` leaves it open.
+    pub metrics_token: Option<Arc<SecretString>>,
+    /// What `/readyz` and `/metrics` share between requests.
+    pub probes: Arc<Probes>,
 }
 
 /// The whole router.

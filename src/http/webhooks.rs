@@ -30,6 +30,9 @@ pub struct WebhookSecrets {
     pub whatsapp_app_secret: Option<SecretString>,
     /// `WHATSAPP_VERIFY_TOKEN`: Meta's subscription handshake.
     pub whatsapp_verify_token: Option<SecretString>,
+    /// `WHATSAPP_PHONE_NUMBER_ID`: changes for another business number of
+    /// the same app are acknowledged and ignored.
+    pub whatsapp_phone_number_id: Option<String>,
     /// `TELEGRAM_WEBHOOK_SECRET`: `X-Telegram-Bot-Api-Secret-Token`.
     pub telegram_secret: Option<SecretString>,
     /// `SEAM_WEBHOOK_SECRET`: the Svix secret Seam signs its events with.
@@ -65,8 +68,11 @@ async fn seam_event(
             return ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason).into_response();
         }
         Err(e) => {
+            // Why is for the log: the answer says nothing about the secret.
+            tracing::warn!(reason = %e, "a Seam webhook was refused");
             rejected("seam", "signature");
-            return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()).into_response();
+            return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong webhook signature")
+                .into_response();
         }
     };
     match handle_seam_event(&state, &event).await {
@@ -165,7 +171,17 @@ async fn whatsapp_update(
         Ok(webhook) => webhook,
         Err(e) => return malformed("whatsapp", e),
     };
-    store(&state, &webhook.into_events()).await
+    let number = state.webhooks.whatsapp_phone_number_id.as_deref().unwrap_or_default();
+    let received = webhook.into_events(number, chrono::Utc::now());
+    if received.other_number > 0 {
+        tracing::info!(changes = received.other_number, "WhatsApp changes for another business number: ignored");
+        rejected_n("whatsapp", "other_number", received.other_number);
+    }
+    if received.stale > 0 {
+        tracing::warn!(messages = received.stale, "signed WhatsApp messages older than 7 days (a replay?): dropped");
+        rejected_n("whatsapp", "stale", received.stale);
+    }
+    store(&state, &received.events).await
 }
 
 /// Updates from Telegram, checked by the secret set with `setWebhook`.
@@ -236,7 +252,12 @@ fn unavailable(error: sqlx::Error) -> Response {
 
 /// `doorman_webhook_rejections_total{channel, reason}`.
 fn rejected(channel: &'static str, reason: &'static str) {
-    metrics::counter!("doorman_webhook_rejections_total", "channel" => channel, "reason" => reason).increment(1);
+    rejected_n(channel, reason, 1);
+}
+
+fn rejected_n(channel: &'static str, reason: &'static str, n: usize) {
+    metrics::counter!("doorman_webhook_rejections_total", "channel" => channel, "reason" => reason)
+        .increment(u64::try_from(n).unwrap_or(u64::MAX));
 }
 
 fn malformed(channel: &'static str, error: serde_json::Error) -> Response {

@@ -1,15 +1,22 @@
 //! The nightly clean-up: the inbox and the dead jobs do not grow for ever.
 //!
-//! Processed webhooks (they hold guests' messages) and dead jobs are
-//! deleted after [`RETENTION_DAYS`]. An update that was never processed is
-//! kept: it is a problem someone has to look at. Notifications and the
-//! audit trail are kept: they are the record of who got which code.
+//! Processed webhooks (they hold guests' messages; updates doorman does not
+//! read are stored as processed), dead jobs and plain replies outside a
+//! booking (answers to strangers, mostly) are deleted after
+//! [`RETENTION_DAYS`]. An update that was never processed is kept: it is a
+//! problem someone has to look at. The other notifications and the audit
+//! trail are kept: they are the record of who got which code.
+//!
+//! The inbox rows are also the webhooks' deduplication keys: kept 30 days,
+//! well past the 7 days after which an inbound WhatsApp message is dropped
+//! as stale (`channels::whatsapp::MAX_MESSAGE_AGE_DAYS`).
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::{queue, Job, JobContext, JobError};
 
-/// How long processed webhooks and dead jobs are kept.
+/// How long processed webhooks, dead jobs and replies outside a booking are
+/// kept.
 pub const RETENTION_DAYS: i64 = 30;
 
 /// Rows deleted per statement, so that no delete holds locks for long.
@@ -32,9 +39,21 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
         before,
     )
     .await?;
+    // Replies that went out (or failed) and belong to no booking: no code
+    // is ever sent this way (code messages carry their booking).
+    let replies = delete_in_batches(
+        ctx,
+        "DELETE FROM notifications WHERE id IN (
+             SELECT id FROM notifications
+             WHERE booking_id IS NULL AND template = 'reply' AND status <> 'queued' AND created_at < $1
+             ORDER BY created_at LIMIT $2)",
+        before,
+    )
+    .await?;
     metrics::counter!("doorman_pruned_rows_total", "table" => "inbound_updates").increment(updates);
     metrics::counter!("doorman_pruned_rows_total", "table" => "jobs").increment(jobs);
-    tracing::info!(updates, dead_jobs = jobs, "pruned what is past retention");
+    metrics::counter!("doorman_pruned_rows_total", "table" => "notifications").increment(replies);
+    tracing::info!(updates, dead_jobs = jobs, replies, "pruned what is past retention");
     let mut conn = ctx.db.acquire().await?;
     queue::enqueue(&mut conn, &Job::Prune, next_run(Utc::now())).await?;
     Ok(())

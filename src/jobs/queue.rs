@@ -30,6 +30,13 @@ pub struct Claimed {
 }
 
 impl Claimed {
+    /// Whether every allowed attempt has been started already: earlier ones
+    /// never finished (the process died during them, their leases lapsed),
+    /// so this one must not run the job again.
+    pub fn exhausted(&self) -> bool {
+        self.attempt > self.max_attempts
+    }
+
     /// How long it waited past the moment it could have started: the queue's
     /// lag, from enqueue (or due time) to this claim's start.
     pub fn lag(&self, started: DateTime<Utc>) -> std::time::Duration {

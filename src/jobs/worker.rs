@@ -1,8 +1,11 @@
 //! The scheduler loop: wake on `LISTEN/NOTIFY` or every tick, claim due
 //! jobs, run them concurrently, and give claimed jobs back at shutdown.
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -215,10 +218,17 @@ async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Dur
     let kind = claimed.job.as_ref().map(|j| j.kind()).unwrap_or("unreadable");
     metrics::histogram!("doorman_job_start_lag_seconds", "kind" => kind).record(claimed.lag(chrono::Utc::now()));
     let outcome = match &claimed.job {
+        Ok(job) if claimed.exhausted() => {
+            tracing::Span::current().record("job.kind", job.kind());
+            Err(JobError::Permanent(format!("none of its {} attempts finished", claimed.max_attempts)))
+        }
         Ok(job) => {
             tracing::Span::current().record("job.kind", job.kind());
-            match tokio::time::timeout(timeout, ctx.perform(job)).await {
-                Ok(result) => result,
+            // A panic is a bug that the next attempt would hit again.
+            let attempt = AssertUnwindSafe(ctx.perform(job)).catch_unwind();
+            match tokio::time::timeout(timeout, attempt).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(panic)) => Err(JobError::Permanent(panic_message(panic.as_ref()))),
                 Err(_) => Err(JobError::Retry(format!("attempt timed out after {}s", timeout.as_secs()))),
             }
         }
@@ -245,6 +255,13 @@ async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Dur
         // The lease expires and another attempt follows.
         tracing::error!(error = %e, "recording a job's outcome");
     }
+}
+
+/// What a job's panic said, redacted and cut to 200 characters: it is
+/// logged and stored as the job's last error.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    let short: String = crate::telemetry::panic_text(panic).chars().take(200).collect();
+    format!("the job panicked: {}", crate::telemetry::redact(&short))
 }
 
 async fn retry(

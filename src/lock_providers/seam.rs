@@ -843,11 +843,7 @@ pub fn verify_webhook(
     let id = webhook_header(headers, "id")?;
     let timestamp = webhook_header(headers, "timestamp")?;
     let signatures = webhook_header(headers, "signature")?;
-    let key = secret.trim();
-    let key = BASE64.decode(key.strip_prefix("whsec_").unwrap_or(key)).map_err(|_| WebhookError::BadSecret)?;
-    if key.is_empty() {
-        return Err(WebhookError::BadSecret);
-    }
+    let key = webhook_key(secret).ok_or(WebhookError::BadSecret)?;
     let sent_at: i64 = timestamp.trim().parse().map_err(|_| WebhookError::BadTimestamp)?;
     if now.timestamp().abs_diff(sent_at) > WEBHOOK_TOLERANCE_SECS {
         return Err(WebhookError::StaleTimestamp);
@@ -873,6 +869,13 @@ pub fn verify_webhook(
         access_code_id: event.access_code_id,
         occurred_at,
     })
+}
+
+/// The HMAC key of a Svix secret, `whsec_` followed by base64; `None` when
+/// `secret` is not one (checked at start: `SEAM_WEBHOOK_SECRET`).
+pub fn webhook_key(secret: &str) -> Option<Vec<u8>> {
+    let encoded = secret.trim().strip_prefix("whsec_")?;
+    BASE64.decode(encoded).ok().filter(|key| !key.is_empty())
 }
 
 /// The `svix-<name>` header, else `webhook-<name>`.

@@ -106,7 +106,9 @@ pub(crate) fn status_webhook(wamid: &str, status: &str, errors: Option<Value>) -
         entry["errors"] = errors;
     }
     json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages",
-        "value": { "messaging_product": "whatsapp", "statuses": [entry] } }] }] })
+        "value": { "messaging_product": "whatsapp",
+                   "metadata": { "display_phone_number": "15550783881", "phone_number_id": "106540352242922" },
+                   "statuses": [entry] } }] }] })
 }
 
 /// Posts `body` to the WhatsApp webhook of `app`, signed with `secret`
@@ -934,4 +936,105 @@ async fn a_message_with_a_nul_character_is_stored_and_answered() {
     assert_eq!(c.whatsapp(&payload).await.status(), 200);
     c.app.run_jobs().await;
     assert_eq!(c.meta_requests().await.len(), 1, "answered");
+}
+
+#[tokio::test]
+async fn set_webhook_asks_telegram_only_for_the_updates_doorman_reads() {
+    let telegram = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex(format!("(?i)^/bot{BOT_TOKEN}/setwebhook$")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "result": true })))
+        .mount(&telegram)
+        .await;
+    let token = secrecy::SecretString::from(BOT_TOKEN);
+    let client = doorman::channels::telegram::client::TelegramClient::new(&token, Some(&telegram.uri())).unwrap();
+    let secret = secrecy::SecretString::from(TG_SECRET);
+    client.set_webhook("https://doorman.example.com/webhooks/telegram", &secret).await.unwrap();
+
+    let requests = telegram.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    // teloxide sends setWebhook as multipart/form-data.
+    let body = String::from_utf8(requests[0].body.clone()).unwrap();
+    let field = |name: &str| {
+        let start = format!("name=\"{name}\"\r\n\r\n");
+        let (_, rest) = body.split_once(&start).unwrap_or_else(|| panic!("no {name} in {body}"));
+        rest.split("\r\n").next().unwrap().to_owned()
+    };
+    let allowed: Value = serde_json::from_str(&field("allowed_updates")).unwrap();
+    assert_eq!(allowed, json!(["message", "callback_query"]));
+    assert_eq!(field("secret_token"), TG_SECRET);
+    assert_eq!(field("url"), "https://doorman.example.com/webhooks/telegram");
+}
+
+#[tokio::test]
+async fn a_telegram_update_doorman_does_not_read_is_stored_as_processed_and_pruned_after_30_days() {
+    let c = spawn().await;
+    let edited = json!({ "update_id": 900, "edited_message": {
+        "message_id": 1366, "date": Utc::now().timestamp(), "edit_date": Utc::now().timestamp(),
+        "chat": { "id": 6666666, "type": "private", "first_name": "Anna" },
+        "from": { "id": 6666666, "is_bot": false, "first_name": "Anna" }, "text": "edited" } });
+    assert_eq!(c.telegram_update(&edited).await.status(), 200);
+    let (kind, processed): (String, bool) =
+        sqlx::query_as("SELECT kind, processed_at IS NOT NULL FROM inbound_updates WHERE provider_id = '900'")
+            .fetch_one(&c.app.db)
+            .await
+            .unwrap();
+    assert_eq!((kind.as_str(), processed), ("ignored", true));
+
+    sqlx::query("UPDATE inbound_updates SET received_at = received_at - interval '31 days', processed_at = processed_at - interval '31 days'")
+        .execute(&c.app.db)
+        .await
+        .unwrap();
+    let mut conn = c.app.db.acquire().await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::Prune, Utc::now()).await.unwrap();
+    c.app.run_jobs().await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(left, 0, "the nightly prune reaches it");
+}
+
+#[tokio::test]
+async fn a_whatsapp_change_for_another_business_number_is_acknowledged_and_ignored() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    let mut other = text_webhook("wamid.OTHER1", GUEST, "hello");
+    other["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = json!("999999999999999");
+    assert_eq!(c.whatsapp(&other).await.status(), 200);
+    let mut without = text_webhook("wamid.OTHER2", GUEST, "hello");
+    without["entry"][0]["changes"][0]["value"].as_object_mut().unwrap().remove("metadata");
+    assert_eq!(c.whatsapp(&without).await.status(), 200);
+    c.app.run_jobs().await;
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
+    assert_eq!(stored, 0);
+    assert!(c.meta_requests().await.is_empty(), "nothing answered");
+
+    assert_eq!(c.whatsapp(&text_webhook("wamid.OURS", GUEST, "hello")).await.status(), 200);
+    c.app.run_jobs().await;
+    assert_eq!(c.meta_requests().await.len(), 1, "our own number's message is answered");
+}
+
+#[tokio::test]
+async fn a_batched_whatsapp_message_never_takes_another_contacts_bsuid() {
+    let c = spawn().await;
+    let mut batch = text_webhook("wamid.BATCH1", GUEST, "hello");
+    let value = &mut batch["entry"][0]["changes"][0]["value"];
+    let now = Utc::now().timestamp().to_string();
+    value["messages"].as_array_mut().unwrap().extend([
+        json!({ "from": "421900000055", "id": "wamid.BATCH2", "timestamp": now, "type": "text", "text": { "body": "hi" } }),
+        json!({ "id": "wamid.BATCH3", "timestamp": now, "type": "text", "text": { "body": "who am I?" } }),
+    ]);
+    assert_eq!(c.whatsapp(&batch).await.status(), 200);
+    let stored: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT provider_id, payload->>'address', payload->>'user_id' FROM inbound_updates ORDER BY provider_id",
+    )
+    .fetch_all(&c.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored,
+        [
+            ("wamid.BATCH1".to_owned(), format!("+{GUEST}"), Some("SK.1349120865530".to_owned())),
+            ("wamid.BATCH2".to_owned(), "+421900000055".to_owned(), None),
+        ],
+        "a message without a sender of its own is not answered at someone else's address"
+    );
 }

@@ -99,12 +99,17 @@ impl Chat {
     /// Sends a WhatsApp text from `from`, runs the jobs, and returns the
     /// texts Meta was asked to deliver to `from` since.
     pub(crate) async fn say(&self, from: &str, text: &str) -> Vec<String> {
+        self.say_at(from, text, Utc::now()).await
+    }
+
+    /// [`Chat::say`] of a message with the timestamp `sent_at`.
+    pub(crate) async fn say_at(&self, from: &str, text: &str, sent_at: chrono::DateTime<Utc>) -> Vec<String> {
         let before = self.sent_to(from).await.len();
         let n = self.next_id.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let payload = json!({ "object": "whatsapp_business_account", "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": { "display_phone_number": "1", "phone_number_id": "555" },
             "contacts": [{ "profile": { "name": "Guest" }, "wa_id": from }],
-            "messages": [{ "from": from, "id": format!("wamid.in.{n}.{}", uuid::Uuid::new_v4().simple()), "timestamp": Utc::now().timestamp().to_string(),
+            "messages": [{ "from": from, "id": format!("wamid.in.{n}.{}", uuid::Uuid::new_v4().simple()), "timestamp": sent_at.timestamp().to_string(),
                            "type": "text", "text": { "body": text } }] } }] }] });
         let body = serde_json::to_vec(&payload).unwrap();
         let response = self

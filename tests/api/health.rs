@@ -79,3 +79,53 @@ async fn the_openapi_document_lists_every_admin_route() {
     assert!(doc["components"]["schemas"]["BookingRequest"].is_object());
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }
+
+const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
+/// The value of an unlabelled series, or of one with exactly these labels.
+fn series(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix(' ').map(str::to_owned))
+}
+
+#[tokio::test]
+async fn with_a_metrics_token_set_metrics_need_it() {
+    let app = TestApp::spawn_with(&[("METRICS_TOKEN", METRICS_TOKEN)]).await;
+    let metrics = || app.client.get(app.url("/metrics"));
+    assert_error(metrics().send().await.unwrap(), 401, "unauthorized").await;
+    let wrong = metrics().bearer_auth("not-the-metrics-token").send().await.unwrap();
+    assert_error(wrong, 401, "unauthorized").await;
+    let basic = metrics().basic_auth("prometheus", Some(METRICS_TOKEN)).send().await.unwrap();
+    assert_error(basic, 401, "unauthorized").await;
+
+    let right = metrics().bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    let text = right.text().await.unwrap();
+    assert_eq!(series(&text, r#"doorman_codes{provider="simulated",state="set"}"#).as_deref(), Some("0"), "{text}");
+    assert_eq!(series(&text, r#"doorman_jobs{state="dead"}"#).as_deref(), Some("0"), "{text}");
+    assert_eq!(series(&text, "doorman_jobs_due").as_deref(), Some("0"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_answer_from_their_cache_while_the_database_is_blocked() {
+    let app = TestApp::spawn().await;
+    let scrape = || async { app.client.get(app.url("/metrics")).send().await.unwrap() };
+    let first = scrape().await.text().await.unwrap();
+    assert_eq!(series(&first, "doorman_jobs_due").as_deref(), Some("0"), "{first}");
+
+    // A job falls due, then a transaction locks the jobs table against
+    // every read: a scrape that went to the database now would wait.
+    let mut conn = app.db.acquire().await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, chrono::Utc::now()).await.unwrap();
+    drop(conn);
+    let mut blocker = app.db.begin().await.unwrap();
+    sqlx::query("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE").execute(&mut *blocker).await.unwrap();
+
+    let flood = futures_util::future::join_all((0..20).map(|_| async { scrape().await.text().await.unwrap() }));
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(30), flood)
+        .await
+        .expect("scrapes answer while the jobs table is locked");
+    for text in answers {
+        assert_eq!(series(&text, "doorman_jobs_due").as_deref(), Some("0"), "the figures from before the lock");
+    }
+    blocker.rollback().await.unwrap();
+}

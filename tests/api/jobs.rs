@@ -1,13 +1,17 @@
 //! The job queue itself: claims, dedupe, retries, release, leases.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use doorman::jobs::{queue, Job, JobContext, Worker, WorkerSettings};
+use doorman::jobs::{queue, run_pending_jobs, Job, JobContext, Worker, WorkerSettings};
+use doorman::lock_providers::{
+    CodeRequest, Created, Device, DeviceCode, DeviceStatus, LockProvider, ProviderResult, Providers,
+};
 use uuid::Uuid;
 
-use crate::helpers::{fresh_database, TestApp};
+use crate::helpers::{codes_of, fresh_database, TestApp};
 
 async fn enqueue_pings(db: &sqlx::PgPool, n: u64) {
     let mut tx = db.begin().await.unwrap();
@@ -146,4 +150,112 @@ async fn the_nightly_clean_up_deletes_old_processed_webhooks_and_dead_jobs_only(
             .await
             .unwrap();
     assert!(next > chrono::Utc::now() && next < chrono::Utc::now() + chrono::Duration::days(1), "{next}");
+}
+
+/// A lock provider with a bug: every call panics, its message quoting a code.
+struct Panicking;
+
+#[async_trait::async_trait]
+impl LockProvider for Panicking {
+    async fn create_code(&self, _: &Device, _: &CodeRequest) -> ProviderResult<Created> {
+        panic!("index out of range while sending code 4829 to the lock")
+    }
+    async fn update_code(&self, _: &Device, _: &str, _: &CodeRequest) -> ProviderResult<()> {
+        panic!("update_code")
+    }
+    async fn remove_code(&self, _: &Device, _: &str) -> ProviderResult<()> {
+        panic!("remove_code")
+    }
+    async fn list_codes(&self, _: &Device) -> ProviderResult<Vec<DeviceCode>> {
+        panic!("list_codes")
+    }
+    async fn device_status(&self, _: &Device) -> ProviderResult<DeviceStatus> {
+        panic!("device_status")
+    }
+}
+
+/// A confirmed booking of room 101 from tomorrow: its codes' programming
+/// jobs are due now.
+async fn book_room_101(app: &TestApp, reference: &str) {
+    let fixture = app.seed_property().await;
+    let check_in = Utc::now() + chrono::Duration::days(1);
+    let booking = serde_json::json!({
+        "property_id": fixture.property_id, "room": "101",
+        "guest": { "name": "Anna Novak", "phone": "+421900000001" },
+        "check_in_at": check_in, "check_out_at": check_in + chrono::Duration::days(2), "status": "confirmed",
+    });
+    assert!(app.put(&format!("/api/v1/bookings/{reference}"), &booking).await.status().is_success());
+}
+
+async fn program_code_jobs(db: &sqlx::PgPool) -> Vec<(String, i32, String)> {
+    sqlx::query_as("SELECT state, attempts, coalesce(last_error, '') FROM jobs WHERE kind = 'program_code'")
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_job_that_panics_is_dead_at_once_and_its_on_dead_handling_runs() {
+    let app = TestApp::spawn().await;
+    book_room_101(&app, "BK-PANIC").await;
+    let buggy = JobContext { providers: Providers::new(Arc::new(Panicking)), ..app.jobs.clone() };
+    run_pending_jobs(&buggy).await;
+
+    let jobs = program_code_jobs(&app.db).await;
+    assert_eq!(jobs.len(), 2, "one code for the entrance, one for room 101");
+    for (state, attempts, error) in &jobs {
+        assert_eq!((state.as_str(), *attempts), ("dead", 1), "buried after its first attempt");
+        assert!(error.starts_with("the job panicked: index out of range"), "{error}");
+        assert!(!error.contains("4829"), "the stored message is redacted: {error}");
+    }
+    let codes = codes_of(&app, "BK-PANIC").await;
+    assert!(codes.iter().all(|c| c["state"] == "failed"), "gave_up_programming ran: {codes:?}");
+}
+
+#[tokio::test]
+async fn a_job_whose_every_attempt_was_started_and_never_finished_is_buried_not_run() {
+    let app = TestApp::spawn().await;
+    book_room_101(&app, "BK-CRASHES").await;
+    // As if the process had died during each of the twelve attempts.
+    sqlx::query(
+        "UPDATE jobs SET state = 'running', attempts = max_attempts, locked_by = 'crashed',
+             locked_until = now() - interval '1 second'
+         WHERE kind = 'program_code'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(queue::reclaim_expired(&app.db).await.unwrap(), 2);
+    app.run_jobs().await;
+
+    for (state, attempts, error) in program_code_jobs(&app.db).await {
+        assert_eq!((state.as_str(), attempts), ("dead", 13));
+        assert_eq!(error, "none of its 12 attempts finished");
+    }
+    let codes = codes_of(&app, "BK-CRASHES").await;
+    assert!(codes.iter().all(|c| c["state"] == "failed"), "never programmed, and on_dead ran: {codes:?}");
+}
+
+#[tokio::test]
+async fn the_nightly_clean_up_deletes_replies_outside_a_booking_after_30_days() {
+    let app = TestApp::spawn().await;
+    let insert = "INSERT INTO notifications (channel, recipient, template, body, status, created_at)
+                  VALUES ('whatsapp', '+421900000009', $1, $2, $3, now() - make_interval(days => $4))";
+    for (template, body, status, age) in [
+        ("reply", "old answer to a stranger", "sent", 40),
+        ("reply", "old failed answer", "failed", 40),
+        ("reply", "recent answer", "sent", 3),
+        ("reply", "old answer still waiting to go", "queued", 40),
+        ("alert", "old staff alert", "sent", 40),
+        ("pre_arrival", "old pre-arrival", "delivered", 40),
+    ] {
+        sqlx::query(insert).bind(template).bind(body).bind(status).bind(age).execute(&app.db).await.unwrap();
+    }
+    let mut conn = app.db.acquire().await.unwrap();
+    queue::enqueue(&mut conn, &Job::Prune, Utc::now()).await.unwrap();
+    app.run_jobs().await;
+
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM notifications ORDER BY body").fetch_all(&app.db).await.unwrap();
+    assert_eq!(left, ["old answer still waiting to go", "old pre-arrival", "old staff alert", "recent answer"]);
 }

@@ -744,7 +744,19 @@ async fn a_signed_seam_unlock_event_marks_the_guest_arrived_once() {
             .body(body)
             .send()
     };
-    assert_eq!(send(event.clone(), b"someone-else's-secret").await.unwrap().status(), 401);
+    let forged = send(event.clone(), b"someone-else's-secret").await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let unsigned = app.client.post(app.url("/webhooks/seam")).body(event.clone()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    // Whatever was wrong, the answer is the same and says nothing about the secret.
+    for refused in [forged, unsigned] {
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(
+            body["error"],
+            json!({ "code": "bad_signature", "message": "missing or wrong webhook signature" }),
+            "{body}"
+        );
+    }
     assert_eq!(send(event.clone(), secret_bytes).await.unwrap().status(), 200);
     assert_eq!(send(event.clone(), secret_bytes).await.unwrap().status(), 200, "a redelivery is accepted");
     let booking: Value = app.get("/api/v1/bookings/BK-8005").await.json().await.unwrap();

@@ -541,3 +541,20 @@ async fn re_sending_a_booking_does_not_postpone_the_code_deadline_check() {
         .unwrap();
     assert!(after < first, "the earlier time is kept");
 }
+
+#[tokio::test]
+async fn a_replayed_signed_revoke_older_than_seven_days_is_acknowledged_and_does_nothing() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::days(3), json!({})).await;
+    // A body captured 8 days ago, correctly signed: Meta no longer retries it.
+    let replayed = chat.say_at(MANAGER, "/revoke 101", Utc::now() - Duration::days(8)).await;
+    assert!(replayed.is_empty(), "no answer: {replayed:?}");
+    assert!(states(&chat, "BK-1").await.iter().all(|s| s == "set"), "no command effect");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&chat.app.db).await.unwrap();
+    assert_eq!(stored, 0, "not even stored");
+
+    // Within Meta's 7 days of retries a late delivery still counts (its
+    // answer waits for the 24-hour window, which it is outside of).
+    chat.say_at(MANAGER, "/revoke 101", Utc::now() - Duration::days(6)).await;
+    assert!(states(&chat, "BK-1").await.iter().all(|s| s == "removed"), "{:?}", states(&chat, "BK-1").await);
+}

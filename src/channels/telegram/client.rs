@@ -57,12 +57,14 @@ impl TelegramClient {
     }
 
     /// Registers `url` as the bot's webhook with the secret Telegram will
-    /// send back in `X-Telegram-Bot-Api-Secret-Token`. Idempotent.
+    /// send back in `X-Telegram-Bot-Api-Secret-Token`, for the update kinds
+    /// doorman reads only. Idempotent.
     pub async fn set_webhook(&self, url: &str, secret: &SecretString) -> Result<(), String> {
         let url = reqwest::Url::parse(url).map_err(|e| format!("webhook URL: {e}"))?;
         self.bot
             .set_webhook(url)
             .secret_token(secret.expose_secret().to_owned())
+            .allowed_updates(super::READ_UPDATES)
             .send()
             .await
             .map_err(|e| e.to_string())?;

@@ -3,12 +3,18 @@
 
 pub mod client;
 
-use teloxide_core::types::{Update, UpdateKind};
+use teloxide_core::types::{AllowedUpdate, Update, UpdateKind};
 
 use super::{Channel, Content, InboundEvent, InboundMessage};
 
+/// The update kinds [`update_event`] reads: the only ones `setWebhook` asks
+/// Telegram for, so that edits, reactions and membership changes are not
+/// even sent.
+pub const READ_UPDATES: [AllowedUpdate; 2] = [AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+
 /// The channel-neutral event of an update; `None` for updates doorman does
-/// not read (edits, channel posts, ...), which are stored all the same.
+/// not read (edits, channel posts, ...: kinds outside [`READ_UPDATES`]),
+/// which are stored all the same, as processed.
 pub fn update_event(update: &Update) -> Option<InboundEvent> {
     let provider_id = update.id.0.to_string();
     let (chat, group, from, content, sent_at) = match &update.kind {

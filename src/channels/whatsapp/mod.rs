@@ -3,7 +3,7 @@
 
 pub mod client;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -33,6 +33,24 @@ pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Inbound messages sent longer ago than this are dropped. Meta retries a
+/// webhook for at most 7 days, so an older message is a replay of a
+/// captured body (its signature covers the body only), never a delivery;
+/// the inbox keeps its deduplication keys 30 days, longer than this.
+pub const MAX_MESSAGE_AGE_DAYS: i64 = 7;
+
+/// What a webhook holds for doorman's business number.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// The messages and delivery reports to store.
+    pub events: Vec<InboundEvent>,
+    /// Messages dropped as older than [`MAX_MESSAGE_AGE_DAYS`].
+    pub stale: usize,
+    /// Changes for another business number (`metadata.phone_number_id`),
+    /// ignored.
+    pub other_number: usize,
+}
+
 /// The webhook's top level. Unknown fields are ignored everywhere.
 #[derive(Debug, Deserialize)]
 pub struct Webhook {
@@ -54,12 +72,19 @@ struct Change {
 
 #[derive(Debug, Default, Deserialize)]
 struct Value {
+    metadata: Option<Metadata>,
     #[serde(default)]
     contacts: Vec<Contact>,
     #[serde(default)]
     messages: Vec<Message>,
     #[serde(default)]
     statuses: Vec<Status>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    /// The business number the change is for.
+    phone_number_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,29 +159,40 @@ struct ErrorData {
 }
 
 impl Webhook {
-    /// The messages and delivery reports in the payload. Messages of types
-    /// doorman does not read are kept as `Unsupported`; statuses it does
-    /// not know are skipped.
-    pub fn into_events(self) -> Vec<InboundEvent> {
-        let mut events = Vec::new();
+    /// The messages and delivery reports in the payload for the business
+    /// number `phone_number_id`, as of `now`. Changes for another number
+    /// (or none) and messages older than [`MAX_MESSAGE_AGE_DAYS`] are
+    /// counted and left out; messages of types doorman does not read are
+    /// kept as `Unsupported`; statuses it does not know are skipped.
+    pub fn into_events(self, phone_number_id: &str, now: DateTime<Utc>) -> Received {
+        let oldest = now.checked_sub_signed(Duration::days(MAX_MESSAGE_AGE_DAYS)).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut received = Received::default();
         for value in self.entry.into_iter().flat_map(|e| e.changes).map(|c| c.value) {
+            let number = value.metadata.as_ref().and_then(|m| m.phone_number_id.as_deref());
+            if number != Some(phone_number_id) {
+                received.other_number += 1;
+                continue;
+            }
             for message in value.messages {
-                if let Some(event) = message_event(message, &value.contacts) {
-                    events.push(event);
+                match message_event(message, &value.contacts) {
+                    Some(InboundEvent::Message(m)) if m.sent_at < oldest => received.stale += 1,
+                    Some(event) => received.events.push(event),
+                    None => {}
                 }
             }
-            events.extend(value.statuses.into_iter().filter_map(status_event));
+            received.events.extend(value.statuses.into_iter().filter_map(status_event));
         }
-        events
+        received
     }
 }
 
+/// Only the sender's own contact entry may name them: in a batched webhook
+/// another entry is another person.
 fn message_event(message: Message, contacts: &[Contact]) -> Option<InboundEvent> {
     let contact = contacts
         .iter()
         .find(|c| c.wa_id.is_some() && c.wa_id == message.from)
-        .or_else(|| contacts.iter().find(|c| c.user_id.is_some() && c.user_id == message.from_user_id))
-        .or(contacts.first());
+        .or_else(|| contacts.iter().find(|c| c.user_id.is_some() && c.user_id == message.from_user_id));
     let phone = message.from.as_deref().map(|digits| format!("+{}", digits.trim_start_matches('+')));
     let user_id = message.from_user_id.clone().or_else(|| contact.and_then(|c| c.user_id.clone()));
     // Replies go to the phone when Meta gives one, else to the BSUID.
@@ -246,7 +282,8 @@ mod tests {
                 ]
             }}]}]
         });
-        let events = serde_json::from_value::<Webhook>(payload).unwrap().into_events();
+        let now = Utc.timestamp_opt(1_767_225_700, 0).unwrap();
+        let events = serde_json::from_value::<Webhook>(payload).unwrap().into_events("123", now).events;
         assert_eq!(events.len(), 4);
         let InboundEvent::Message(first) = &events[0] else { panic!("a message") };
         assert_eq!(first.address, "+421900000001");
@@ -272,14 +309,82 @@ mod tests {
         );
     }
 
+    fn batch(phone_number_id: Option<&str>, contacts: serde_json::Value, messages: serde_json::Value) -> Webhook {
+        let mut value =
+            serde_json::json!({ "messaging_product": "whatsapp", "contacts": contacts, "messages": messages });
+        if let Some(id) = phone_number_id {
+            value["metadata"] = serde_json::json!({ "display_phone_number": "15550001111", "phone_number_id": id });
+        }
+        serde_json::from_value(
+            serde_json::json!({ "entry": [{ "changes": [{ "field": "messages", "value": value }] }] }),
+        )
+        .unwrap()
+    }
+
+    fn text(from: Option<&str>, id: &str, sent_at: DateTime<Utc>) -> serde_json::Value {
+        serde_json::json!({ "from": from, "id": id, "timestamp": sent_at.timestamp().to_string(), "type": "text",
+                            "text": { "body": "hello" } })
+    }
+
+    #[test]
+    fn changes_for_another_business_number_are_left_out() {
+        let now = Utc::now();
+        let messages = serde_json::json!([text(Some("421900000001"), "wamid.1", now)]);
+        for number in [Some("999"), None] {
+            let received = batch(number, serde_json::json!([]), messages.clone()).into_events("123", now);
+            assert!(received.events.is_empty(), "{number:?}");
+            assert_eq!(received.other_number, 1);
+        }
+        assert_eq!(batch(Some("123"), serde_json::json!([]), messages).into_events("123", now).events.len(), 1);
+    }
+
+    #[test]
+    fn messages_older_than_seven_days_are_left_out() {
+        let now = Utc::now();
+        let messages = serde_json::json!([
+            text(Some("421900000001"), "wamid.old", now - Duration::days(7) - Duration::minutes(1)),
+            text(Some("421900000001"), "wamid.late", now - Duration::days(7) + Duration::minutes(1)),
+        ]);
+        let received = batch(Some("123"), serde_json::json!([]), messages).into_events("123", now);
+        assert_eq!(received.stale, 1);
+        let ids: Vec<String> = received.events.iter().map(InboundEvent::provider_id).collect();
+        assert_eq!(ids, ["wamid.late"], "Meta still retries a message up to 7 days old");
+    }
+
+    #[test]
+    fn only_the_senders_own_contact_names_them() {
+        let now = Utc::now();
+        let contacts =
+            serde_json::json!([{ "wa_id": "421900000001", "user_id": "SK.1", "profile": { "name": "Anna" } }]);
+        let messages = serde_json::json!([
+            text(Some("421900000001"), "wamid.anna", now),
+            text(Some("421900000005"), "wamid.other", now),
+            text(None, "wamid.nobody", now),
+        ]);
+        let events = batch(Some("123"), contacts, messages).into_events("123", now).events;
+        let senders: Vec<(&str, Option<&str>, Option<&str>)> = events
+            .iter()
+            .map(|e| match e {
+                InboundEvent::Message(m) => (m.address.as_str(), m.user_id.as_deref(), m.display_name.as_deref()),
+                InboundEvent::Status(_) => panic!("a message"),
+            })
+            .collect();
+        assert_eq!(
+            senders,
+            [("+421900000001", Some("SK.1"), Some("Anna")), ("+421900000005", None, None)],
+            "a message with no sender of its own has no address to answer"
+        );
+    }
+
     #[test]
     fn failed_statuses_carry_metas_error() {
-        let payload = serde_json::json!({ "entry": [{ "changes": [{ "value": { "statuses": [{
+        let payload = serde_json::json!({ "entry": [{ "changes": [{ "value": {
+            "metadata": { "phone_number_id": "123" }, "statuses": [{
             "id": "wamid.9", "status": "failed", "timestamp": "1767225600", "recipient_id": "421900000001",
             "errors": [{ "code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
                          "error_data": { "details": "Message could not be delivered" } }]
         }, { "id": "wamid.9", "status": "deleted", "timestamp": "1767225601" }] } }] }] });
-        let events = serde_json::from_value::<Webhook>(payload).unwrap().into_events();
+        let events = serde_json::from_value::<Webhook>(payload).unwrap().into_events("123", Utc::now()).events;
         assert_eq!(events.len(), 1, "unknown statuses are skipped");
         let InboundEvent::Status(status) = &events[0] else { panic!("a status") };
         assert_eq!(status.status, Delivery::Failed);
