@@ -5,7 +5,8 @@
 //! booking (answers to strangers, mostly) are deleted after
 //! [`RETENTION_DAYS`]. An update that was never processed is kept: it is a
 //! problem someone has to look at. The other notifications and the audit
-//! trail are kept: they are the record of who got which code.
+//! trail are kept: they are the record of who got which code (without the
+//! text of a message that carried a secret, a week after it was sent).
 //!
 //! The inbox rows are also the webhooks' deduplication keys: kept 30 days,
 //! well past the 7 days after which an inbound WhatsApp message is dropped
@@ -19,20 +20,23 @@ use super::{queue, Job, JobContext, JobError};
 /// kept.
 pub const RETENTION_DAYS: i64 = 30;
 
+/// After this many days a sent message's delivery report is not coming.
+const SETTLED_AFTER_DAYS: i64 = 7;
+
 /// Rows deleted per statement, so that no delete holds locks for long.
 const BATCH: i64 = 5_000;
 
 /// `Prune`: deletes what is past retention, then queues the next night.
 pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
     let before = Utc::now() - Duration::days(RETENTION_DAYS);
-    let updates = delete_in_batches(
+    let updates = in_batches(
         ctx,
         "DELETE FROM inbound_updates WHERE id IN (
              SELECT id FROM inbound_updates WHERE processed_at < $1 ORDER BY id LIMIT $2)",
         before,
     )
     .await?;
-    let jobs = delete_in_batches(
+    let jobs = in_batches(
         ctx,
         "DELETE FROM jobs WHERE id IN (
              SELECT id FROM jobs WHERE state = 'dead' AND updated_at < $1 ORDER BY id LIMIT $2)",
@@ -41,7 +45,7 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
     .await?;
     // Replies that went out (or failed) and belong to no booking: no code
     // is ever sent this way (code messages carry their booking).
-    let replies = delete_in_batches(
+    let replies = in_batches(
         ctx,
         "DELETE FROM notifications WHERE id IN (
              SELECT id FROM notifications
@@ -50,16 +54,32 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
         before,
     )
     .await?;
+    // A message that carried a secret and got no delivery report within a
+    // week will get none: its text goes too (security review M8).
+    let week = Utc::now() - Duration::days(SETTLED_AFTER_DAYS);
+    let cleared = in_batches(
+        ctx,
+        "UPDATE notifications SET body = NULL, template_params = NULL, html = NULL, body_cleared_at = now()
+         WHERE id IN (
+             SELECT id FROM notifications
+             WHERE body_cleared_at IS NULL AND status <> 'queued' AND channel <> 'console'
+               AND template IN ('pre_arrival', 'code', 'code_resend', 'knowledge', 'staff_reply')
+               AND coalesce(sent_at, created_at) < $1
+             ORDER BY created_at LIMIT $2)",
+        week,
+    )
+    .await?;
+    metrics::counter!("doorman_pruned_rows_total", "table" => "notification_texts").increment(cleared);
     metrics::counter!("doorman_pruned_rows_total", "table" => "inbound_updates").increment(updates);
     metrics::counter!("doorman_pruned_rows_total", "table" => "jobs").increment(jobs);
     metrics::counter!("doorman_pruned_rows_total", "table" => "notifications").increment(replies);
-    tracing::info!(updates, dead_jobs = jobs, replies, "pruned what is past retention");
+    tracing::info!(updates, dead_jobs = jobs, replies, cleared, "pruned what is past retention");
     let mut conn = ctx.db.acquire().await?;
     queue::enqueue(&mut conn, &Job::Prune, next_run(Utc::now())).await?;
     Ok(())
 }
 
-async fn delete_in_batches(ctx: &JobContext, statement: &str, before: DateTime<Utc>) -> Result<u64, JobError> {
+async fn in_batches(ctx: &JobContext, statement: &str, before: DateTime<Utc>) -> Result<u64, JobError> {
     let mut deleted = 0;
     loop {
         let done = sqlx::query(statement).bind(before).bind(BATCH).execute(&ctx.db).await?.rows_affected();
