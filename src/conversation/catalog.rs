@@ -45,6 +45,24 @@ pub fn pick(preferences: &[Option<&str>]) -> &'static str {
     preferences.iter().flatten().find_map(|wanted| LANGUAGES.iter().find(|l| *l == wanted).copied()).unwrap_or("en")
 }
 
+/// An instant in local time the way `language` writes it (its catalogue's
+/// `datetime` format), e.g. `Thu 3 Dec 15:00` or `3. 12. 2026 15:00`.
+pub fn local_time<Tz: chrono::TimeZone>(language: &str, at: chrono::DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    use std::fmt::Write;
+    let mut out = String::new();
+    let format = text(language, "datetime", &[]);
+    // The formats are part of the build and tested; should one ever be
+    // broken, English is written rather than nothing.
+    if write!(out, "{}", at.format(&format)).is_err() {
+        out.clear();
+        let _ = write!(out, "{}", at.format("%a %-d %b %H:%M"));
+    }
+    out
+}
+
 /// The reply `key` in `language` (English when missing), with `{name}`
 /// placeholders filled from `args`.
 pub fn text(language: &str, key: &str, args: &[(&str, &str)]) -> String {
@@ -79,6 +97,20 @@ mod tests {
                 assert_eq!(placeholders(translated), placeholders(source), "{language}.{key}");
             }
         }
+    }
+
+    #[test]
+    fn every_language_writes_local_times() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-03T15:00:00+01:00").unwrap();
+        for language in LANGUAGES {
+            let written = local_time(language, at);
+            assert!(
+                written.contains("15:00") && written.contains('3') && !written.contains('%'),
+                "{language}: {written}"
+            );
+        }
+        assert_eq!(local_time("en", at), "Thu 3 Dec 15:00");
+        assert_eq!(local_time("sk", at), "3. 12. 2026 15:00");
     }
 
     #[test]

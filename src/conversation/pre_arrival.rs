@@ -224,6 +224,7 @@ async fn queue_messages(
             codes: codes.clone(),
             entry_instructions: booking.room_instructions.as_deref().or(booking.entry_instructions.as_deref()),
             telegram_link,
+            language: catalog::pick(&[Some(booking.language.as_str())]),
         };
         let (body, subject, html) = content(booking, &message, channel);
         let outgoing = Outgoing {

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::catalog;
 use crate::access::timezone::Timezone;
 use crate::channels::text::code;
 
@@ -36,11 +37,13 @@ pub struct PreArrival<'a> {
     pub entry_instructions: Option<&'a str>,
     /// A Telegram deep link, when offered.
     pub telegram_link: Option<String>,
+    /// The language of the text (one of [`catalog::LANGUAGES`]).
+    pub language: &'a str,
 }
 
 impl PreArrival<'_> {
     fn local(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.timezone.tz()).format("%a %-d %b %H:%M").to_string()
+        catalog::local_time(self.language, at.with_timezone(&self.timezone.tz()))
     }
 
     /// Codes and the locks each opens, joined: `("361722", "Building
@@ -61,30 +64,30 @@ impl PreArrival<'_> {
         groups
     }
 
-    /// The message in doorman markup.
+    /// The message in doorman markup, in the guest's language (English
+    /// where the catalogue has no text).
     pub fn body(&self) -> String {
+        let t = |key: &str, args: &[(&str, &str)]| catalog::text(self.language, key, args);
         let mut lines = vec![
-            format!(
-                "Hello {}! Your stay at *{}* starts {}.",
-                self.first_name,
-                self.property,
-                self.local(self.check_in_at)
+            t(
+                "pre_arrival_greeting",
+                &[("name", self.first_name), ("property", self.property), ("check_in", &self.local(self.check_in_at))],
             ),
-            format!("• Room {}", self.room),
-            format!("• Check-out {}", self.local(self.check_out_at)),
+            t("pre_arrival_room", &[("room", self.room)]),
+            t("pre_arrival_check_out", &[("check_out", &self.local(self.check_out_at))]),
             String::new(),
         ];
         for (value, locks) in self.grouped() {
-            lines.push(format!("*Your access code:* {} ({})", code(&value), locks.join(", ")));
+            lines.push(t("pre_arrival_code", &[("code", &code(&value)), ("locks", &locks.join(", "))]));
         }
         if let Some(instructions) = self.entry_instructions {
             lines.push(String::new());
-            lines.push(format!("*How to get in:* {instructions}"));
+            lines.push(t("pre_arrival_how_to", &[("instructions", instructions)]));
         }
         lines.push(String::new());
-        lines.push("Reply here any time if you need help.".to_owned());
+        lines.push(t("pre_arrival_help", &[]));
         if let Some(link) = &self.telegram_link {
-            lines.push(format!("Prefer Telegram? {link}"));
+            lines.push(t("pre_arrival_telegram", &[("link", link)]));
         }
         lines.join("\n")
     }
@@ -98,8 +101,8 @@ impl PreArrival<'_> {
             .collect::<Vec<_>>()
             .join("; ");
         let closing = match &self.telegram_link {
-            Some(link) => format!("Prefer Telegram? {link}"),
-            None => "Reply here any time if you need help.".to_owned(),
+            Some(link) => catalog::text(self.language, "pre_arrival_telegram", &[("link", link)]),
+            None => catalog::text(self.language, "pre_arrival_help", &[]),
         };
         vec![
             self.first_name.to_owned(),

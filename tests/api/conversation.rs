@@ -174,6 +174,32 @@ async fn a_guest_gets_their_code_in_their_language() {
     assert!(reveals >= 12, "every reveal is audited ({reveals})");
 }
 
+/// The pre-arrival chat message, the one that carries the code, is written
+/// in the guest's language, with local times the way that language writes
+/// them; a language without a catalogue gets English.
+#[tokio::test]
+async fn the_pre_arrival_chat_message_is_in_the_guests_language() {
+    let chat = spawn().await;
+    let cases = [
+        ("421900000011", "sk", ["Váš prístupový kód", "Izba 101", "Odchod"]),
+        ("421900000012", "de", ["Ihr Zugangscode", "Zimmer 101", "So kommen Sie hinein"]),
+        ("421900000013", "pl", ["Twój kod dostępu", "Pokój 101", "Jak wejść"]),
+        ("421900000014", "ja", ["Your access code", "Room 101", "How to get in"]),
+    ];
+    for (n, (phone, language, expected)) in cases.into_iter().enumerate() {
+        // Writing first opens WhatsApp's window: the message goes as text.
+        chat.say(phone, "hello").await;
+        let guest = json!({ "name": "Jana Novak", "phone": format!("+{phone}"), "language": language });
+        let booking =
+            chat.book(&format!("BK-L{n}"), phone, "101", Duration::hours(10), json!({ "guest": guest })).await;
+        let sent = chat.sent_to(phone).await;
+        let message = sent.iter().find(|m| m.contains(&code_of(&booking))).expect("the pre-arrival message");
+        for phrase in expected {
+            assert!(message.contains(phrase), "{language}: {phrase:?} in {message}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn strangers_get_no_code_and_no_hint_whatever_they_say() {
     let chat = spawn().await;
