@@ -190,7 +190,7 @@ async fn tell_of_moved_codes(
         if booking.codes_revoked_at.is_none() { ", and the new room's locks get a code" } else { "" }
     );
     alert(conn, booking.property_id, format!("moved:{}:{}", booking.id, booking.room_id), text).await?;
-    let release_at = booking.check_in_at - chrono::Duration::hours(i64::from(booking.release_hours));
+    let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
     if now >= release_at && booking.codes_revoked_at.is_none() {
         let key = format!("moved:{}", booking.room_id);
         queue::enqueue(conn, &Job::DeliverCodes { booking_id: booking.id, key }, now).await?;
@@ -219,7 +219,7 @@ async fn schedule_pre_arrival(
     if now >= booking.check_out_at {
         return Ok(());
     }
-    let release_at = booking.check_in_at - chrono::Duration::hours(i64::from(booking.release_hours));
+    let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
     // The confirmation goes once per channel (the outbox dedupes); the
     // pre-arrival message with the code at release time.
     queue::enqueue(conn, &Job::BookingConfirmed { booking_id: booking.id }, now).await?;

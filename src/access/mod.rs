@@ -14,6 +14,7 @@ pub mod model;
 pub mod notifications;
 pub mod phone;
 pub mod properties;
+pub mod release;
 pub mod staff;
 pub mod stay;
 pub mod timezone;

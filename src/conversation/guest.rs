@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::access::links::{self, ContactKind};
 use crate::access::model::BookingStatus;
+use crate::access::release::{Release, ReleaseTerms};
 use crate::access::timezone::Timezone;
 use crate::access::AccessResult;
 use crate::channels::{Channel, InboundMessage};
@@ -81,27 +82,34 @@ pub struct BookingContext {
 }
 
 impl BookingContext {
-    /// When the code may be released.
-    pub fn release_at(&self) -> DateTime<Utc> {
-        self.check_in_at - chrono::Duration::hours(i64::from(self.release_hours))
+    /// What the release rule reads.
+    pub fn terms(&self) -> ReleaseTerms {
+        ReleaseTerms {
+            status: self.status,
+            verified: self.verified,
+            requires_verification: self.requires_verification,
+            check_in_at: self.check_in_at,
+            check_out_at: self.check_out_at,
+            release_hours: self.release_hours,
+        }
     }
 
-    /// Confirmed, and verified where the property requires it.
-    fn cleared(&self) -> bool {
-        self.status == BookingStatus::Confirmed && (self.verified || !self.requires_verification)
+    /// Whether the code may be given now, and if not, why.
+    pub fn release(&self, now: DateTime<Utc>) -> Release {
+        self.terms().at(now)
     }
 
-    /// From release until check-out, for a cleared booking: the guest may
-    /// have the code, parking, directions and check-out instructions (an
-    /// operator writes gate and key-safe codes there).
+    /// From release until check-out: the guest may have the code, parking,
+    /// directions and check-out instructions (an operator writes gate and
+    /// key-safe codes there).
     pub fn is_current(&self, now: DateTime<Utc>) -> bool {
-        self.cleared() && self.release_at() <= now && now < self.check_out_at
+        self.release(now) == Release::Allowed
     }
 
-    /// From check-in until check-out, for a cleared booking: the wifi
-    /// password is for guests in the house.
+    /// From check-in until check-out, released: the wifi password is for
+    /// guests in the house.
     pub fn in_stay(&self, now: DateTime<Utc>) -> bool {
-        self.cleared() && self.check_in_at <= now && now < self.check_out_at
+        self.terms().in_stay(now)
     }
 
     /// A date in the property's local time, e.g. `Mon 23 Nov`.

@@ -23,6 +23,7 @@ use self::guest::{BookingContext, GuestContext};
 use self::router::Intent;
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::model::BookingStatus;
+use crate::access::release::Release;
 use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
 use crate::jobs::{queue, Job, JobContext, JobError};
 
@@ -255,23 +256,23 @@ impl<'a> Conversation<'a> {
         b: &BookingContext,
     ) -> Result<(Vec<String>, bool), JobError> {
         let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
-        let now = Utc::now();
-        if b.status != BookingStatus::Confirmed {
-            let key = if b.status == BookingStatus::Pending { "access_verification" } else { "access_unknown_sender" };
+        let key = match b.release(Utc::now()) {
+            Release::Allowed => None,
+            Release::NotConfirmed if b.status == BookingStatus::Pending => Some("access_verification"),
+            Release::NotConfirmed => Some("access_unknown_sender"),
+            Release::Ended => {
+                return Ok((vec![say("access_ended", &[("check_out", &b.local(b.check_out_at))])], false));
+            }
+            Release::AwaitingVerification => Some("access_verification"),
+            Release::NotYet { at } => {
+                let hours = b.release_hours.to_string();
+                let args = [("release_at", b.local(at)), ("hours", hours), ("check_in", b.local(b.check_in_at))];
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                return Ok((vec![say("access_not_yet", &args)], false));
+            }
+        };
+        if let Some(key) = key {
             return Ok((vec![say(key, &[])], false));
-        }
-        if now >= b.check_out_at {
-            return Ok((vec![say("access_ended", &[("check_out", &b.local(b.check_out_at))])], false));
-        }
-        if b.requires_verification && !b.verified {
-            return Ok((vec![say("access_verification", &[])], false));
-        }
-        if now < b.release_at() {
-            let hours = b.release_hours.to_string();
-            let args =
-                [("release_at", b.local(b.release_at())), ("hours", hours), ("check_in", b.local(b.check_in_at))];
-            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            return Ok((vec![say("access_not_yet", &args)], false));
         }
         let codes = live_codes(tx, b.id).await?;
         if codes.is_empty() {

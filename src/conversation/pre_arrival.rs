@@ -2,7 +2,7 @@
 //! instructions `code_release_hours` before check-in, on every channel the
 //! guest has, exactly once per channel.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -10,6 +10,7 @@ use super::catalog;
 use super::replies::{CodeLine, PreArrival};
 use crate::access::links;
 use crate::access::model::BookingStatus;
+use crate::access::release::{Release, ReleaseTerms};
 use crate::access::timezone::Timezone;
 use crate::channels::{outbox, Channel, Outgoing, Template};
 use crate::jobs::{queue, Job, JobContext, JobError};
@@ -44,6 +45,19 @@ struct BookingForMessage {
     codes_revoked_at: Option<chrono::DateTime<Utc>>,
 }
 
+impl BookingForMessage {
+    fn terms(&self) -> ReleaseTerms {
+        ReleaseTerms {
+            status: self.status,
+            verified: self.verified,
+            requires_verification: self.requires_verification,
+            check_in_at: self.check_in_at,
+            check_out_at: self.check_out_at,
+            release_hours: self.release_hours,
+        }
+    }
+}
+
 /// `PreArrival`: sends the message when its time has come; waits when the
 /// dates moved later; does nothing for a booking that is not confirmed or
 /// whose verification is pending (a later upsert schedules it again).
@@ -53,18 +67,15 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
     let Some(booking) = booking else {
         return Ok(());
     };
-    if booking.status != BookingStatus::Confirmed || (booking.requires_verification && !booking.verified) {
-        return Ok(());
-    }
     let now = Utc::now();
-    let release_at = booking.check_in_at - Duration::hours(i64::from(booking.release_hours));
-    if now < release_at {
-        queue::enqueue(&mut tx, &Job::PreArrival { booking_id }, release_at).await?;
-        tx.commit().await?;
-        return Ok(());
-    }
-    if now >= booking.check_out_at {
-        return Ok(());
+    match booking.terms().at(now) {
+        Release::Allowed => {}
+        Release::NotYet { at } => {
+            queue::enqueue(&mut tx, &Job::PreArrival { booking_id }, at).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        Release::NotConfirmed | Release::AwaitingVerification | Release::Ended => return Ok(()),
     }
     let codes = live_codes(&mut tx, booking_id).await?;
     if codes.is_empty() {
@@ -121,7 +132,7 @@ pub async fn send_confirmation(ctx: &JobContext, booking_id: Uuid) -> Result<(),
     if booking.status != BookingStatus::Confirmed || now >= booking.check_out_at {
         return Ok(());
     }
-    let release_at = booking.check_in_at - Duration::hours(i64::from(booking.release_hours));
+    let release_at = booking.terms().release_at();
     if release_at <= now {
         // The pre-arrival message, with the code, is on its way already.
         return Ok(());
@@ -177,15 +188,9 @@ pub async fn deliver_codes(
     let Some(booking) = load(tx, booking_id).await? else {
         return Ok(());
     };
-    // The same rules as the pre-arrival message: before the release time or
+    // The same rule as the pre-arrival message: before the release time or
     // with verification pending, the pre-arrival job sends the new code later.
-    let now = Utc::now();
-    let release_at = booking.check_in_at - Duration::hours(i64::from(booking.release_hours));
-    let releasable = booking.status == BookingStatus::Confirmed
-        && (booking.verified || !booking.requires_verification)
-        && release_at <= now
-        && now < booking.check_out_at;
-    if !releasable {
+    if booking.terms().at(Utc::now()) != Release::Allowed {
         return Ok(());
     }
     let codes = live_codes(tx, booking_id).await?;

@@ -312,7 +312,7 @@ impl Stay {
     /// The guest may have the code already (review L4): a revocation now
     /// leaves them at the door, so it is confirmed like one in the stay.
     fn released(&self) -> bool {
-        Utc::now() >= self.check_in_at - Duration::hours(i64::from(self.release_hours))
+        Utc::now() >= crate::access::release::release_time(self.check_in_at, self.release_hours)
     }
 }
 
