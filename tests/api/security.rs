@@ -20,6 +20,19 @@ async fn offered_token(c: &Channels) -> String {
     link.rsplit('=').next().unwrap().to_owned()
 }
 
+/// WhatsApp and Telegram on, a stay in progress, and the deep-link token its
+/// pre-arrival message offered.
+async fn stay_with_a_telegram_offer() -> (Channels, Value, String) {
+    let c = channels::spawn_with(&[]).await;
+    meta_accepts(&c.meta).await;
+    telegram_accepts(&c.telegram).await;
+    let fixture = c.app.seed_property().await;
+    let booking = c.booking(&fixture, "BK-1", -Duration::hours(2), json!({})).await;
+    c.app.run_jobs().await;
+    let token = offered_token(&c).await;
+    (c, booking, token)
+}
+
 async fn telegram_texts_to(c: &Channels, chat: i64) -> Vec<String> {
     c.telegram_requests()
         .await
@@ -73,13 +86,7 @@ async fn a_chat_and_an_email_of_one_booking_never_reach_the_next_booking_of_the_
 /// and a deep-link token used there is not spent.
 #[tokio::test]
 async fn a_group_chat_is_never_linked_and_does_not_spend_the_token() {
-    let c = channels::spawn_with(&[]).await;
-    meta_accepts(&c.meta).await;
-    telegram_accepts(&c.telegram).await;
-    let fixture = c.app.seed_property().await;
-    let booking = c.booking(&fixture, "BK-1", -Duration::hours(2), json!({})).await;
-    c.app.run_jobs().await;
-    let token = offered_token(&c).await;
+    let (c, booking, token) = stay_with_a_telegram_offer().await;
     let group = |id: u64, extra: Value| {
         let mut update = telegram_message(id, 1111111, extra);
         update["message"]["chat"] = json!({ "id": -1001234567890_i64, "type": "supergroup", "title": "Family trip" });
@@ -108,13 +115,7 @@ async fn a_group_chat_is_never_linked_and_does_not_spend_the_token() {
 /// the deep-link token is never stored in clear.
 #[tokio::test]
 async fn message_texts_with_codes_are_forgotten_once_delivered_and_link_tokens_never_stored() {
-    let c = channels::spawn_with(&[]).await;
-    meta_accepts(&c.meta).await;
-    telegram_accepts(&c.telegram).await;
-    let fixture = c.app.seed_property().await;
-    let booking = c.booking(&fixture, "BK-1", -Duration::hours(2), json!({})).await;
-    c.app.run_jobs().await;
-    let token = offered_token(&c).await;
+    let (c, booking, token) = stay_with_a_telegram_offer().await;
     let stored: Vec<String> = sqlx::query_scalar(
         "SELECT coalesce(body, '') || coalesce(template_params::text, '') || coalesce(html, '') FROM notifications",
     )
