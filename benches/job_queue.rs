@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use doorman::channels::outbox::Senders;
+use doorman::context::JobContext;
 use doorman::db::{LocalOptions, LocalPostgres, MIGRATOR};
-use doorman::jobs::{queue, Job, JobContext, Worker, WorkerSettings};
+use doorman::jobs::Ping;
+use doorman::jobs::{queue, Worker, WorkerSettings};
 use doorman::lock_providers::simulated::{SimulatedProvider, SimulatedSettings};
 use doorman::lock_providers::Providers;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
@@ -89,14 +91,14 @@ async fn throughput(ctx: &JobContext) -> anyhow::Result<(f64, Duration)> {
     for chunk in 0..THROUGHPUT_JOBS / 1000 {
         let mut tx = ctx.db.begin().await?;
         for seq in chunk * 1000..(chunk + 1) * 1000 {
-            queue::enqueue(&mut tx, &Job::Ping { seq }, Utc::now()).await?;
+            queue::enqueue(&mut tx, &Ping { seq }, Utc::now()).await?;
         }
         tx.commit().await?;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = WorkerSettings { concurrency: 32, ..WorkerSettings::default() };
     let started = Instant::now();
-    let worker = tokio::spawn(Worker::new(ctx.clone(), settings).run(stopped));
+    let worker = tokio::spawn(Worker::new(doorman::app::runner(ctx.clone()), settings).run(stopped));
     wait_until_empty(&ctx.db).await?;
     let elapsed = started.elapsed();
     stop.send(true)?;
@@ -147,13 +149,13 @@ async fn bare_queue(db: &PgPool) -> anyhow::Result<(f64, Duration)> {
 async fn latency(ctx: &JobContext, snapshotter: &Snapshotter) -> anyhow::Result<(f64, f64, f64)> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = WorkerSettings { concurrency: 16, ..WorkerSettings::default() };
-    let worker = tokio::spawn(Worker::new(ctx.clone(), settings).run(stopped));
+    let worker = tokio::spawn(Worker::new(doorman::app::runner(ctx.clone()), settings).run(stopped));
     tokio::time::sleep(Duration::from_millis(200)).await; // LISTEN is up
     let mut ticker = tokio::time::interval(LATENCY_INTERVAL);
     for seq in 0..LATENCY_JOBS {
         ticker.tick().await;
         let mut tx = ctx.db.begin().await?;
-        queue::enqueue(&mut tx, &Job::Ping { seq }, Utc::now()).await?;
+        queue::enqueue(&mut tx, &Ping { seq }, Utc::now()).await?;
         tx.commit().await?;
     }
     wait_until_empty(&ctx.db).await?;

@@ -16,11 +16,14 @@ use crate::channels::sms::SmsClient;
 use crate::channels::telegram::client::TelegramClient;
 use crate::channels::whatsapp::client::WhatsappClient;
 use crate::config::Config;
+use crate::context::JobContext;
 use crate::conversation::llm::LlmClient;
+use crate::db::housekeeping::Prune;
 use crate::db::{self, LocalOptions, LocalPostgres};
+use crate::devices::{CheckLockActivity, CheckLocks, ReconcileLocks};
 use crate::http::webhooks::WebhookSecrets;
 use crate::http::{self, AppState};
-use crate::jobs::{JobContext, Worker, WorkerSettings};
+use crate::jobs::{Registry, Runner, Worker, WorkerSettings};
 use crate::lock_providers::nuki::NukiClient;
 use crate::lock_providers::seam::SeamClient;
 use crate::lock_providers::simulated::SimulatedProvider;
@@ -66,7 +69,7 @@ impl Database {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    worker: Option<Worker>,
+    worker: Option<Worker<JobContext>>,
     jobs: JobContext,
 }
 
@@ -108,14 +111,14 @@ impl Application {
             // database (their dedupe keys), however many instances start.
             let mut conn = jobs.db.acquire().await.context("connecting to the database")?;
             let now = chrono::Utc::now();
-            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLocks, now).await?;
-            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::CheckLockActivity, now).await?;
-            let nightly = crate::jobs::locks::next_nightly_run(now);
-            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::ReconcileLocks, nightly).await?;
-            let prune_at = crate::jobs::housekeeping::next_run(now);
-            crate::jobs::queue::enqueue(&mut conn, &crate::jobs::Job::Prune, prune_at).await?;
+            crate::jobs::queue::enqueue(&mut conn, &CheckLocks {}, now).await?;
+            crate::jobs::queue::enqueue(&mut conn, &CheckLockActivity {}, now).await?;
+            let nightly = crate::devices::locks::next_nightly_run(now);
+            crate::jobs::queue::enqueue(&mut conn, &ReconcileLocks {}, nightly).await?;
+            let prune_at = crate::db::housekeeping::next_run(now);
+            crate::jobs::queue::enqueue(&mut conn, &Prune {}, prune_at).await?;
         }
-        let worker = config.scheduler_enabled.then(|| Worker::new(jobs.clone(), settings));
+        let worker = config.scheduler_enabled.then(|| Worker::new(runner(jobs.clone()), settings));
         if worker.is_none() {
             tracing::info!("scheduler: off (SCHEDULER_ENABLED=false)");
         }
@@ -150,6 +153,56 @@ impl Application {
         }
         served
     }
+}
+
+/// Every job doorman runs. A job is a struct next to its domain; adding
+/// one is adding it here (`docs/architecture.md`, "Adding a job").
+pub fn registry() -> Registry<JobContext> {
+    use crate::access::jobs as core;
+    Registry::new()
+        // Codes on locks (devices/codes.rs).
+        .register::<core::ProgramCode>()
+        .register::<core::ConfirmCode>()
+        .register::<core::UpdateCode>()
+        .register::<core::RemoveCode>()
+        .register::<core::ExpireCode>()
+        .register::<crate::devices::RemoveDeviceCode>()
+        // The locks themselves (devices/locks.rs).
+        .register::<crate::devices::CheckLocks>()
+        .register::<crate::devices::CheckLockActivity>()
+        .register::<crate::devices::ReconcileLock>()
+        .register::<crate::devices::ReconcileLocks>()
+        .register::<crate::devices::FillBackupPool>()
+        // Messages to guests (conversation/pre_arrival.rs).
+        .register::<core::PreArrival>()
+        .register::<core::BookingConfirmed>()
+        .register::<core::DeliverCodes>()
+        // Staff alerts (conversation/alerts.rs).
+        .register::<core::AlertStaff>()
+        .register::<core::CheckCodesSet>()
+        .register::<crate::conversation::alerts::GuestAlert>()
+        .register::<crate::conversation::alerts::HandoffReminder>()
+        // Inbound updates (conversation/inbound.rs) and outbound messages.
+        .register::<crate::channels::inbox::ProcessInbound>()
+        .register::<crate::conversation::inbound::StaffCommand>()
+        .register::<crate::conversation::inbound::LlmFallback>()
+        .register::<crate::channels::outbox::SendMessage>()
+        // The database's upkeep, and the queue's own probe.
+        .register::<crate::db::housekeeping::Prune>()
+        .register::<crate::jobs::Ping>()
+}
+
+static REGISTRY: std::sync::LazyLock<Arc<Registry<JobContext>>> = std::sync::LazyLock::new(|| Arc::new(registry()));
+
+/// `ctx` with every job: what a worker runs.
+pub fn runner(ctx: JobContext) -> Runner<JobContext> {
+    Runner::new(ctx, REGISTRY.clone())
+}
+
+/// Runs every due job, one at a time, until none is due; returns how many
+/// ran. Tests drive the scheduler with this instead of sleeping.
+pub async fn run_pending_jobs(ctx: &JobContext) -> usize {
+    crate::jobs::run_pending_jobs(&runner(ctx.clone())).await
 }
 
 /// What jobs can reach with this configuration: the lock providers and the
@@ -233,4 +286,16 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two jobs of one kind would run each other's payloads: `register`
+    /// refuses that, so building the registry is the check.
+    #[test]
+    fn every_job_kind_is_registered_once() {
+        let kinds = super::registry().kinds();
+        assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
+        assert_eq!(kinds.len(), 24, "{kinds:?}");
+    }
 }

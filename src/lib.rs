@@ -5,7 +5,8 @@
 //!   codes, audit trail).
 //! - [`http`]: the admin API, health and (later) webhooks.
 //! - [`db`]: the pool, migrations and the local PostgreSQL.
-//! - [`jobs`]: the durable job queue and the jobs that carry codes to locks.
+//! - [`jobs`]: the durable job queue and its worker (no job of its own).
+//! - [`devices`]: the jobs that carry codes to locks and look after them.
 //! - [`lock_providers`]: the provider trait, the simulated lock (Nuki, Seam).
 //! - [`app`]: wiring: build the service from a [`config::Config`] and run it.
 
@@ -13,9 +14,11 @@ pub mod access;
 pub mod app;
 pub mod channels;
 pub mod config;
+pub mod context;
 pub mod conversation;
 pub mod db;
 pub mod demo;
+pub mod devices;
 pub mod http;
 pub mod jobs;
 pub mod lock_providers;

@@ -129,7 +129,7 @@ async fn chat(config: &Config, database: &Database, from: &str) -> anyhow::Resul
     let jobs = job_context(config, &database.pool)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = WorkerSettings { tick: config.scheduler_tick, ..WorkerSettings::default() };
-    let worker = tokio::spawn(Worker::new(jobs, settings).run(stopped));
+    let worker = tokio::spawn(Worker::new(doorman::app::runner(jobs), settings).run(stopped));
     eprintln!("doorman chat as {address}: type a message and press Enter; Ctrl-D ends.");
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let result = console::run(&database.pool, &address, stdin, tokio::io::stdout()).await;

@@ -96,3 +96,13 @@ impl From<sqlx::Error> for AccessError {
 
 /// Result of a core operation.
 pub type AccessResult<T> = Result<T, AccessError>;
+
+/// A database error is worth another attempt; any other core error is not.
+impl From<AccessError> for crate::jobs::JobError {
+    fn from(err: AccessError) -> Self {
+        match err {
+            AccessError::Database(e) => Self::Retry(anyhow::Error::new(e).context("database")),
+            other => Self::Permanent(anyhow::Error::new(other)),
+        }
+    }
+}

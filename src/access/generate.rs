@@ -7,7 +7,26 @@ use std::collections::HashSet;
 use rand::seq::IndexedRandom;
 
 use super::model::{CodeFormat, CodeKind, ProviderKind};
-use crate::lock_providers::DeviceConstraints;
+
+/// The codes a device accepts, as its provider reports them (Seam's `code_constraints`,
+/// `supported_code_lengths`, `max_active_codes_supported`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeviceConstraints {
+    /// The lengths it accepts; empty when any.
+    pub supported_lengths: Vec<u8>,
+    /// Shortest code it accepts.
+    pub min_length: Option<u8>,
+    /// Longest code it accepts.
+    pub max_length: Option<u8>,
+    /// It refuses the digit 0.
+    pub no_zeros: bool,
+    /// Prefixes it refuses (e.g. `12`).
+    pub forbidden_prefixes: Vec<String>,
+    /// How many codes it holds at once.
+    pub max_active_codes: Option<i32>,
+    /// It keeps a pool of backup codes doorman can pull from.
+    pub backup_pool: bool,
+}
 
 /// Digits a numeric code draws from.
 const DIGITS: &[u8] = b"0123456789";

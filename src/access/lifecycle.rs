@@ -15,10 +15,14 @@ use uuid::Uuid;
 use super::audit::{self, Actor, Subject};
 use super::codes::mask;
 use super::error::{AccessError, AccessResult};
+use super::generate::DeviceConstraints;
 use super::generate::{generate, CodeRules};
 use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
-use crate::jobs::{queue, Job};
-use crate::lock_providers::DeviceConstraints;
+use crate::access::jobs::{
+    AlertStaff, BookingConfirmed, CheckCodesSet, DeliverCodes, ExpireCode, PreArrival, ProgramCode, RemoveCode,
+    UpdateCode,
+};
+use crate::jobs::queue;
 
 /// How many times a value is drawn again after losing a race for it.
 const INSERT_ATTEMPTS: usize = 8;
@@ -193,7 +197,7 @@ async fn tell_of_moved_codes(
     let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
     if now >= release_at && booking.codes_revoked_at.is_none() {
         let key = format!("moved:{}", booking.room_id);
-        queue::enqueue(conn, &Job::DeliverCodes { booking_id: booking.id, key }, now).await?;
+        queue::enqueue(conn, &DeliverCodes { booking_id: booking.id, key }, now).await?;
     }
     Ok(())
 }
@@ -204,7 +208,7 @@ async fn room_name(conn: &mut PgConnection, room_id: Uuid) -> AccessResult<Strin
 
 /// Staff of the property are told, once per `problem`.
 async fn alert(conn: &mut PgConnection, property_id: Uuid, problem: String, text: String) -> AccessResult<()> {
-    queue::enqueue(conn, &Job::AlertStaff { property_id, problem, text }, Utc::now()).await?;
+    queue::enqueue(conn, &AlertStaff { property_id, problem, text }, Utc::now()).await?;
     Ok(())
 }
 
@@ -222,14 +226,14 @@ async fn schedule_pre_arrival(
     let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
     // The confirmation goes once per channel (the outbox dedupes); the
     // pre-arrival message with the code at release time.
-    queue::enqueue(conn, &Job::BookingConfirmed { booking_id: booking.id }, now).await?;
-    queue::enqueue(conn, &Job::PreArrival { booking_id: booking.id }, release_at.max(now)).await?;
+    queue::enqueue(conn, &BookingConfirmed { booking_id: booking.id }, now).await?;
+    queue::enqueue(conn, &PreArrival { booking_id: booking.id }, release_at.max(now)).await?;
     // SPEC §3.8: a code not on the lock this long before check-in is a
     // problem for a person.
     let deadline = booking.check_in_at - CODE_SET_LEAD;
     // Confirmed at the last minute: give the locks a few minutes first.
     let earliest = now + chrono::Duration::minutes(10);
-    queue::enqueue(conn, &Job::CheckCodesSet { booking_id: booking.id }, deadline.max(earliest)).await?;
+    queue::enqueue(conn, &CheckCodesSet { booking_id: booking.id }, deadline.max(earliest)).await?;
     Ok(())
 }
 
@@ -326,7 +330,7 @@ pub async fn revoke_code(
     if row.state == CodeState::Removing {
         // Asked again: try the lock again (a removal that gave up may now
         // get through).
-        queue::enqueue(conn, &Job::RemoveCode { code_id }, Utc::now()).await?;
+        queue::enqueue(conn, &RemoveCode { code_id }, Utc::now()).await?;
         return Ok(());
     }
     let in_progress = match (row.check_in_at, row.check_out_at) {
@@ -373,7 +377,7 @@ pub async fn begin_removal(conn: &mut PgConnection, code_id: Uuid, actor: Actor,
     };
     audit::record(&mut *conn, actor, "code.revoked", subject, json!({ "reason": reason, "code": mask(&row.code) }))
         .await?;
-    queue::enqueue(conn, &Job::RemoveCode { code_id }, Utc::now()).await?;
+    queue::enqueue(conn, &RemoveCode { code_id }, Utc::now()).await?;
     Ok(())
 }
 
@@ -583,9 +587,9 @@ async fn insert_code(
     });
     let queued = async {
         audit::record(&mut *conn, actor, "code.created", subject, details).await?;
-        queue::enqueue(conn, &Job::ProgramCode { code_id: id }, Utc::now()).await?;
+        queue::enqueue(conn, &ProgramCode { code_id: id }, Utc::now()).await?;
         if let Some(until) = new.valid_until {
-            queue::enqueue(conn, &Job::ExpireCode { code_id: id }, until).await?;
+            queue::enqueue(conn, &ExpireCode { code_id: id }, until).await?;
         }
         AccessResult::Ok(())
     };
@@ -628,9 +632,9 @@ async fn move_window(
     // A pending code is programmed with the window it has then; a code on
     // (or on its way to) the lock gets the new window there too.
     if matches!(state, CodeState::Programming | CodeState::Set) {
-        queue::enqueue(conn, &Job::UpdateCode { code_id: code.id }, Utc::now()).await?;
+        queue::enqueue(conn, &UpdateCode { code_id: code.id }, Utc::now()).await?;
     }
-    queue::enqueue(conn, &Job::ExpireCode { code_id: code.id }, booking.check_out_at).await?;
+    queue::enqueue(conn, &ExpireCode { code_id: code.id }, booking.check_out_at).await?;
     Ok(())
 }
 
@@ -864,6 +868,6 @@ pub async fn adopt_device_code(
     let details = json!({ "provider_ref": provider_ref, "code": mask(&value), "staff_id": staff_id });
     audit::record(&mut *conn, actor, "code.adopted", subject, details).await?;
     // Its name and window on the lock become doorman's (persistent).
-    queue::enqueue(conn, &Job::UpdateCode { code_id }, Utc::now()).await?;
+    queue::enqueue(conn, &UpdateCode { code_id }, Utc::now()).await?;
     Ok(code_id)
 }

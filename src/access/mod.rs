@@ -2,11 +2,13 @@
 //! audit trail. No HTTP, chat or provider types in here: every channel and
 //! the admin API call the same functions.
 
+pub mod alerts;
 pub mod audit;
 pub mod bookings;
 pub mod codes;
 pub mod error;
 pub mod generate;
+pub mod jobs;
 pub mod lifecycle;
 pub mod links;
 pub mod locks;

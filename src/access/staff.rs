@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::audit::{self, Actor, Subject};
 use super::codes::mask;
 use super::error::{AccessError, AccessResult};
+use super::jobs::AlertStaff;
 use super::model::Role;
 use super::phone::Phone;
 
@@ -245,8 +246,7 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
     for (property_id, removed) in told {
         let text = format!("{name} was deactivated. Removed: {}.", removed.join("; "));
         let problem = format!("deactivated:{staff_id}");
-        crate::jobs::queue::enqueue(conn, &crate::jobs::Job::AlertStaff { property_id, problem, text }, Utc::now())
-            .await?;
+        crate::jobs::queue::enqueue(conn, &AlertStaff { property_id, problem, text }, Utc::now()).await?;
     }
     Ok(Deactivation { codes_removing: codes.len(), links_ended: links.len() })
 }

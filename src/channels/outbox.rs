@@ -8,6 +8,7 @@ use std::sync::Arc;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{Duration, Utc};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -18,7 +19,8 @@ use super::telegram::client::{TelegramClient, TelegramError};
 use super::whatsapp::client::{WhatsappClient, WhatsappError, WhatsappMessage};
 use super::{Channel, DeliveryStatus, Outgoing, Template};
 use crate::access::audit::{self, Actor, Subject};
-use crate::jobs::{queue, Job, JobContext, JobError};
+use crate::context::JobContext;
+use crate::jobs::{queue, Job, JobError, Run};
 
 /// The channel `doorman chat` listens on for console replies.
 pub const CONSOLE_CHANNEL: &str = "doorman_console";
@@ -101,6 +103,28 @@ impl Senders {
     }
 }
 
+/// Send one queued notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessage {
+    /// The `notifications` row.
+    pub notification_id: Uuid,
+}
+
+impl Job for SendMessage {
+    const KIND: &'static str = "send_message";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.notification_id))
+    }
+}
+
+/// The notification log holds the failure of a message.
+impl Run<JobContext> for SendMessage {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        send(ctx, self.notification_id).await
+    }
+}
+
 /// Queues a message in the caller's transaction; with a dedupe key it is
 /// queued once, ever. Returns the notification's id when it was queued now.
 pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Result<Option<Uuid>> {
@@ -124,7 +148,7 @@ pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Resul
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(notification_id) = id {
-        queue::enqueue(conn, &Job::SendMessage { notification_id }, Utc::now()).await?;
+        queue::enqueue(conn, &SendMessage { notification_id }, Utc::now()).await?;
     }
     Ok(id)
 }
@@ -222,7 +246,7 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         Ok(Channel::Console) => Ok((format!("console-{}", queued.id.simple()), "text")),
         Ok(Channel::Sms) => send_sms(ctx, &queued).await,
         Ok(Channel::Email) => send_email(ctx, &queued).await,
-        Err(e) => Err(JobError::Permanent(e)),
+        Err(e) => Err(JobError::permanent(e)),
     };
     match sent {
         Ok((provider_message_id, sent_as)) => {
@@ -247,12 +271,12 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
                 }
             }
         }
-        Err(JobError::Permanent(error)) => {
-            mark_failed(ctx, &queued, &error).await?;
-            if queued.channel == Channel::Whatsapp.as_str() && error.contains("131026") {
+        Err(error @ JobError::Permanent(_)) => {
+            mark_failed(ctx, &queued, &format!("{error:#}")).await?;
+            if undeliverable_on_whatsapp(&error) {
                 fall_back_to_sms(ctx, &queued).await?;
             }
-            Err(JobError::Permanent(error))
+            Err(error)
         }
         Err(retry) => {
             sqlx::query!(
@@ -269,9 +293,7 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
 
 async fn send_whatsapp(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
     let sender = ctx.senders.whatsapp.as_ref().ok_or_else(|| {
-        JobError::Permanent(
-            "WhatsApp is off: set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_APP_SECRET".into(),
-        )
+        JobError::permanent("WhatsApp is off: set WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_APP_SECRET")
     })?;
     let last_inbound = sqlx::query_scalar!(
         "SELECT last_inbound_at FROM chat_contacts WHERE channel = 'whatsapp' AND address = $1",
@@ -293,9 +315,7 @@ async fn send_whatsapp(ctx: &JobContext, queued: &Queued) -> Result<(String, &'s
         }
     }
     let Some(template) = &queued.template else {
-        return Err(JobError::Permanent(
-            "outside WhatsApp's 24-hour window and the message has no approved template".into(),
-        ));
+        return Err(JobError::permanent("outside WhatsApp's 24-hour window and the message has no approved template"));
     };
     sender.limiter.until_ready().await;
     let message = WhatsappMessage::Template {
@@ -306,62 +326,65 @@ async fn send_whatsapp(ctx: &JobContext, queued: &Queued) -> Result<(String, &'s
     sender.client.send(&queued.recipient, &message).await.map(|id| (id, "template")).map_err(whatsapp_error)
 }
 
+/// Meta's error for a number that is not on WhatsApp.
+const NOT_ON_WHATSAPP: i64 = 131026;
+
 fn whatsapp_error(error: WhatsappError) -> JobError {
     match error {
-        WhatsappError::Retryable { message, after: Some(after) } => JobError::RetryAfter(message, after),
-        WhatsappError::Retryable { message, after: None } => JobError::Retry(message),
-        WhatsappError::WindowClosed(message) | WhatsappError::Permanent { message, .. } => JobError::Permanent(message),
+        WhatsappError::Retryable { after: Some(after), .. } => JobError::RetryAfter(error.into(), after),
+        WhatsappError::Retryable { after: None, .. } => JobError::Retry(error.into()),
+        WhatsappError::WindowClosed(_) | WhatsappError::Permanent { .. } => JobError::Permanent(error.into()),
     }
 }
 
+/// Whether WhatsApp refused the message because the number is not on it
+/// (decided on Meta's error code, not on its text).
+fn undeliverable_on_whatsapp(error: &JobError) -> bool {
+    matches!(
+        error.cause().downcast_ref::<WhatsappError>(),
+        Some(WhatsappError::Permanent { code: Some(NOT_ON_WHATSAPP), .. })
+    )
+}
+
 async fn send_telegram(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
-    let sender = ctx
-        .senders
-        .telegram
-        .as_ref()
-        .ok_or_else(|| JobError::Permanent("Telegram is off: set TELEGRAM_BOT_TOKEN".into()))?;
+    let sender =
+        ctx.senders.telegram.as_ref().ok_or_else(|| JobError::permanent("Telegram is off: set TELEGRAM_BOT_TOKEN"))?;
     let chat_id: i64 = queued
         .recipient
         .parse()
-        .map_err(|_| JobError::Permanent(format!("{:?} is not a Telegram chat id", queued.recipient)))?;
+        .map_err(|_| JobError::permanent(format!("{:?} is not a Telegram chat id", queued.recipient)))?;
     sender.global.until_ready().await;
     sender.per_chat.until_key_ready(&chat_id).await;
     let body = queued.body.as_deref().unwrap_or_default();
     match sender.client.send(chat_id, body).await {
         Ok(id) => Ok((id, "text")),
-        Err(TelegramError::Retryable { message, after: Some(after) }) => Err(JobError::RetryAfter(message, after)),
-        Err(TelegramError::Retryable { message, after: None }) => Err(JobError::Retry(message)),
-        Err(TelegramError::Permanent(message)) => Err(JobError::Permanent(message)),
+        Err(e @ TelegramError::Retryable { after: Some(after), .. }) => Err(JobError::RetryAfter(e.into(), after)),
+        Err(e @ TelegramError::Retryable { after: None, .. }) => Err(JobError::Retry(e.into())),
+        Err(e @ TelegramError::Permanent(_)) => Err(JobError::Permanent(e.into())),
     }
 }
 
 async fn send_sms(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
-    let client = ctx
-        .senders
-        .sms
-        .as_ref()
-        .ok_or_else(|| JobError::Permanent("SMS is off: set AT_USERNAME and AT_API_KEY".into()))?;
+    let client =
+        ctx.senders.sms.as_ref().ok_or_else(|| JobError::permanent("SMS is off: set AT_USERNAME and AT_API_KEY"))?;
     let text = super::text::plain(queued.body.as_deref().unwrap_or_default());
     match client.send(&queued.recipient, &text).await {
         Ok(id) => Ok((id, "text")),
-        Err(SmsError::Retryable(message)) => Err(JobError::Retry(message)),
-        Err(SmsError::Permanent(message)) => Err(JobError::Permanent(message)),
+        Err(e @ SmsError::Retryable(_)) => Err(JobError::Retry(e.into())),
+        Err(e @ SmsError::Permanent(_)) => Err(JobError::Permanent(e.into())),
     }
 }
 
 async fn send_email(ctx: &JobContext, queued: &Queued) -> Result<(String, &'static str), JobError> {
-    let client = ctx
-        .senders
-        .email
-        .as_ref()
-        .ok_or_else(|| JobError::Permanent("email is off: set SMTP_URL and SMTP_FROM".into()))?;
+    let client =
+        ctx.senders.email.as_ref().ok_or_else(|| JobError::permanent("email is off: set SMTP_URL and SMTP_FROM"))?;
     let text = super::text::plain(queued.body.as_deref().unwrap_or_default());
     let subject = queued.subject.as_deref().unwrap_or("Your stay");
     let html = queued.html.clone().unwrap_or_else(|| format!("<pre>{}</pre>", text.replace('<', "&lt;")));
     match client.send(&queued.recipient, subject, &text, &html).await {
         Ok(id) => Ok((id, "html")),
-        Err(EmailError::Retryable(message)) => Err(JobError::Retry(message)),
-        Err(EmailError::Permanent(message)) => Err(JobError::Permanent(message)),
+        Err(e @ EmailError::Retryable(_)) => Err(JobError::Retry(e.into())),
+        Err(e @ EmailError::Permanent(_)) => Err(JobError::Permanent(e.into())),
     }
 }
 

@@ -5,12 +5,15 @@
 //! comes in between is folded into the next alert.
 
 use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::access::jobs::{AlertStaff, CheckCodesSet};
 use crate::channels::outbox::{self, Senders};
 use crate::channels::{Channel, Outgoing, Template};
-use crate::jobs::{queue, Job, JobContext, JobError};
+use crate::context::JobContext;
+use crate::jobs::{queue, Job, JobError, Run};
 
 /// The approved WhatsApp template for staff alerts outside the window.
 pub const TEMPLATE: &str = "doorman_staff_alert";
@@ -25,6 +28,66 @@ const QUOTED_MESSAGES: i32 = 5;
 const PARAM_CHARS: usize = 900;
 /// Characters of an alert's text: Telegram and WhatsApp take 4096.
 const BODY_CHARS: usize = 3500;
+
+/// What a guest wrote that staff must see, folded into one alert per guest
+/// and window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestAlert {
+    /// The property whose staff are told.
+    pub property_id: Uuid,
+    /// The guest.
+    pub guest_id: Uuid,
+}
+
+impl Job for GuestAlert {
+    const KIND: &'static str = "guest_alert";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.property_id, self.guest_id))
+    }
+}
+
+impl Run<JobContext> for GuestAlert {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        send_guest_alert(ctx, self.property_id, self.guest_id).await
+    }
+}
+
+/// A hand-off still open after a while: remind staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffReminder {
+    /// The hand-off.
+    pub handoff_id: Uuid,
+}
+
+impl Job for HandoffReminder {
+    const KIND: &'static str = "handoff_reminder";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.handoff_id))
+    }
+}
+
+impl Run<JobContext> for HandoffReminder {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        remind_handoff(ctx, self.handoff_id).await
+    }
+}
+
+impl Run<JobContext> for CheckCodesSet {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        check_codes_set(ctx, self.booking_id).await
+    }
+}
+
+impl Run<JobContext> for AlertStaff {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let mut tx = ctx.db.begin().await?;
+        alert_staff(&mut tx, &ctx.senders, self.property_id, &self.problem, &self.text).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
 
 /// Queues `text` to every active staff member of the property, on each
 /// channel they can be reached on, once per `problem` key. Returns how many
@@ -107,7 +170,7 @@ pub async fn alert_guest_text(
     .await?;
     let now = Utc::now();
     let run_at = last_sent_at.map_or(now, |last| (last + GUEST_TEXT_WINDOW).max(now));
-    queue::enqueue(tx, &Job::GuestAlert { property_id, guest_id }, run_at).await
+    queue::enqueue(tx, &GuestAlert { property_id, guest_id }, run_at).await
 }
 
 /// `GuestAlert`: the guest's messages waiting for staff, in one alert.
@@ -181,7 +244,7 @@ fn truncate(text: &str, max: usize) -> String {
 /// `CheckCodesSet`: shortly before check-in, every live guest code of a
 /// confirmed booking should be on its lock; if one is not, staff are told
 /// (SPEC §3.8).
-pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) -> Result<(), crate::jobs::JobError> {
+pub async fn check_codes_set(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
     // A lock with backup codes gives the guest one of those instead, before
     // check-in only: a code is never swapped under a guest in their stay.
     // A failed swap never holds back the alert below.
@@ -194,7 +257,7 @@ pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) ->
     .fetch_all(&ctx.db)
     .await?;
     for code_id in unset {
-        if let Err(e) = crate::jobs::locks::assign_backup(ctx, code_id).await {
+        if let Err(e) = crate::devices::locks::assign_backup(ctx, code_id).await {
             tracing::warn!(%code_id, error = %e, "giving a guest a backup code");
         }
     }
@@ -228,7 +291,7 @@ pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) ->
         if !reminder {
             // Look again at check-in: one reminder if it persists.
             let at = row.check_in_at.max(now + chrono::Duration::minutes(10));
-            crate::jobs::queue::enqueue(&mut tx, &crate::jobs::Job::CheckCodesSet { booking_id }, at).await?;
+            crate::jobs::queue::enqueue(&mut tx, &CheckCodesSet { booking_id }, at).await?;
         }
     }
     tx.commit().await?;
@@ -236,7 +299,7 @@ pub async fn check_codes_set(ctx: &crate::jobs::JobContext, booking_id: Uuid) ->
 }
 
 /// `HandoffReminder`: staff have not resolved a hand-off yet.
-pub async fn remind_handoff(ctx: &crate::jobs::JobContext, handoff_id: Uuid) -> Result<(), crate::jobs::JobError> {
+pub async fn remind_handoff(ctx: &JobContext, handoff_id: Uuid) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
     let open = sqlx::query!(
         r#"SELECT h.property_id, g.name AS "guest?" FROM handoffs h LEFT JOIN guests g ON g.id = h.guest_id

@@ -8,10 +8,11 @@ use chrono::Utc;
 use sqlx::PgConnection;
 
 use super::{catalog, replies, reply};
+use crate::access::jobs::PreArrival;
 use crate::access::links::{self, ContactKind, LinkedBy};
 use crate::access::phone::Phone;
 use crate::channels::{InboundMessage, Outgoing};
-use crate::jobs::{queue, Job, JobError};
+use crate::jobs::{queue, JobError};
 
 /// `/start <token>`: links the chat to the token's booking, once. From a
 /// group chat the token is not spent.
@@ -31,7 +32,7 @@ pub async fn redeem_start(
     };
     links::link_contact(tx, booking_id, ContactKind::Telegram, &message.address, LinkedBy::TelegramLink).await?;
     // Send the access details here too, when it is time.
-    queue::enqueue(tx, &Job::PreArrival { booking_id }, Utc::now()).await?;
+    queue::enqueue(tx, &PreArrival { booking_id }, Utc::now()).await?;
     let first_name = guest_first_name(tx, booking_id).await?;
     Ok(vec![reply(message, replies::telegram_linked(&first_name))])
 }
@@ -68,7 +69,7 @@ pub async fn link_by_contact(
         return Ok(vec![reply(message, replies::contact_not_linked())]);
     };
     links::link_contact(tx, booking_id, ContactKind::Telegram, &message.address, LinkedBy::TelegramContact).await?;
-    queue::enqueue(tx, &Job::PreArrival { booking_id }, Utc::now()).await?;
+    queue::enqueue(tx, &PreArrival { booking_id }, Utc::now()).await?;
     let first_name = guest_first_name(tx, booking_id).await?;
     Ok(vec![reply(message, replies::telegram_linked(&first_name))])
 }

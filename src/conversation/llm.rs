@@ -22,7 +22,8 @@ use super::guest::{self, BookingContext};
 use super::router::{self, Intent};
 use super::{catalog, reply, Conversation};
 use crate::channels::{outbox, InboundEvent};
-use crate::jobs::{JobContext, JobError};
+use crate::context::JobContext;
+use crate::jobs::JobError;
 
 mod redact;
 
@@ -189,9 +190,9 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
     let payload = sqlx::query_scalar!("SELECT payload FROM inbound_updates WHERE id = $1", update_id)
         .fetch_optional(&ctx.db)
         .await?
-        .ok_or_else(|| JobError::Permanent(format!("no inbound update {update_id}")))?;
+        .ok_or_else(|| JobError::permanent(format!("no inbound update {update_id}")))?;
     let Ok(InboundEvent::Message(message)) = serde_json::from_value::<InboundEvent>(payload) else {
-        return Err(JobError::Permanent(format!("inbound update {update_id} is not a message")));
+        return Err(JobError::permanent(format!("inbound update {update_id} is not a message")));
     };
     let Some(body) = message.content.text() else {
         return Ok(());

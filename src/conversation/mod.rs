@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod commands;
 pub mod guest;
 pub mod identity;
+pub mod inbound;
 pub mod llm;
 pub mod model;
 pub mod pre_arrival;
@@ -18,14 +19,17 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
+use self::alerts::HandoffReminder;
 use self::catalog::text;
 use self::guest::{BookingContext, GuestContext};
+use self::inbound::{LlmFallback, StaffCommand};
 use self::router::Intent;
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::model::BookingStatus;
 use crate::access::release::Release;
 use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
-use crate::jobs::{queue, Job, JobContext, JobError};
+use crate::context::JobContext;
+use crate::jobs::{queue, JobError};
 
 /// How long a hand-off pauses automatic replies when staff do not resolve it.
 const HANDOFF_TIMEOUT: Duration = Duration::hours(24);
@@ -66,7 +70,7 @@ pub async fn respond(
         if let Some(member) = staff::identify(tx, message).await? {
             count(message, "staff_command");
             if staff::asks_the_locks(command) {
-                queue::enqueue(tx, &Job::StaffCommand { update_id }, Utc::now()).await?;
+                queue::enqueue(tx, &StaffCommand { update_id }, Utc::now()).await?;
                 return Ok(Vec::new());
             }
             let answer = staff::run(ctx, tx, &member, command).await?;
@@ -111,7 +115,7 @@ pub async fn respond(
     if intent == Intent::Unknown && classification.unsure && ctx.llm.is_some() && booked {
         count(message, "llm_fallback");
         // The model is asked outside this transaction; it answers later.
-        queue::enqueue(tx, &Job::LlmFallback { update_id }, Utc::now()).await?;
+        queue::enqueue(tx, &LlmFallback { update_id }, Utc::now()).await?;
         return Ok(Vec::new());
     }
     count(message, intent.as_str());
@@ -423,7 +427,7 @@ impl<'a> Conversation<'a> {
         let problem = format!("handoff:{}", opened.map_or_else(|| "open".to_owned(), |id| id.to_string()));
         alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
         if let Some(handoff_id) = opened {
-            queue::enqueue(tx, &Job::HandoffReminder { handoff_id }, Utc::now() + HANDOFF_REMINDER).await?;
+            queue::enqueue(tx, &HandoffReminder { handoff_id }, Utc::now() + HANDOFF_REMINDER).await?;
         }
         Ok(vec![text(self.language, "human", &[])])
     }

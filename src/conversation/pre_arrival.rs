@@ -7,13 +7,15 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::catalog;
-use super::replies::{CodeLine, PreArrival};
+use super::replies::{self, CodeLine};
+use crate::access::jobs::{AlertStaff, BookingConfirmed, DeliverCodes, PreArrival};
 use crate::access::links;
 use crate::access::model::BookingStatus;
 use crate::access::release::{Release, ReleaseTerms};
 use crate::access::timezone::Timezone;
 use crate::channels::{outbox, Channel, Outgoing, Template};
-use crate::jobs::{queue, Job, JobContext, JobError};
+use crate::context::JobContext;
+use crate::jobs::{queue, JobError, Run};
 
 /// The approved WhatsApp template used outside the 24-hour window.
 pub const TEMPLATE: &str = "doorman_pre_arrival";
@@ -58,6 +60,31 @@ impl BookingForMessage {
     }
 }
 
+impl Run<JobContext> for PreArrival {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        send(ctx, self.booking_id).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, _: &JobError) -> Result<(), JobError> {
+        gave_up(conn, self.booking_id).await
+    }
+}
+
+impl Run<JobContext> for BookingConfirmed {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        send_confirmation(ctx, self.booking_id).await
+    }
+}
+
+impl Run<JobContext> for DeliverCodes {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let mut tx = ctx.db.begin().await?;
+        deliver_codes(ctx, &mut tx, self.booking_id, &self.key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// `PreArrival`: sends the message when its time has come; waits when the
 /// dates moved later; does nothing for a booking that is not confirmed or
 /// whose verification is pending (a later upsert schedules it again).
@@ -71,7 +98,7 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
     match booking.terms().at(now) {
         Release::Allowed => {}
         Release::NotYet { at } => {
-            queue::enqueue(&mut tx, &Job::PreArrival { booking_id }, at).await?;
+            queue::enqueue(&mut tx, &PreArrival { booking_id }, at).await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -85,13 +112,12 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
                 "{} ({}, room {}) is due their access details, but their codes were revoked. /regen room {} issues new ones.",
                 booking.guest_name, booking.external_ref, booking.room, booking.room
             );
-            let job =
-                Job::AlertStaff { property_id: booking.property_id, problem: format!("no_code:{booking_id}"), text };
+            let job = AlertStaff { property_id: booking.property_id, problem: format!("no_code:{booking_id}"), text };
             queue::enqueue(&mut tx, &job, now).await?;
             tx.commit().await?;
             return Ok(());
         }
-        return Err(JobError::Retry("the booking has no live code yet".into()));
+        return Err(JobError::retry("the booking has no live code yet"));
     }
     queue_messages(ctx, &mut tx, &booking, codes, "pre_arrival", "pre_arrival").await?;
     tx.commit().await?;
@@ -113,7 +139,7 @@ pub async fn gave_up(conn: &mut PgConnection, booking_id: Uuid) -> Result<(), Jo
             "{} (room {}) has no live code, so its access details could not be sent. /regen room {} issues one.",
             row.external_ref, row.room, row.room
         );
-        let job = Job::AlertStaff { property_id: row.property_id, problem: format!("no_code:{booking_id}"), text };
+        let job = AlertStaff { property_id: row.property_id, problem: format!("no_code:{booking_id}"), text };
         queue::enqueue(conn, &job, Utc::now()).await?;
     }
     Ok(())
@@ -219,7 +245,7 @@ async fn queue_messages(
             }
             _ => None,
         };
-        let message = PreArrival {
+        let message = replies::PreArrival {
             first_name: booking.guest_name.split_whitespace().next().unwrap_or("there"),
             property: &booking.property,
             room: &booking.room,
@@ -288,7 +314,7 @@ fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Channel, Stri
 /// SMS, an HTML email with a text part.
 fn content(
     booking: &BookingForMessage,
-    message: &PreArrival<'_>,
+    message: &replies::PreArrival<'_>,
     channel: Channel,
 ) -> (String, Option<String>, Option<String>) {
     let local =

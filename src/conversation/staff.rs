@@ -22,8 +22,10 @@ use crate::access::stay::local_instant;
 use crate::access::timezone::Timezone;
 use crate::access::AccessError;
 use crate::channels::{Channel, InboundMessage};
-use crate::jobs::{JobContext, JobError};
-use crate::lock_providers::observe::observe_device_codes;
+use crate::context::JobContext;
+use crate::devices::observe::observe_device_codes;
+use crate::devices::RemoveDeviceCode;
+use crate::jobs::JobError;
 
 /// How far ahead `/issue` may start a code.
 const ISSUE_AHEAD: Duration = Duration::days(30);
@@ -124,9 +126,9 @@ pub async fn run_deferred(ctx: &JobContext, update_id: i64) -> Result<(), JobErr
     let payload = sqlx::query_scalar!("SELECT payload FROM inbound_updates WHERE id = $1", update_id)
         .fetch_optional(&ctx.db)
         .await?
-        .ok_or_else(|| JobError::Permanent(format!("no inbound update {update_id}")))?;
+        .ok_or_else(|| JobError::permanent(format!("no inbound update {update_id}")))?;
     let Ok(crate::channels::InboundEvent::Message(message)) = serde_json::from_value(payload) else {
-        return Err(JobError::Permanent(format!("inbound update {update_id} is not a message")));
+        return Err(JobError::permanent(format!("inbound update {update_id} is not a message")));
     };
     let Some(text) = message.content.text() else {
         return Ok(());
@@ -470,7 +472,7 @@ async fn confirm(
     let Some(row) = row else {
         return Ok("That confirmation is unknown, used or expired.".to_owned());
     };
-    let pending: Pending = serde_json::from_value(row.action).map_err(|e| JobError::Permanent(e.to_string()))?;
+    let pending: Pending = serde_json::from_value(row.action).map_err(|e| JobError::permanent(e.to_string()))?;
     perform(tx, staff, &pending, Some(ctx)).await
 }
 
@@ -486,7 +488,7 @@ async fn perform(
         Pending::Regen { booking_id, room } => (*booking_id, room, "replaced by staff"),
         Pending::Purge { orphans, room } => {
             for (lock_id, provider_ref) in orphans {
-                let job = crate::jobs::Job::RemoveDeviceCode { lock_id: *lock_id, provider_ref: provider_ref.clone() };
+                let job = RemoveDeviceCode { lock_id: *lock_id, provider_ref: provider_ref.clone() };
                 crate::jobs::queue::enqueue(tx, &job, Utc::now()).await?;
                 let subject = Subject { lock_id: Some(*lock_id), ..Default::default() };
                 let details = json!({ "provider_ref": provider_ref });
@@ -652,7 +654,7 @@ async fn status(
     .await?;
     let mut lines = Vec::new();
     for lock in locks {
-        let state = match crate::jobs::locks::refresh_status(&ctx.db, &ctx.providers, lock.id).await {
+        let state = match crate::devices::locks::refresh_status(&ctx.db, &ctx.providers, lock.id).await {
             Ok(s) => {
                 let mut state = format!(
                     "{}, battery {}{}",

@@ -1,6 +1,7 @@
 //! The PostgreSQL pool, the embedded migrations, and the local server used
 //! when `DATABASE_URL` is unset.
 
+pub mod housekeeping;
 mod local;
 
 use std::time::Duration;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::access::AccessError;
-use crate::lock_providers::observe::ObserveError;
+use crate::devices::observe::ObserveError;
 
 /// An error answered to an API client.
 #[derive(Debug)]

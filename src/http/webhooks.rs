@@ -16,10 +16,12 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::AppState;
+use crate::access::jobs::{ConfirmCode, RemoveCode};
 use crate::channels::whatsapp::{signature_is_valid, Webhook};
 use crate::channels::{inbox, telegram, Channel};
-use crate::jobs::locks::record_usage;
-use crate::jobs::{queue, Job};
+use crate::devices::locks::record_usage;
+use crate::devices::{CheckLocks, ReconcileLock};
+use crate::jobs::queue;
 use crate::lock_providers::seam::{verify_webhook as verify_seam, SeamEvent, WebhookError as SeamWebhookError};
 use crate::lock_providers::UsageEvent;
 
@@ -119,16 +121,19 @@ async fn handle_seam_event(state: &AppState, event: &SeamEvent) -> sqlx::Result<
             .fetch_optional(&mut *conn)
             .await?;
             use crate::access::model::CodeState;
-            let job = match code {
-                Some(c) if c.state == CodeState::Programming => Job::ConfirmCode { code_id: c.id },
-                Some(c) if c.state == CodeState::Removing => Job::RemoveCode { code_id: c.id },
+            match code {
+                Some(c) if c.state == CodeState::Programming => {
+                    queue::enqueue(&mut conn, &ConfirmCode { code_id: c.id }, now).await?
+                }
+                Some(c) if c.state == CodeState::Removing => {
+                    queue::enqueue(&mut conn, &RemoveCode { code_id: c.id }, now).await?
+                }
                 // A change to a code doorman believes settled, or to one it
                 // does not know: look at the whole lock.
-                _ => Job::ReconcileLock { lock_id },
-            };
-            queue::enqueue(&mut conn, &job, now).await?;
+                _ => queue::enqueue(&mut conn, &ReconcileLock { lock_id }, now).await?,
+            }
         }
-        kind if kind.starts_with("device.") => queue::enqueue(&mut conn, &Job::CheckLocks, now).await?,
+        kind if kind.starts_with("device.") => queue::enqueue(&mut conn, &CheckLocks {}, now).await?,
         _ => {}
     }
     Ok(())

@@ -7,7 +7,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
-use super::Job;
+use super::{Job, Merge};
 
 /// The channel a commit with a due job notifies.
 pub const CHANNEL: &str = "doorman_jobs";
@@ -17,8 +17,10 @@ pub const CHANNEL: &str = "doorman_jobs";
 pub struct Claimed {
     /// Row id.
     pub id: i64,
-    /// What to do.
-    pub job: Result<Job, String>,
+    /// The job's kind.
+    pub kind: String,
+    /// The job's arguments.
+    pub payload: serde_json::Value,
     /// This attempt's number, from 1.
     pub attempt: i32,
     /// Attempts allowed before the job is dead.
@@ -45,23 +47,22 @@ impl Claimed {
 }
 
 /// Adds a job, due at `run_at`, inside the caller's transaction. A waiting
-/// job with the same dedupe key is merged: it takes the new time and payload.
+/// job with the same dedupe key is merged as the job's [`Merge`] says.
 /// Workers are woken at commit.
-pub async fn enqueue(conn: &mut PgConnection, job: &Job, run_at: DateTime<Utc>) -> sqlx::Result<()> {
-    let payload = serde_json::to_value(job).expect("jobs serialize");
+pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J, run_at: DateTime<Utc>) -> sqlx::Result<()> {
+    let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query!(
         "INSERT INTO jobs (kind, payload, dedupe_key, run_at, max_attempts) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (dedupe_key) WHERE state = 'queued'
          DO UPDATE SET
-             -- A deadline check keeps its earliest time: re-sending a booking
-             -- must not postpone it for ever.
-             run_at = CASE WHEN jobs.kind = 'check_codes_set' THEN LEAST(jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END,
+             run_at = CASE WHEN $6 THEN LEAST(jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END,
              payload = EXCLUDED.payload, updated_at = now()",
-        job.kind(),
+        J::KIND,
         payload,
         job.dedupe_key(),
         run_at,
-        job.max_attempts(),
+        J::MAX_ATTEMPTS,
+        J::MERGE == Merge::KeepEarliest,
     )
     .execute(&mut *conn)
     .await?;
@@ -81,7 +82,7 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Dur
              SELECT id FROM jobs WHERE state = 'queued' AND run_at <= now()
              ORDER BY run_at, id LIMIT $2
              FOR UPDATE SKIP LOCKED)
-         RETURNING id, payload, attempts, max_attempts, enqueued_at, run_at",
+         RETURNING id, kind, payload, attempts, max_attempts, enqueued_at, run_at",
         worker,
         limit,
         lease.as_secs_f64(),
@@ -92,7 +93,8 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Dur
         .into_iter()
         .map(|r| Claimed {
             id: r.id,
-            job: serde_json::from_value(r.payload).map_err(|e| e.to_string()),
+            kind: r.kind,
+            payload: r.payload,
             attempt: r.attempts,
             max_attempts: r.max_attempts,
             enqueued_at: r.enqueued_at,

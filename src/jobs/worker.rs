@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::queue::{self, Claimed};
-use super::{JobContext, JobError};
+use super::{JobEnv, JobError, Runner};
 
 /// How a worker runs.
 #[derive(Debug, Clone, Copy)]
@@ -46,22 +46,22 @@ impl Default for WorkerSettings {
 }
 
 /// One instance's scheduler.
-pub struct Worker {
+pub struct Worker<C> {
     id: String,
-    ctx: JobContext,
+    runner: Runner<C>,
     settings: WorkerSettings,
 }
 
-impl Worker {
+impl<C: JobEnv> Worker<C> {
     /// A worker with a unique id.
-    pub fn new(ctx: JobContext, settings: WorkerSettings) -> Self {
-        Self { id: format!("worker-{}", Uuid::new_v4().simple()), ctx, settings }
+    pub fn new(runner: Runner<C>, settings: WorkerSettings) -> Self {
+        Self { id: format!("worker-{}", Uuid::new_v4().simple()), runner, settings }
     }
 
     /// Runs until `shutdown` turns true, then waits for running jobs up to
     /// the grace period and releases the rest.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut listener = listen(&self.ctx).await;
+        let mut listener = listen(self.runner.ctx.db()).await;
         let mut in_flight: JoinSet<()> = JoinSet::new();
         let mut tick = tokio::time::interval(self.settings.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -75,7 +75,7 @@ impl Worker {
                 // Only the jobs still running: one whose outcome could not be
                 // recorded (the database was away) must let its lease expire.
                 let ids = running.ids();
-                if let Err(e) = queue::renew(&self.ctx.db, &self.id, &ids, self.settings.lease).await {
+                if let Err(e) = queue::renew(self.runner.ctx.db(), &self.id, &ids, self.settings.lease).await {
                     tracing::warn!(error = %e, "renewing job leases");
                 }
             }
@@ -84,7 +84,7 @@ impl Worker {
             let saturated = free > 0 && claimed.len() == free;
             for job in claimed {
                 let guard = running.start(job.id);
-                let attempt = execute(self.ctx.clone(), self.id.clone(), job, self.settings.attempt_timeout);
+                let attempt = execute(self.runner.clone(), self.id.clone(), job, self.settings.attempt_timeout);
                 in_flight.spawn(async move {
                     attempt.await;
                     drop(guard);
@@ -97,9 +97,9 @@ impl Worker {
                 _ = next_notification(&mut listener), if listener.is_some() => {}
                 _ = tick.tick() => {
                     if listener.is_none() {
-                        listener = listen(&self.ctx).await;
+                        listener = listen(self.runner.ctx.db()).await;
                     }
-                    if let Err(e) = queue::reclaim_expired(&self.ctx.db).await {
+                    if let Err(e) = queue::reclaim_expired(self.runner.ctx.db()).await {
                         tracing::warn!(error = %e, "reclaiming expired job leases");
                     }
                 }
@@ -112,7 +112,7 @@ impl Worker {
 
     async fn claim(&self, limit: usize) -> Vec<Claimed> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        match queue::claim(&self.ctx.db, &self.id, limit, self.settings.lease).await {
+        match queue::claim(self.runner.ctx.db(), &self.id, limit, self.settings.lease).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming jobs");
@@ -129,7 +129,7 @@ impl Worker {
         if waited.is_err() {
             in_flight.abort_all();
         }
-        match queue::release(&self.ctx.db, &self.id).await {
+        match queue::release(self.runner.ctx.db(), &self.id).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "released claimed jobs"),
             Err(e) => tracing::warn!(error = %e, "releasing claimed jobs; their leases will expire"),
@@ -165,8 +165,8 @@ impl Drop for RunningGuard {
     }
 }
 
-async fn listen(ctx: &JobContext) -> Option<PgListener> {
-    let mut listener = match PgListener::connect_with(&ctx.db).await {
+async fn listen(db: &sqlx::PgPool) -> Option<PgListener> {
+    let mut listener = match PgListener::connect_with(db).await {
         Ok(listener) => listener,
         Err(e) => {
             tracing::warn!(error = %e, "LISTEN unavailable; polling every tick");
@@ -194,11 +194,11 @@ async fn next_notification(listener: &mut Option<PgListener>) {
 
 /// Runs every due job, one at a time, until none is due; returns how many
 /// ran. Tests drive the scheduler with this instead of sleeping.
-pub async fn run_pending_jobs(ctx: &JobContext) -> usize {
+pub async fn run_pending_jobs<C: JobEnv>(runner: &Runner<C>) -> usize {
     let worker = format!("inline-{}", Uuid::new_v4().simple());
     let mut ran = 0;
     loop {
-        let claimed = match queue::claim(&ctx.db, &worker, 1, Duration::from_secs(300)).await {
+        let claimed = match queue::claim(runner.ctx.db(), &worker, 1, Duration::from_secs(300)).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming jobs");
@@ -208,32 +208,17 @@ pub async fn run_pending_jobs(ctx: &JobContext) -> usize {
         let Some(job) = claimed.into_iter().next() else {
             return ran;
         };
-        execute(ctx.clone(), worker.clone(), job, Duration::from_secs(120)).await;
+        execute(runner.clone(), worker.clone(), job, Duration::from_secs(120)).await;
         ran += 1;
     }
 }
 
-#[tracing::instrument(skip_all, fields(job.id = claimed.id, job.kind, attempt = claimed.attempt))]
-async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Duration) {
-    let kind = claimed.job.as_ref().map(|j| j.kind()).unwrap_or("unreadable");
-    metrics::histogram!("doorman_job_start_lag_seconds", "kind" => kind).record(claimed.lag(chrono::Utc::now()));
-    let outcome = match &claimed.job {
-        Ok(job) if claimed.exhausted() => {
-            tracing::Span::current().record("job.kind", job.kind());
-            Err(JobError::Permanent(format!("none of its {} attempts finished", claimed.max_attempts)))
-        }
-        Ok(job) => {
-            tracing::Span::current().record("job.kind", job.kind());
-            // A panic is a bug that the next attempt would hit again.
-            let attempt = AssertUnwindSafe(ctx.perform(job)).catch_unwind();
-            match tokio::time::timeout(timeout, attempt).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(panic)) => Err(JobError::Permanent(panic_message(panic.as_ref()))),
-                Err(_) => Err(JobError::Retry(format!("attempt timed out after {}s", timeout.as_secs()))),
-            }
-        }
-        Err(e) => Err(JobError::Permanent(format!("unreadable job payload: {e}"))),
-    };
+#[tracing::instrument(skip_all, fields(job.id = claimed.id, job.kind = %claimed.kind, attempt = claimed.attempt))]
+async fn execute<C: JobEnv>(runner: Runner<C>, worker: String, claimed: Claimed, timeout: Duration) {
+    let kind = claimed.kind.clone();
+    metrics::histogram!("doorman_job_start_lag_seconds", "kind" => kind.clone())
+        .record(claimed.lag(chrono::Utc::now()));
+    let outcome = attempt(&runner, &claimed, timeout).await;
     let may_retry = claimed.attempt < claimed.max_attempts;
     let label = match &outcome {
         Ok(()) => "done",
@@ -241,19 +226,32 @@ async fn execute(ctx: JobContext, worker: String, claimed: Claimed, timeout: Dur
         Err(_) => "dead",
     };
     metrics::counter!("doorman_jobs_total", "kind" => kind, "outcome" => label).increment(1);
+    let db = runner.ctx.db();
     let settled = match outcome {
-        Ok(()) => queue::finish(&ctx.db, claimed.id, &worker).await.map_err(|e| e.to_string()),
-        Err(JobError::Retry(error)) if may_retry => retry(&ctx, &claimed, &worker, &error, None).await,
-        Err(JobError::RetryAfter(error, after)) if may_retry => {
-            retry(&ctx, &claimed, &worker, &error, Some(after)).await
+        Ok(()) => queue::finish(db, claimed.id, &worker).await.map_err(|e| e.to_string()),
+        Err(error @ JobError::Retry(_)) if may_retry => retry(db, &claimed, &worker, &error, None).await,
+        Err(error @ JobError::RetryAfter(_, after)) if may_retry => {
+            retry(db, &claimed, &worker, &error, Some(after)).await
         }
-        Err(JobError::Retry(error) | JobError::RetryAfter(error, _) | JobError::Permanent(error)) => {
-            bury(&ctx, &claimed, &worker, &error).await
-        }
+        Err(error) => bury(&runner, &claimed, &worker, &error).await,
     };
     if let Err(e) = settled {
         // The lease expires and another attempt follows.
         tracing::error!(error = %e, "recording a job's outcome");
+    }
+}
+
+/// Runs the job once, under the time limit, with a panic caught.
+async fn attempt<C: JobEnv>(runner: &Runner<C>, claimed: &Claimed, timeout: Duration) -> Result<(), JobError> {
+    if claimed.exhausted() {
+        return Err(JobError::permanent(format!("none of its {} attempts finished", claimed.max_attempts)));
+    }
+    // A panic is a bug that the next attempt would hit again.
+    let run = runner.registry.run(&claimed.kind, claimed.payload.clone(), &runner.ctx);
+    match tokio::time::timeout(timeout, AssertUnwindSafe(run).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(JobError::permanent(panic_message(panic.as_ref()))),
+        Err(_) => Err(JobError::retry(format!("attempt timed out after {}s", timeout.as_secs()))),
     }
 }
 
@@ -265,24 +263,25 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 async fn retry(
-    ctx: &JobContext,
+    db: &sqlx::PgPool,
     claimed: &Claimed,
     worker: &str,
-    error: &str,
+    error: &JobError,
     after: Option<Duration>,
 ) -> Result<(), String> {
-    let mut conn = ctx.db.acquire().await.map_err(|e| e.to_string())?;
-    let delay = queue::retry(&mut conn, claimed, worker, error, after).await.map_err(|e| e.to_string())?;
-    tracing::info!(error, retry_in_s = delay.as_secs(), "job failed; will retry");
+    let text = format!("{error:#}");
+    let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
+    let delay = queue::retry(&mut conn, claimed, worker, &text, after).await.map_err(|e| e.to_string())?;
+    tracing::info!(error = %text, retry_in_s = delay.as_secs(), "job failed; will retry");
     Ok(())
 }
 
-async fn bury(ctx: &JobContext, claimed: &Claimed, worker: &str, error: &str) -> Result<(), String> {
-    tracing::error!(error, "job is dead");
-    let mut tx = ctx.db.begin().await.map_err(|e| e.to_string())?;
-    queue::bury(&mut *tx, claimed.id, worker, error).await.map_err(|e| e.to_string())?;
-    if let Ok(job) = &claimed.job {
-        ctx.on_dead(&mut tx, job, error).await.map_err(|e| e.to_string())?;
-    }
+async fn bury<C: JobEnv>(runner: &Runner<C>, claimed: &Claimed, worker: &str, error: &JobError) -> Result<(), String> {
+    let text = format!("{error:#}");
+    tracing::error!(error = %text, "job is dead");
+    let mut tx = runner.ctx.db().begin().await.map_err(|e| e.to_string())?;
+    queue::bury(&mut *tx, claimed.id, worker, &text).await.map_err(|e| e.to_string())?;
+    let payload = claimed.payload.clone();
+    runner.registry.on_dead(&claimed.kind, payload, &runner.ctx, &mut tx, error).await.map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())
 }

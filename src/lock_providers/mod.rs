@@ -4,7 +4,6 @@
 
 pub mod breaker;
 pub mod nuki;
-pub mod observe;
 pub mod seam;
 pub mod simulated;
 
@@ -15,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use crate::access::generate::DeviceConstraints;
 use crate::access::model::ProviderKind;
 
 /// A device as a provider knows it.
@@ -135,26 +135,6 @@ pub struct DeviceStatus {
     pub keypad_battery_low: Option<bool>,
     /// What codes the device accepts, when the provider says.
     pub constraints: Option<DeviceConstraints>,
-}
-
-/// The codes a device accepts (Seam's `code_constraints`,
-/// `supported_code_lengths`, `max_active_codes_supported`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct DeviceConstraints {
-    /// The lengths it accepts; empty when any.
-    pub supported_lengths: Vec<u8>,
-    /// Shortest code it accepts.
-    pub min_length: Option<u8>,
-    /// Longest code it accepts.
-    pub max_length: Option<u8>,
-    /// It refuses the digit 0.
-    pub no_zeros: bool,
-    /// Prefixes it refuses (e.g. `12`).
-    pub forbidden_prefixes: Vec<String>,
-    /// How many codes it holds at once.
-    pub max_active_codes: Option<i32>,
-    /// It keeps a pool of backup codes doorman can pull from.
-    pub backup_pool: bool,
 }
 
 /// Someone opened the lock with a code.

@@ -8,6 +8,8 @@ use wiremock::matchers::{body_partial_json, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{Fixture, TestApp, TOKEN};
+use doorman::db::housekeeping::Prune;
+use doorman::devices::CheckLocks;
 
 pub(crate) const APP_SECRET: &str = "meta-app-secret";
 pub(crate) const TG_SECRET: &str = "telegram-webhook-secret-0123";
@@ -486,8 +488,8 @@ async fn two_workers_send_the_pre_arrival_message_once() {
     meta_accepts(&c.meta).await;
     let fixture = c.app.seed_property().await;
     c.booking(&fixture, "BK-1", Duration::hours(20), json!({})).await;
-    let other = doorman::jobs::JobContext { ..c.app.jobs.clone() };
-    let (a, b) = tokio::join!(doorman::jobs::run_pending_jobs(&c.app.jobs), doorman::jobs::run_pending_jobs(&other));
+    let other = doorman::context::JobContext { ..c.app.jobs.clone() };
+    let (a, b) = tokio::join!(doorman::app::run_pending_jobs(&c.app.jobs), doorman::app::run_pending_jobs(&other));
     assert!(a + b > 0);
     c.app.run_jobs().await;
     assert_eq!(c.meta_requests().await.iter().filter(|r| r["type"] == "template").count(), 1);
@@ -654,7 +656,8 @@ async fn the_console_channel_goes_through_the_same_pipeline() {
     let app = TestApp::spawn().await;
     let settings = doorman::jobs::WorkerSettings { tick: std::time::Duration::from_millis(50), ..Default::default() };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(doorman::jobs::Worker::new(app.jobs.clone(), settings).run(stopped));
+    let worker =
+        tokio::spawn(doorman::jobs::Worker::new(doorman::app::runner(app.jobs.clone()), settings).run(stopped));
     let input = tokio::io::BufReader::new(&b"how do I get in?\n"[..]);
     let mut output = Vec::new();
     tokio::time::timeout(
@@ -738,7 +741,9 @@ async fn a_burst_goes_out_at_the_rate_limit_without_rate_limit_errors() {
     }
     tx.commit().await.unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(doorman::jobs::Worker::new(app.jobs.clone(), Default::default()).run(stopped));
+    let worker = tokio::spawn(
+        doorman::jobs::Worker::new(doorman::app::runner(app.jobs.clone()), Default::default()).run(stopped),
+    );
     let all_sent = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
             let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE status = 'queued'")
@@ -794,7 +799,7 @@ async fn metrics_show_messages_codes_providers_jobs_and_rejections() {
     // A job that waits: the queue shows it.
     let mut conn = c.app.db.acquire().await.unwrap();
     let due = Utc::now() - Duration::seconds(30);
-    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, due).await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &CheckLocks {}, due).await.unwrap();
 
     let response = c.app.client.get(c.app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -986,7 +991,7 @@ async fn a_telegram_update_doorman_does_not_read_is_stored_as_processed_and_prun
         .await
         .unwrap();
     let mut conn = c.app.db.acquire().await.unwrap();
-    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::Prune, Utc::now()).await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &Prune {}, Utc::now()).await.unwrap();
     c.app.run_jobs().await;
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_updates").fetch_one(&c.app.db).await.unwrap();
     assert_eq!(left, 0, "the nightly prune reaches it");

@@ -16,6 +16,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{fresh_database, TestApp, LOG_DIR};
+use doorman::devices::CheckLocks;
 
 const APP_SECRET: &str = "fault-app-secret";
 const PHONE_NUMBER_ID: &str = "106540352242922";
@@ -390,7 +391,7 @@ async fn readyz_fails_while_the_database_is_unreachable_and_recovers_by_itself()
     }
     // And the scheduler works again: a job enqueued now runs.
     let mut conn = db.acquire().await.unwrap();
-    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, chrono::Utc::now()).await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &CheckLocks {}, chrono::Utc::now()).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE run_at <= now() AND state = 'queued'")

@@ -1,6 +1,7 @@
 use serde_json::Value;
 
 use crate::helpers::{assert_error, TestApp, TOKEN};
+use doorman::devices::CheckLocks;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_up() {
@@ -115,7 +116,7 @@ async fn metrics_answer_from_their_cache_while_the_database_is_blocked() {
     // A job falls due, then a transaction locks the jobs table against
     // every read: a scrape that went to the database now would wait.
     let mut conn = app.db.acquire().await.unwrap();
-    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, chrono::Utc::now()).await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &CheckLocks {}, chrono::Utc::now()).await.unwrap();
     drop(conn);
     let mut blocker = app.db.begin().await.unwrap();
     sqlx::query("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE").execute(&mut *blocker).await.unwrap();

@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+use doorman::app::run_pending_jobs;
 use doorman::app::Application;
 use doorman::config::Config;
+use doorman::context::JobContext;
 use doorman::db::{LocalOptions, LocalPostgres, MIGRATOR};
-use doorman::jobs::{run_pending_jobs, JobContext};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};

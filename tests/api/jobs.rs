@@ -5,18 +5,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use doorman::jobs::{queue, run_pending_jobs, Job, JobContext, Worker, WorkerSettings};
+use doorman::app::run_pending_jobs;
+use doorman::context::JobContext;
+use doorman::jobs::{queue, Worker, WorkerSettings};
 use doorman::lock_providers::{
     CodeRequest, Created, Device, DeviceCode, DeviceStatus, LockProvider, ProviderResult, Providers,
 };
 use uuid::Uuid;
 
 use crate::helpers::{codes_of, fresh_database, TestApp};
+use doorman::access::jobs::ExpireCode;
+use doorman::db::housekeeping::Prune;
+use doorman::jobs::Ping;
 
 async fn enqueue_pings(db: &sqlx::PgPool, n: u64) {
     let mut tx = db.begin().await.unwrap();
     for seq in 0..n {
-        queue::enqueue(&mut tx, &Job::Ping { seq }, Utc::now()).await.unwrap();
+        queue::enqueue(&mut tx, &Ping { seq }, Utc::now()).await.unwrap();
     }
     tx.commit().await.unwrap();
 }
@@ -53,8 +58,8 @@ async fn waiting_jobs_with_one_key_are_merged_and_take_the_latest_time() {
     let code_id = Uuid::new_v4();
     let later = Utc::now() + chrono::Duration::hours(3);
     let mut tx = db.begin().await.unwrap();
-    queue::enqueue(&mut tx, &Job::ExpireCode { code_id }, Utc::now() + chrono::Duration::hours(1)).await.unwrap();
-    queue::enqueue(&mut tx, &Job::ExpireCode { code_id }, later).await.unwrap();
+    queue::enqueue(&mut tx, &ExpireCode { code_id }, Utc::now() + chrono::Duration::hours(1)).await.unwrap();
+    queue::enqueue(&mut tx, &ExpireCode { code_id }, later).await.unwrap();
     tx.commit().await.unwrap();
     let rows: Vec<(chrono::DateTime<Utc>,)> = sqlx::query_as("SELECT run_at FROM jobs").fetch_all(&db).await.unwrap();
     assert_eq!(rows.len(), 1);
@@ -65,7 +70,7 @@ async fn waiting_jobs_with_one_key_are_merged_and_take_the_latest_time() {
 async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
     let db = fresh_database().await;
     let mut tx = db.begin().await.unwrap();
-    queue::enqueue(&mut tx, &Job::Ping { seq: 1 }, Utc::now()).await.unwrap();
+    queue::enqueue(&mut tx, &Ping { seq: 1 }, Utc::now()).await.unwrap();
     tx.rollback().await.unwrap();
     assert!(queue::claim(&db, "w", 10, Duration::from_secs(60)).await.unwrap().is_empty());
 }
@@ -90,7 +95,7 @@ async fn the_worker_runs_notified_jobs_and_releases_claims_when_stopped() {
     let ctx: JobContext = app.jobs.clone();
     let settings = WorkerSettings { tick: Duration::from_secs(30), ..WorkerSettings::default() };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(Worker::new(ctx, settings).run(stopped));
+    let worker = tokio::spawn(Worker::new(doorman::app::runner(ctx), settings).run(stopped));
     enqueue_pings(&app.db, 50).await;
     // The tick is 30 s: only LISTEN/NOTIFY can get these done quickly.
     let done = tokio::time::timeout(Duration::from_secs(10), async {
@@ -133,7 +138,7 @@ async fn the_nightly_clean_up_deletes_old_processed_webhooks_and_dead_jobs_only(
     .await
     .unwrap();
     let mut conn = app.db.acquire().await.unwrap();
-    doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::Prune, chrono::Utc::now()).await.unwrap();
+    doorman::jobs::queue::enqueue(&mut conn, &Prune {}, chrono::Utc::now()).await.unwrap();
     app.run_jobs().await;
 
     let left: Vec<String> = sqlx::query_scalar("SELECT provider_id FROM inbound_updates ORDER BY provider_id")
@@ -252,7 +257,7 @@ async fn the_nightly_clean_up_deletes_replies_outside_a_booking_after_30_days() 
         sqlx::query(insert).bind(template).bind(body).bind(status).bind(age).execute(&app.db).await.unwrap();
     }
     let mut conn = app.db.acquire().await.unwrap();
-    queue::enqueue(&mut conn, &Job::Prune, Utc::now()).await.unwrap();
+    queue::enqueue(&mut conn, &Prune {}, Utc::now()).await.unwrap();
     app.run_jobs().await;
 
     let left: Vec<Option<String>> = sqlx::query_scalar("SELECT body FROM notifications ORDER BY body NULLS FIRST")

@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::conversation::{code_of, spawn, Chat, GUEST, MANAGER};
+use doorman::devices::CheckLocks;
 
 const CLEANER: &str = "421900000003";
 const STRANGER: &str = "447700900123";
@@ -441,7 +442,7 @@ async fn an_offline_lock_or_a_low_battery_is_told_once_a_day_and_hand_offs_are_r
         .unwrap();
     for _ in 0..2 {
         let mut conn = chat.app.db.acquire().await.unwrap();
-        doorman::jobs::queue::enqueue(&mut conn, &doorman::jobs::Job::CheckLocks, Utc::now()).await.unwrap();
+        doorman::jobs::queue::enqueue(&mut conn, &CheckLocks {}, Utc::now()).await.unwrap();
         drop(conn);
         chat.app.run_jobs().await;
     }

@@ -12,9 +12,9 @@ use crate::access::codes::{get_code, AccessCode};
 use crate::access::lifecycle::{self, ManualCode};
 use crate::access::model::CodeKind;
 use crate::access::AccessError;
+use crate::devices::observe::{observe_device_codes, ObservedCode};
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
-use crate::lock_providers::observe::{observe_device_codes, ObservedCode};
 
 /// A manual code.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

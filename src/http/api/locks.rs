@@ -10,10 +10,11 @@ use crate::access::codes::{list_lock_codes, record_api_reveal, AccessCode};
 use crate::access::locks::{self, Lock, NewLock};
 use crate::access::model::{CodeFormat, CodeLength, LockKind, LockStatus, ProviderKind};
 use crate::access::{AccessError, AccessResult};
+use crate::devices::locks::{reconcile, store_status, Reconciliation};
+use crate::devices::FillBackupPool;
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
-use crate::jobs::locks::{reconcile, store_status, Reconciliation};
-use crate::jobs::{queue, Job};
+use crate::jobs::queue;
 use crate::lock_providers::{Device, ProviderError};
 
 /// The shortest guest code a property-wide entrance may use.
@@ -142,7 +143,7 @@ pub async fn create(
         store_status(&mut tx, lock.id, status).await.map_err(AccessError::from)?;
     }
     if lock.backup_codes > 0 {
-        queue::enqueue(&mut tx, &Job::FillBackupPool { lock_id: lock.id }, chrono::Utc::now())
+        queue::enqueue(&mut tx, &FillBackupPool { lock_id: lock.id }, chrono::Utc::now())
             .await
             .map_err(AccessError::from)?;
     }

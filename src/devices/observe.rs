@@ -11,12 +11,12 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Device, DeviceCode, DeviceCodeStatus, ProviderError, Providers};
+use super::codes::code_name;
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
 use crate::access::locks::get_lock;
 use crate::access::AccessError;
-use crate::jobs::code_name;
+use crate::lock_providers::{Device, DeviceCode, DeviceCodeStatus, ProviderError, Providers};
 
 /// A code on the device, as the admin API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -7,11 +7,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{queue, Job, JobContext, JobError};
 use crate::access::audit::{self, Actor, Subject};
+use crate::access::jobs::{ConfirmCode, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
 use crate::access::lifecycle::begin_removal;
 use crate::access::model::{CodeState, ProviderKind};
+use crate::context::JobContext;
+use crate::jobs::{queue, Job, JobError, Run};
 use crate::lock_providers::{CodeRequest, Created, Device, DeviceCode, DeviceCodeStatus, LockProvider, ProviderError};
+use serde::{Deserialize, Serialize};
 
 /// How long after an accepted create the first confirmation poll runs.
 const FIRST_POLL_DELAY: chrono::Duration = chrono::Duration::seconds(2);
@@ -120,7 +123,7 @@ pub async fn program(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
             )
             .execute(&mut *tx)
             .await?;
-            queue::enqueue(&mut tx, &Job::ConfirmCode { code_id }, Utc::now() + FIRST_POLL_DELAY).await?;
+            queue::enqueue(&mut tx, &ConfirmCode { code_id }, Utc::now() + FIRST_POLL_DELAY).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -157,8 +160,8 @@ pub async fn confirm(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
             let error = ProviderError::Permanent(format!("the provider could not put the code on the lock: {reason}"));
             Err(note_error(ctx, code_id, error).await)
         }
-        Some(_) => Err(JobError::Retry("the provider is still putting the code on the lock".into())),
-        None => Err(JobError::Retry("accepted by the provider, not on the lock yet".into())),
+        Some(_) => Err(JobError::retry("the provider is still putting the code on the lock")),
+        None => Err(JobError::retry("accepted by the provider, not on the lock yet")),
     }
 }
 
@@ -166,7 +169,7 @@ pub async fn confirm(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
 pub async fn update(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
     let code = load(ctx, code_id).await?;
     match (code.state, &code.provider_ref) {
-        (CodeState::Programming, _) => Err(JobError::Retry("waiting until the code is on the lock".into())),
+        (CodeState::Programming, _) => Err(JobError::retry("waiting until the code is on the lock")),
         (CodeState::Set, Some(provider_ref)) => {
             let provider = ctx.providers.get(code.provider).map_err(JobError::from)?;
             match provider.update_code(&code.device(), provider_ref, &code.request()).await {
@@ -203,7 +206,7 @@ pub async fn remove(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
         return removed_unless_landing(ctx, provider.as_ref(), &code).await;
     };
     if found.status == DeviceCodeStatus::Removing {
-        return Err(JobError::Retry("the provider is taking the code off the lock".into()));
+        return Err(JobError::retry("the provider is taking the code off the lock"));
     }
     if let Err(e) = provider.remove_code(&device, &found.provider_ref).await {
         return Err(note_error(ctx, code_id, e).await);
@@ -211,7 +214,7 @@ pub async fn remove(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
     if gone(provider.as_ref(), &device, &code).await {
         return mark_removed(ctx, &code).await;
     }
-    Err(JobError::Retry("removal requested; the lock still shows the code".into()))
+    Err(JobError::retry("removal requested; the lock still shows the code"))
 }
 
 /// The device does not show the code. One the provider accepted may still
@@ -231,7 +234,7 @@ async fn removed_unless_landing(
         if gone(provider, &code.device(), code).await {
             return mark_removed(ctx, code).await;
         }
-        return Err(JobError::Retry("removal requested; waiting until the lock confirms it".into()));
+        return Err(JobError::retry("removal requested; waiting until the lock confirms it"));
     }
     match code.sent_at {
         Some(sent) if Utc::now() - sent < LANDING_WINDOW => {
@@ -239,10 +242,7 @@ async fn removed_unless_landing(
             // out of attempts first.
             let wait =
                 (sent + LANDING_WINDOW - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_secs(1);
-            Err(JobError::RetryAfter(
-                "the provider accepted the code recently; waiting to see whether it lands".into(),
-                wait,
-            ))
+            Err(JobError::retry_after("the provider accepted the code recently; waiting to see whether it lands", wait))
         }
         _ => mark_removed(ctx, code).await,
     }
@@ -257,7 +257,7 @@ pub async fn remove_device_code(ctx: &JobContext, lock_id: Uuid, provider_ref: &
     provider.remove_code(&device, provider_ref).await.map_err(JobError::from)?;
     let listed = provider.list_codes(&device).await.map_err(JobError::from)?;
     if listed.iter().any(|c| c.provider_ref == provider_ref) {
-        return Err(JobError::Retry("removal requested; the lock still shows the code".into()));
+        return Err(JobError::retry("removal requested; the lock still shows the code"));
     }
     let mut tx = ctx.db.begin().await?;
     sqlx::query!("DELETE FROM device_codes WHERE lock_id = $1 AND provider_ref = $2", lock_id, provider_ref)
@@ -286,7 +286,7 @@ pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
     match (row.state, row.valid_until) {
         (CodeState::Removing | CodeState::Removed, _) | (_, None) => return Ok(()),
         (_, Some(until)) if until > Utc::now() => {
-            queue::enqueue(&mut tx, &Job::ExpireCode { code_id }, until).await?;
+            queue::enqueue(&mut tx, &ExpireCode { code_id }, until).await?;
         }
         _ => begin_removal(&mut tx, code_id, Actor::System, "validity ended (check-out)").await?,
     }
@@ -295,12 +295,7 @@ pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
 }
 
 /// A programming job died: the code is `failed`, audited; staff are told.
-pub async fn gave_up_programming(
-    ctx: &JobContext,
-    conn: &mut PgConnection,
-    code_id: Uuid,
-    error: &str,
-) -> Result<(), JobError> {
+pub async fn gave_up_programming(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
     let failed = sqlx::query!(
         "UPDATE access_codes SET state = 'failed', last_error = $2, updated_at = now()
          WHERE id = $1 AND state IN ('pending', 'programming') RETURNING lock_id, booking_id",
@@ -324,12 +319,11 @@ pub async fn gave_up_programming(
     audit::record(&mut *conn, Actor::System, action, subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "{action}: staff attention needed");
     let what = if action == "code.failed" { "could not be put on" } else { "could not get its new dates on" };
-    alert_about_code(ctx, conn, code_id, &format!("{action}:{code_id}"), what, error).await
+    alert_about_code(conn, code_id, &format!("{action}:{code_id}"), what, error).await
 }
 
 /// Tells the staff of the code's property, once per problem.
 async fn alert_about_code(
-    ctx: &JobContext,
     conn: &mut PgConnection,
     code_id: Uuid,
     problem: &str,
@@ -354,18 +348,13 @@ async fn alert_about_code(
         row.booking.unwrap_or_else(|| "no booking".into()),
         row.lock
     );
-    crate::conversation::alerts::alert_staff(conn, &ctx.senders, row.property_id, problem, &text).await?;
+    crate::access::alerts::alert_staff(conn, row.property_id, problem, &text).await?;
     Ok(())
 }
 
 /// A removal job died: the code stays `removing` (it may still be on the
 /// lock), the failure is audited and staff are told.
-pub async fn gave_up_removing(
-    ctx: &JobContext,
-    conn: &mut PgConnection,
-    code_id: Uuid,
-    error: &str,
-) -> Result<(), JobError> {
+pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
     let row = sqlx::query!(
         "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1 RETURNING lock_id, booking_id",
         code_id,
@@ -382,23 +371,17 @@ pub async fn gave_up_removing(
     audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
     let what = "could not be removed from (it may still open)";
-    alert_about_code(ctx, conn, code_id, &format!("removal_failed:{code_id}"), what, error).await?;
-    queue::enqueue(conn, &Job::RemoveCode { code_id }, Utc::now() + REMOVAL_RETRY_AFTER).await?;
+    alert_about_code(conn, code_id, &format!("removal_failed:{code_id}"), what, error).await?;
+    queue::enqueue(conn, &RemoveCode { code_id }, Utc::now() + REMOVAL_RETRY_AFTER).await?;
     Ok(())
 }
 
 /// An update of a code's window died: the code keeps its state (it may be
 /// on the lock with its old window); staff are told.
-pub async fn gave_up_updating(
-    ctx: &JobContext,
-    conn: &mut PgConnection,
-    code_id: Uuid,
-    error: &str,
-) -> Result<(), JobError> {
+pub async fn gave_up_updating(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
     let subject = Subject { code_id: Some(code_id), ..Default::default() };
     audit::record(&mut *conn, Actor::System, "code.update_failed", subject, json!({ "error": error })).await?;
-    alert_about_code(ctx, conn, code_id, &format!("update_failed:{code_id}"), "could not get its new dates on", error)
-        .await
+    alert_about_code(conn, code_id, &format!("update_failed:{code_id}"), "could not get its new dates on", error).await
 }
 
 async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {
@@ -415,7 +398,7 @@ async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {
     )
     .fetch_optional(&ctx.db)
     .await?
-    .ok_or_else(|| JobError::Permanent(format!("code {code_id} no longer exists")))
+    .ok_or_else(|| JobError::permanent(format!("code {code_id} no longer exists")))
 }
 
 /// `programming` → `set`. When the code was revoked while it was being
@@ -452,7 +435,7 @@ async fn mark_set(ctx: &JobContext, code: &CodeOnLock, provider_ref: &str) -> Re
             }),
         )
         .await?;
-        queue::enqueue(&mut tx, &Job::RemoveCode { code_id: code.id }, Utc::now()).await?;
+        queue::enqueue(&mut tx, &RemoveCode { code_id: code.id }, Utc::now()).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -524,7 +507,7 @@ async fn alert_if_unreachable(ctx: &JobContext, code_id: Uuid, error: &ProviderE
         lock.name
     );
     let mut tx = ctx.db.begin().await?;
-    crate::conversation::alerts::alert_staff(&mut tx, &ctx.senders, lock.property_id, &problem, &text).await?;
+    crate::access::alerts::alert_staff(&mut tx, lock.property_id, &problem, &text).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -532,9 +515,82 @@ async fn alert_if_unreachable(ctx: &JobContext, code_id: Uuid, error: &ProviderE
 impl From<ProviderError> for JobError {
     fn from(error: ProviderError) -> Self {
         match error {
-            ProviderError::Retryable(message) => Self::Retry(message),
-            ProviderError::RateLimited { message, retry_after } => Self::RetryAfter(message, retry_after),
-            ProviderError::Permanent(message) => Self::Permanent(message),
+            ProviderError::Retryable(_) => Self::Retry(error.into()),
+            ProviderError::RateLimited { retry_after, .. } => Self::RetryAfter(error.into(), retry_after),
+            ProviderError::Permanent(_) => Self::Permanent(error.into()),
         }
+    }
+}
+
+/// Remove a code doorman did not set from a lock (staff confirmed it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveDeviceCode {
+    /// The lock.
+    pub lock_id: Uuid,
+    /// The provider's id of the code.
+    pub provider_ref: String,
+}
+
+impl Job for RemoveDeviceCode {
+    const KIND: &'static str = "remove_device_code";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.lock_id, self.provider_ref))
+    }
+}
+
+impl Run<JobContext> for RemoveDeviceCode {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        remove_device_code(ctx, self.lock_id, &self.provider_ref).await
+    }
+}
+
+impl Run<JobContext> for ProgramCode {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        program(ctx, self.code_id).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        gave_up_programming(conn, self.code_id, &format!("{error:#}")).await
+    }
+}
+
+impl Run<JobContext> for ConfirmCode {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        confirm(ctx, self.code_id).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        gave_up_programming(conn, self.code_id, &format!("{error:#}")).await
+    }
+}
+
+impl Run<JobContext> for UpdateCode {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        update(ctx, self.code_id).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        gave_up_updating(conn, self.code_id, &format!("{error:#}")).await
+    }
+}
+
+impl Run<JobContext> for RemoveCode {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        remove(ctx, self.code_id).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        gave_up_removing(conn, self.code_id, &format!("{error:#}")).await
+    }
+}
+
+impl Run<JobContext> for ExpireCode {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        expire(ctx, self.code_id).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        gave_up_removing(conn, self.code_id, &format!("{error:#}")).await
     }
 }

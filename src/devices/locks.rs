@@ -3,19 +3,20 @@
 //! kept on them for a guest whose own code did not get on in time.
 
 use chrono::{DateTime, Duration, Timelike, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{queue, Job, JobContext, JobError};
+use super::observe::{record_listing, ObserveError, ObservedCode};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
+use crate::access::jobs::{AlertStaff, DeliverCodes, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
 use crate::access::lifecycle::{begin_removal, create_manual_code, ManualCode};
 use crate::access::model::{CodeKind, CodeState, ProviderKind};
 use crate::access::AccessError;
-use crate::conversation::alerts::alert_staff;
-use crate::lock_providers::observe::{record_listing, ObserveError, ObservedCode};
+use crate::context::JobContext;
+use crate::jobs::{queue, Job, JobError, Run};
 use crate::lock_providers::{
     BackupCode, Device, DeviceCode, DeviceCodeStatus, DeviceConstraints, DeviceStatus, Providers, UsageEvent,
 };
@@ -148,7 +149,7 @@ pub async fn check_locks(ctx: &JobContext) -> Result<(), JobError> {
         for (kind, text) in problems {
             let mut tx = ctx.db.begin().await?;
             let problem = format!("lock_{kind}:{}:{today}", lock.id);
-            alert_staff(&mut tx, &ctx.senders, lock.property_id, &problem, &text).await?;
+            crate::access::alerts::alert_staff(&mut tx, lock.property_id, &problem, &text).await?;
             tx.commit().await?;
         }
     }
@@ -158,9 +159,9 @@ pub async fn check_locks(ctx: &JobContext) -> Result<(), JobError> {
         .fetch_all(&mut *conn)
         .await?;
     for lock_id in pools {
-        queue::enqueue(&mut conn, &Job::FillBackupPool { lock_id }, Utc::now()).await?;
+        queue::enqueue(&mut conn, &FillBackupPool { lock_id }, Utc::now()).await?;
     }
-    queue::enqueue(&mut conn, &Job::CheckLocks, Utc::now() + LOCK_CHECK_EVERY).await?;
+    queue::enqueue(&mut conn, &CheckLocks {}, Utc::now() + LOCK_CHECK_EVERY).await?;
     Ok(())
 }
 
@@ -250,7 +251,7 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
                 if changed.rows_affected() == 1 {
                     let details = json!({ "action": "reprogram" });
                     audit::record(&mut *tx, Actor::System, "code.drift_missing", subject, details).await?;
-                    queue::enqueue(&mut tx, &Job::ProgramCode { code_id: code.id }, now).await?;
+                    queue::enqueue(&mut tx, &ProgramCode { code_id: code.id }, now).await?;
                     report.reprogrammed.push(code.id);
                 }
             }
@@ -271,7 +272,7 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
                     if changed.rows_affected() == 1 {
                         let details = json!({ "error": reason });
                         audit::record(&mut *tx, Actor::System, "code.drift_failed", subject, details).await?;
-                        let alert = Job::AlertStaff {
+                        let alert = AlertStaff {
                             property_id: lock.property_id,
                             problem: format!("drift_failed:{}", code.id),
                             text: format!("A code on lock {} stopped working at the provider: {reason}", lock.name),
@@ -295,7 +296,7 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
                         "expected": { "valid_from": code.valid_from, "valid_until": code.valid_until },
                     });
                     audit::record(&mut *tx, Actor::System, "code.drift_window", subject, details).await?;
-                    queue::enqueue(&mut tx, &Job::UpdateCode { code_id: code.id }, now).await?;
+                    queue::enqueue(&mut tx, &UpdateCode { code_id: code.id }, now).await?;
                     report.window_fixed.push(code.id);
                 }
             }
@@ -329,7 +330,7 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
                 if restarted.rows_affected() == 1 {
                     let why = json!({ "why": "the code is on the lock again after its removal" });
                     audit::record(&mut *tx, Actor::System, "code.removal_restarted", subject, why).await?;
-                    queue::enqueue(&mut tx, &Job::RemoveCode { code_id: code.id }, now).await?;
+                    queue::enqueue(&mut tx, &RemoveCode { code_id: code.id }, now).await?;
                     report.removal_restarted.push(code.id);
                 }
             }
@@ -375,10 +376,10 @@ pub async fn reconcile_all(ctx: &JobContext) -> Result<(), JobError> {
     let now = Utc::now();
     for lock in active_locks(&ctx.db).await? {
         if ctx.providers.get(lock.provider).is_ok() {
-            queue::enqueue(&mut tx, &Job::ReconcileLock { lock_id: lock.id }, now).await?;
+            queue::enqueue(&mut tx, &ReconcileLock { lock_id: lock.id }, now).await?;
         }
     }
-    queue::enqueue(&mut tx, &Job::ReconcileLocks, next_nightly_run(now)).await?;
+    queue::enqueue(&mut tx, &ReconcileLocks {}, next_nightly_run(now)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -421,7 +422,7 @@ pub async fn check_activity(ctx: &JobContext) -> Result<(), JobError> {
         }
     }
     let mut conn = ctx.db.acquire().await?;
-    queue::enqueue(&mut conn, &Job::CheckLockActivity, Utc::now() + ACTIVITY_EVERY).await?;
+    queue::enqueue(&mut conn, &CheckLockActivity {}, Utc::now() + ACTIVITY_EVERY).await?;
     Ok(())
 }
 
@@ -482,7 +483,7 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
         };
         if let Some(what) = suspicious {
             let lock = sqlx::query_scalar!("SELECT name FROM locks WHERE id = $1", lock_id).fetch_one(&mut *tx).await?;
-            let alert = Job::AlertStaff {
+            let alert = AlertStaff {
                 property_id,
                 problem: format!("suspicious_use:{lock_id}:{}", event.event_id),
                 text: format!(
@@ -545,7 +546,8 @@ pub async fn fill_backup_pool(ctx: &JobContext, lock_id: Uuid) -> Result<(), Job
             Ok(_) => {}
             Err(AccessError::LockFull { .. }) => {
                 let text = format!("Lock {} is full: its backup codes cannot be kept on it.", lock.name);
-                alert_staff(&mut tx, &ctx.senders, lock.property_id, &format!("backup_full:{lock_id}"), &text).await?;
+                crate::access::alerts::alert_staff(&mut tx, lock.property_id, &format!("backup_full:{lock_id}"), &text)
+                    .await?;
                 break;
             }
             Err(e) => return Err(e.into()),
@@ -650,12 +652,12 @@ async fn take_kept_backup(ctx: &JobContext, unset: &Unset) -> Result<Option<Uuid
     .execute(&mut *tx)
     .await?;
     let now = Utc::now();
-    queue::enqueue(&mut tx, &Job::UpdateCode { code_id: backup_id }, now).await?;
+    queue::enqueue(&mut tx, &UpdateCode { code_id: backup_id }, now).await?;
     if let Some(until) = unset.valid_until {
-        queue::enqueue(&mut tx, &Job::ExpireCode { code_id: backup_id }, until).await?;
+        queue::enqueue(&mut tx, &ExpireCode { code_id: backup_id }, until).await?;
     }
-    queue::enqueue(&mut tx, &Job::FillBackupPool { lock_id: unset.lock_id }, now).await?;
-    assigned(ctx, &mut tx, unset, backup_id, "kept on the lock").await?;
+    queue::enqueue(&mut tx, &FillBackupPool { lock_id: unset.lock_id }, now).await?;
+    assigned(&mut tx, unset, backup_id, "kept on the lock").await?;
     tx.commit().await?;
     Ok(Some(backup_id))
 }
@@ -698,9 +700,9 @@ async fn take_pulled_backup(ctx: &JobContext, unset: &Unset, backup: &BackupCode
         Err(e) => return Err(e.into()),
     };
     if let Some(until) = unset.valid_until {
-        queue::enqueue(&mut tx, &Job::ExpireCode { code_id: backup_id }, until).await?;
+        queue::enqueue(&mut tx, &ExpireCode { code_id: backup_id }, until).await?;
     }
-    assigned(ctx, &mut tx, unset, backup_id, "from the provider's pool").await?;
+    assigned(&mut tx, unset, backup_id, "from the provider's pool").await?;
     tx.commit().await?;
     Ok(Some(backup_id))
 }
@@ -722,13 +724,7 @@ async fn retire(tx: &mut PgConnection, unset: &Unset) -> Result<bool, JobError> 
 }
 
 /// Audits the swap, sends the guest their codes again and tells staff.
-async fn assigned(
-    ctx: &JobContext,
-    tx: &mut PgConnection,
-    unset: &Unset,
-    backup_id: Uuid,
-    source: &str,
-) -> Result<(), JobError> {
+async fn assigned(tx: &mut PgConnection, unset: &Unset, backup_id: Uuid, source: &str) -> Result<(), JobError> {
     let subject = Subject {
         lock_id: Some(unset.lock_id),
         code_id: Some(backup_id),
@@ -740,7 +736,8 @@ async fn assigned(
     let Some(booking_id) = unset.booking_id else {
         return Ok(());
     };
-    crate::conversation::deliver_codes(ctx, tx, booking_id, &format!("backup:{backup_id}")).await?;
+    let deliver = DeliverCodes { booking_id, key: format!("backup:{backup_id}") };
+    queue::enqueue(&mut *tx, &deliver, Utc::now()).await?;
     let row = sqlx::query!(
         "SELECT b.external_ref, b.property_id, g.name AS guest, c.code FROM bookings b JOIN guests g ON g.id = b.guest_id
          JOIN access_codes c ON c.id = $2 WHERE b.id = $1",
@@ -756,8 +753,124 @@ async fn assigned(
         unset.lock,
         mask(&row.code)
     );
-    alert_staff(&mut *tx, &ctx.senders, row.property_id, &format!("backup:{}", unset.id), &text).await?;
+    crate::access::alerts::alert_staff(&mut *tx, row.property_id, &format!("backup:{}", unset.id), &text).await?;
     Ok(())
+}
+
+/// Every lock's online state and battery; alerts staff, runs again later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckLocks {}
+
+impl Job for CheckLocks {
+    const KIND: &'static str = "check_locks";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(Self::KIND.to_owned())
+    }
+}
+
+impl Run<JobContext> for CheckLocks {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        check_locks(ctx).await
+    }
+
+    /// The recurring lock jobs must not stop for good: the next round is
+    /// queued as usual.
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        tracing::error!(job = Self::KIND, error = %error, "a recurring lock job died; it runs again later");
+        queue::enqueue(conn, self, Utc::now() + Duration::minutes(30)).await?;
+        Ok(())
+    }
+}
+
+/// Who opened each lock with which code; runs again later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckLockActivity {}
+
+impl Job for CheckLockActivity {
+    const KIND: &'static str = "check_lock_activity";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(Self::KIND.to_owned())
+    }
+}
+
+impl Run<JobContext> for CheckLockActivity {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        check_activity(ctx).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        tracing::error!(job = Self::KIND, error = %error, "a recurring lock job died; it runs again later");
+        queue::enqueue(conn, self, Utc::now() + Duration::minutes(30)).await?;
+        Ok(())
+    }
+}
+
+/// Compare what is on one lock with doorman's codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileLock {
+    /// The lock.
+    pub lock_id: Uuid,
+}
+
+impl Job for ReconcileLock {
+    const KIND: &'static str = "reconcile_lock";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.lock_id))
+    }
+}
+
+impl Run<JobContext> for ReconcileLock {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        reconcile_job(ctx, self.lock_id).await
+    }
+}
+
+/// Every night: queue the reconciliation of every lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileLocks {}
+
+impl Job for ReconcileLocks {
+    const KIND: &'static str = "reconcile_locks";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(Self::KIND.to_owned())
+    }
+}
+
+impl Run<JobContext> for ReconcileLocks {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        reconcile_all(ctx).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
+        tracing::error!(error = %error, "the nightly reconciliation died; it runs again tomorrow");
+        queue::enqueue(conn, self, next_nightly_run(Utc::now())).await?;
+        Ok(())
+    }
+}
+
+/// Keep the lock's backup codes on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillBackupPool {
+    /// The lock.
+    pub lock_id: Uuid,
+}
+
+impl Job for FillBackupPool {
+    const KIND: &'static str = "fill_backup_pool";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.lock_id))
+    }
+}
+
+impl Run<JobContext> for FillBackupPool {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        fill_backup_pool(ctx, self.lock_id).await
+    }
 }
 
 #[cfg(test)]

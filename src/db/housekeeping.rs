@@ -14,7 +14,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{queue, Job, JobContext, JobError};
+use serde::{Deserialize, Serialize};
+
+use crate::context::JobContext;
+use crate::jobs::{queue, Job, JobError, Run};
 
 /// How long processed webhooks, dead jobs and replies outside a booking are
 /// kept.
@@ -25,6 +28,31 @@ const SETTLED_AFTER_DAYS: i64 = 7;
 
 /// Rows deleted per statement, so that no delete holds locks for long.
 const BATCH: i64 = 5_000;
+
+/// Every night: delete processed webhooks and dead jobs older than the
+/// retention period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prune {}
+
+impl Job for Prune {
+    const KIND: &'static str = "prune";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(Self::KIND.to_owned())
+    }
+}
+
+impl Run<JobContext> for Prune {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        prune(ctx).await
+    }
+
+    async fn on_dead(&self, _: &JobContext, conn: &mut sqlx::PgConnection, error: &JobError) -> Result<(), JobError> {
+        tracing::error!(error = %error, "the nightly clean-up died; it runs again tomorrow");
+        queue::enqueue(conn, self, next_run(Utc::now())).await?;
+        Ok(())
+    }
+}
 
 /// `Prune`: deletes what is past retention, then queues the next night.
 pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
@@ -75,7 +103,7 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
     metrics::counter!("doorman_pruned_rows_total", "table" => "notifications").increment(replies);
     tracing::info!(updates, dead_jobs = jobs, replies, cleared, "pruned what is past retention");
     let mut conn = ctx.db.acquire().await?;
-    queue::enqueue(&mut conn, &Job::Prune, next_run(Utc::now())).await?;
+    queue::enqueue(&mut conn, &Prune {}, next_run(Utc::now())).await?;
     Ok(())
 }
 
@@ -93,7 +121,7 @@ async fn in_batches(ctx: &JobContext, statement: &str, before: DateTime<Utc>) ->
 /// The next clean-up after `now`: half an hour after the nightly
 /// reconciliation.
 pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
-    let at = super::locks::next_nightly_run(now) + Duration::minutes(30);
+    let at = crate::devices::locks::next_nightly_run(now) + Duration::minutes(30);
     if at - Duration::days(1) > now {
         at - Duration::days(1)
     } else {

@@ -1,0 +1,170 @@
+//! The follow-up jobs the core enqueues in the transaction of a change.
+//! They are data here; what runs them lives with the code that can:
+//! `devices::codes` puts codes on locks and takes them off, and
+//! `conversation` sends the guest and staff messages. `app::registry`
+//! lists them all.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::jobs::{Job, Merge};
+
+/// Put a code on its lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramCode {
+    /// The code.
+    pub code_id: Uuid,
+}
+
+impl Job for ProgramCode {
+    const KIND: &'static str = "program_code";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.code_id))
+    }
+}
+
+/// Poll the provider until an accepted code shows on the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmCode {
+    /// The code.
+    pub code_id: Uuid,
+}
+
+impl Job for ConfirmCode {
+    const KIND: &'static str = "confirm_code";
+    /// Confirmation polls are cheap and wait for a slow lock.
+    const MAX_ATTEMPTS: i32 = 15;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.code_id))
+    }
+}
+
+/// Move a code's validity window on its lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateCode {
+    /// The code.
+    pub code_id: Uuid,
+}
+
+impl Job for UpdateCode {
+    const KIND: &'static str = "update_code";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.code_id))
+    }
+}
+
+/// Take a code off its lock, and poll until it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveCode {
+    /// The code.
+    pub code_id: Uuid,
+}
+
+impl Job for RemoveCode {
+    const KIND: &'static str = "remove_code";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.code_id))
+    }
+}
+
+/// At the end of a code's validity (check-out), start its removal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireCode {
+    /// The code.
+    pub code_id: Uuid,
+}
+
+impl Job for ExpireCode {
+    const KIND: &'static str = "expire_code";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.code_id))
+    }
+}
+
+/// Send a booking's pre-arrival message with its codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreArrival {
+    /// The booking.
+    pub booking_id: Uuid,
+}
+
+impl Job for PreArrival {
+    const KIND: &'static str = "pre_arrival";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}
+
+/// Tell the guest their booking is confirmed, on every channel they have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingConfirmed {
+    /// The booking.
+    pub booking_id: Uuid,
+}
+
+impl Job for BookingConfirmed {
+    const KIND: &'static str = "booking_confirmed";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}
+
+/// Shortly before check-in: alert staff when a code is not on its lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckCodesSet {
+    /// The booking.
+    pub booking_id: Uuid,
+}
+
+impl Job for CheckCodesSet {
+    const KIND: &'static str = "check_codes_set";
+    /// Re-sending a booking must not postpone the check for ever.
+    const MERGE: Merge = Merge::KeepEarliest;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}
+
+/// Send a booking's live codes to its guest again, once per `key` (the stay moved to another room, a backup code replaced one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverCodes {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// Makes the message once.
+    pub key: String,
+}
+
+impl Job for DeliverCodes {
+    const KIND: &'static str = "deliver_codes";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.booking_id, self.key))
+    }
+}
+
+/// Tell a property's staff something: one alert per problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertStaff {
+    /// The property.
+    pub property_id: Uuid,
+    /// Names the problem: one alert per problem.
+    pub problem: String,
+    /// What to say.
+    pub text: String,
+}
+
+impl Job for AlertStaff {
+    const KIND: &'static str = "alert_staff";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.property_id, self.problem))
+    }
+}

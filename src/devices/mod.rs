@@ -1,0 +1,13 @@
+//! What happens on the physical locks, as jobs: putting codes on locks and
+//! taking them off (`codes`), the lock checks, the nightly reconciliation,
+//! the unlock log and the backup pools (`locks`), and what a device listing
+//! tells doorman (`observe`). The state changes themselves belong to
+//! `access`; this folder calls the providers and then the core.
+
+pub mod codes;
+pub mod locks;
+pub mod observe;
+
+pub(crate) use codes::find_on_device;
+pub use codes::{code_name, RemoveDeviceCode};
+pub use locks::{CheckLockActivity, CheckLocks, FillBackupPool, ReconcileLock, ReconcileLocks};
