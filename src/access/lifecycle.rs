@@ -800,10 +800,41 @@ pub async fn adopt_device_code(
     if lock.status != LockStatus::Active {
         return Err(AccessError::Conflict(format!("lock {} is inactive", lock.name)));
     }
+    let value = adoptable_value(conn, &lock, provider_ref, staff_id).await?;
+    sqlx::query!(
+        "UPDATE device_codes SET managed = true WHERE lock_id = $1 AND provider_ref = $2",
+        lock_id,
+        provider_ref
+    )
+    .execute(&mut *conn)
+    .await?;
+    let code_id = insert_adopted(conn, lock_id, &value, staff_id, provider_ref, actor).await?;
+    let subject = Subject {
+        property_id: Some(lock.property_id),
+        lock_id: Some(lock_id),
+        code_id: Some(code_id),
+        ..Default::default()
+    };
+    let details = json!({ "provider_ref": provider_ref, "code": mask(&value), "staff_id": staff_id });
+    audit::record(&mut *conn, actor, "code.adopted", subject, details).await?;
+    // Its name and window on the lock become doorman's (persistent).
+    queue::enqueue(conn, &UpdateCode { code_id }, Utc::now()).await?;
+    Ok(code_id)
+}
+
+/// The value of an orphan code that `staff_id` may adopt on `lock`: the
+/// staff member has no code there yet and works at its property, and the
+/// provider revealed the value.
+async fn adoptable_value(
+    conn: &mut PgConnection,
+    lock: &LockSlot,
+    provider_ref: &str,
+    staff_id: Uuid,
+) -> AccessResult<String> {
     let has_one = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND staff_id = $2 AND kind = 'staff'
                           AND state NOT IN ('removing', 'removed', 'failed')) AS "has!""#,
-        lock_id,
+        lock.id,
         staff_id
     )
     .fetch_one(&mut *conn)
@@ -813,7 +844,7 @@ pub async fn adopt_device_code(
     }
     let found = sqlx::query!(
         "SELECT code FROM device_codes WHERE lock_id = $1 AND provider_ref = $2 AND NOT managed FOR UPDATE",
-        lock_id,
+        lock.id,
         provider_ref
     )
     .fetch_optional(&mut *conn)
@@ -833,13 +864,18 @@ pub async fn adopt_device_code(
     if !works_here {
         return Err(AccessError::invalid("staff_id", "no active staff member of this lock's property"));
     }
-    sqlx::query!(
-        "UPDATE device_codes SET managed = true WHERE lock_id = $1 AND provider_ref = $2",
-        lock_id,
-        provider_ref
-    )
-    .execute(&mut *conn)
-    .await?;
+    Ok(value)
+}
+
+/// The adopted code's row: a persistent staff code, already `set`.
+async fn insert_adopted(
+    conn: &mut PgConnection,
+    lock_id: Uuid,
+    value: &str,
+    staff_id: Uuid,
+    provider_ref: &str,
+    actor: Actor,
+) -> AccessResult<Uuid> {
     let inserted = sqlx::query_scalar!(
         "INSERT INTO access_codes (lock_id, code, kind, staff_id, label, valid_from, state, provider_ref, set_at, created_by)
          VALUES ($1, $2, 'staff', $3, 'adopted from the lock', now(), 'set', $4, now(), $5)
@@ -852,22 +888,11 @@ pub async fn adopt_device_code(
     )
     .fetch_one(&mut *conn)
     .await;
-    let code_id = match inserted {
-        Ok(id) => id,
+    match inserted {
+        Ok(id) => Ok(id),
         Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
-            return Err(AccessError::Conflict("doorman already has a live code with this value on the lock".into()))
+            Err(AccessError::Conflict("doorman already has a live code with this value on the lock".into()))
         }
-        Err(e) => return Err(e.into()),
-    };
-    let subject = Subject {
-        property_id: Some(lock.property_id),
-        lock_id: Some(lock_id),
-        code_id: Some(code_id),
-        ..Default::default()
-    };
-    let details = json!({ "provider_ref": provider_ref, "code": mask(&value), "staff_id": staff_id });
-    audit::record(&mut *conn, actor, "code.adopted", subject, details).await?;
-    // Its name and window on the lock become doorman's (persistent).
-    queue::enqueue(conn, &UpdateCode { code_id }, Utc::now()).await?;
-    Ok(code_id)
+        Err(e) => Err(e.into()),
+    }
 }
