@@ -7,7 +7,7 @@
 use chrono::Utc;
 use sqlx::PgConnection;
 
-use super::{catalog, replies, reply};
+use super::{catalog, reply};
 use crate::access::jobs::PreArrival;
 use crate::access::links::{self, ContactKind, LinkedBy};
 use crate::access::phone::Phone;
@@ -25,16 +25,15 @@ pub async fn redeem_start(
         return Ok(vec![private_chat_only(message)]);
     }
     let Some(token) = token else {
-        return Ok(vec![reply(message, replies::telegram_welcome())]);
+        return Ok(vec![reply(message, catalog::text("en", "telegram_welcome", &[]))]);
     };
     let Some(booking_id) = links::redeem_telegram_token(tx, token).await? else {
-        return Ok(vec![reply(message, replies::telegram_link_invalid())]);
+        return Ok(vec![reply(message, catalog::text("en", "telegram_link_invalid", &[]))]);
     };
     links::link_contact(tx, booking_id, ContactKind::Telegram, &message.address, LinkedBy::TelegramLink).await?;
     // Send the access details here too, when it is time.
     queue::enqueue(tx, &PreArrival { booking_id }, Utc::now()).await?;
-    let first_name = guest_first_name(tx, booking_id).await?;
-    Ok(vec![reply(message, replies::telegram_linked(&first_name))])
+    Ok(vec![linked(tx, message, booking_id).await?])
 }
 
 /// A shared contact: linked only when it is the sender's own (Telegram's
@@ -66,12 +65,11 @@ pub async fn link_by_contact(
         _ => None,
     };
     let Some(booking_id) = booking else {
-        return Ok(vec![reply(message, replies::contact_not_linked())]);
+        return Ok(vec![reply(message, catalog::text("en", "telegram_contact_not_linked", &[]))]);
     };
     links::link_contact(tx, booking_id, ContactKind::Telegram, &message.address, LinkedBy::TelegramContact).await?;
     queue::enqueue(tx, &PreArrival { booking_id }, Utc::now()).await?;
-    let first_name = guest_first_name(tx, booking_id).await?;
-    Ok(vec![reply(message, replies::telegram_linked(&first_name))])
+    Ok(vec![linked(tx, message, booking_id).await?])
 }
 
 /// The answer to a guest writing in a group chat: nothing about any stay,
@@ -80,12 +78,17 @@ pub fn private_chat_only(message: &InboundMessage) -> Outgoing {
     reply(message, catalog::text("en", "private_chat_only", &[]))
 }
 
-async fn guest_first_name(tx: &mut PgConnection, booking_id: uuid::Uuid) -> sqlx::Result<String> {
-    let name = sqlx::query_scalar!(
-        "SELECT g.name FROM bookings b JOIN guests g ON g.id = b.guest_id WHERE b.id = $1",
+/// "This chat is now linked", in the guest's language, by first name.
+async fn linked(tx: &mut PgConnection, message: &InboundMessage, booking_id: uuid::Uuid) -> sqlx::Result<Outgoing> {
+    let guest = sqlx::query!(
+        "SELECT g.name, g.language FROM bookings b JOIN guests g ON g.id = b.guest_id WHERE b.id = $1",
         booking_id
     )
     .fetch_one(&mut *tx)
     .await?;
-    Ok(name.split_whitespace().next().unwrap_or_default().to_owned())
+    let language = catalog::pick(&[Some(&guest.language)]);
+    let first_name = guest.name.split_whitespace().next().unwrap_or_default();
+    let mut answer = reply(message, catalog::text(language, "telegram_linked", &[("name", first_name)]));
+    answer.language = language.to_owned();
+    Ok(answer)
 }

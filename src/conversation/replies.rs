@@ -114,28 +114,3 @@ impl PreArrival<'_> {
         ]
     }
 }
-
-/// After a Telegram chat was linked to a booking.
-pub fn telegram_linked(first_name: &str) -> String {
-    format!("Thanks {first_name}, this chat is now linked to your booking. Your access details will arrive here too.")
-}
-
-/// A `/start` link that is unknown, used or expired. Says nothing about
-/// whether a booking exists.
-pub fn telegram_link_invalid() -> String {
-    "This link is invalid or has expired. Please use the link from your latest booking message.".to_owned()
-}
-
-/// `/start` without a token.
-pub fn telegram_welcome() -> String {
-    "Welcome! To get your access details here, open the Telegram link from your booking message, or share your \
-     contact (📎, then Contact) when your Telegram number is the one on your booking."
-        .to_owned()
-}
-
-/// A shared contact that is not the sender's own, or matches no booking.
-pub fn contact_not_linked() -> String {
-    "Thanks. We could not link this chat with that contact. Please share your own phone number, the one on your \
-     booking."
-        .to_owned()
-}

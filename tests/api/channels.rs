@@ -590,6 +590,30 @@ async fn a_shared_contact_links_only_when_it_is_the_senders_own() {
 }
 
 #[tokio::test]
+async fn a_guest_who_links_telegram_is_told_so_in_their_language() {
+    let c = spawn().await;
+    meta_accepts(&c.meta).await;
+    telegram_accepts(&c.telegram).await;
+    let fixture = c.app.seed_property().await;
+    let german = json!({ "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}"), "language": "de" } });
+    c.booking(&fixture, "BK-1", Duration::days(5), german).await;
+    let own = telegram_message(
+        601,
+        1111111,
+        json!({ "contact": { "phone_number": format!("+{GUEST}"), "first_name": "Anna", "user_id": 1111111 } }),
+    );
+    c.telegram_update(&own).await;
+    c.app.run_jobs().await;
+    let sent = c.telegram_requests().await;
+    let texts: Vec<&str> = sent.iter().filter_map(|r| r["text"].as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("Danke Anna, dieser Chat ist jetzt mit Ihrer Buchung verbunden")),
+        "{texts:?}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("this chat is now linked")), "{texts:?}");
+}
+
+#[tokio::test]
 async fn telegram_flood_control_is_honoured_and_a_blocked_bot_is_final() {
     let c = spawn().await;
     Mock::given(method("POST"))
