@@ -11,9 +11,11 @@ use uuid::Uuid;
 use super::observe::{record_listing, ObserveError, ObservedCode};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
-use crate::access::jobs::{AlertStaff, DeliverCodes, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
+use crate::access::drift::{self, Drift};
+use crate::access::jobs::{AlertStaff, DeliverCodes, ExpireCode, UpdateCode};
 use crate::access::lifecycle::{begin_removal, create_manual_code, ManualCode};
 use crate::access::model::{CodeKind, CodeState, ProviderKind};
+use crate::access::states::{self, Guard};
 use crate::access::AccessError;
 use crate::context::JobContext;
 use crate::jobs::{queue, Job, JobError, Run};
@@ -32,9 +34,6 @@ const ACTIVITY_EVERY: Duration = Duration::minutes(10);
 const ACTIVITY_OVERLAP: Duration = Duration::hours(1);
 /// Reconciliation runs every night at this hour (UTC).
 const RECONCILE_HOUR_UTC: u32 = 3;
-/// A window on the device this far from doorman's is not drift (providers
-/// round to the minute).
-const WINDOW_TOLERANCE: Duration = Duration::minutes(1);
 
 /// A lock as these jobs see it.
 struct LockRow {
@@ -205,17 +204,39 @@ impl Reconciliation {
     }
 }
 
-/// Compares what is on the lock with doorman's codes (SPEC §3.10): orphans
-/// reported, missing codes programmed again, wrong windows updated, codes
-/// that came back after their removal removed again; each drift audited.
-#[tracing::instrument(skip_all, fields(%lock_id))]
-pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Result<Reconciliation, ObserveError> {
-    let lock = lock_row(db, lock_id).await?.ok_or(AccessError::NotFound { entity: "lock" })?;
-    let provider = providers.get(lock.provider)?;
-    // doorman's side first, each row with the moment it last changed: a job
-    // that settles a code while the lock is being listed changes that
-    // moment, and the guarded updates below then leave the code alone.
-    let ours = sqlx::query!(
+/// doorman's codes on a lock, each with the moment it last changed: a job
+/// that settles a code while the lock is being listed changes that moment,
+/// and the guarded state changes then leave the code alone.
+struct OurCode {
+    id: Uuid,
+    state: CodeState,
+    provider_ref: Option<String>,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+    booking_id: Option<Uuid>,
+    updated_at: DateTime<Utc>,
+    booking_ref: Option<String>,
+}
+
+impl OurCode {
+    fn view(&self) -> drift::Ours {
+        drift::Ours { state: self.state, valid_from: self.valid_from, valid_until: self.valid_until }
+    }
+
+    fn guard(&self, lock_id: Uuid) -> Guard {
+        let subject = Subject {
+            lock_id: Some(lock_id),
+            code_id: Some(self.id),
+            booking_id: self.booking_id,
+            ..Default::default()
+        };
+        Guard { code_id: self.id, updated_at: self.updated_at, subject }
+    }
+}
+
+async fn our_codes(db: &PgPool, lock_id: Uuid) -> sqlx::Result<Vec<OurCode>> {
+    sqlx::query_as!(
+        OurCode,
         r#"SELECT c.id, c.state AS "state: CodeState", c.provider_ref, c.valid_from, c.valid_until, c.booking_id,
                c.updated_at, b.external_ref AS "booking_ref?"
            FROM access_codes c LEFT JOIN bookings b ON b.id = c.booking_id
@@ -223,126 +244,98 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
         lock_id
     )
     .fetch_all(db)
-    .await?;
+    .await
+}
+
+/// What the lock shows of a code, as the drift decision reads it.
+fn on_device(device: &DeviceCode) -> drift::OnDevice {
+    drift::OnDevice {
+        provider_ref: device.provider_ref.clone(),
+        on_lock: matches!(device.status, DeviceCodeStatus::Set | DeviceCodeStatus::Scheduled),
+        failed: match &device.status {
+            DeviceCodeStatus::Failed(reason) => Some(reason.clone()),
+            _ => None,
+        },
+        valid_from: device.valid_from,
+        valid_until: device.valid_until,
+    }
+}
+
+/// Compares what is on the lock with doorman's codes (SPEC §3.10): orphans
+/// reported, missing codes programmed again, wrong windows updated, codes
+/// that came back after their removal removed again; each drift audited.
+#[tracing::instrument(skip_all, fields(%lock_id))]
+pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Result<Reconciliation, ObserveError> {
+    let lock = lock_row(db, lock_id).await?.ok_or(AccessError::NotFound { entity: "lock" })?;
+    let provider = providers.get(lock.provider)?;
+    let ours = our_codes(db, lock_id).await?;
     let listed = provider.list_codes(&lock.device()).await?;
     let mut report = Reconciliation { lock_id, on_device: listed.len(), ..Reconciliation::default() };
     let now = Utc::now();
     let mut tx = db.begin().await?;
     for code in &ours {
         let found = super::find_on_device(&listed, code.provider_ref.as_deref(), code.booking_ref.as_deref(), code.id);
-        let subject = Subject {
-            lock_id: Some(lock_id),
-            code_id: Some(code.id),
-            booking_id: code.booking_id,
-            ..Default::default()
-        };
-        let still_valid = code.valid_until.is_none_or(|until| until > now);
-        let on_lock = |d: &DeviceCode| matches!(d.status, DeviceCodeStatus::Set | DeviceCodeStatus::Scheduled);
-        match (code.state, found) {
-            (CodeState::Set, None) if still_valid => {
-                let changed = sqlx::query!(
-                    "UPDATE access_codes SET state = 'pending', provider_ref = NULL, set_at = NULL, updated_at = now()
-                     WHERE id = $1 AND state = 'set' AND updated_at = $2",
-                    code.id,
-                    code.updated_at
-                )
-                .execute(&mut *tx)
-                .await?;
-                if changed.rows_affected() == 1 {
-                    let details = json!({ "action": "reprogram" });
-                    audit::record(&mut *tx, Actor::System, "code.drift_missing", subject, details).await?;
-                    queue::enqueue(&mut tx, &ProgramCode { code_id: code.id }, now).await?;
-                    report.reprogrammed.push(code.id);
-                }
-            }
-            (CodeState::Set, Some(device)) if still_valid => {
-                if let DeviceCodeStatus::Failed(reason) = &device.status {
-                    // The provider dropped it from the device: no longer a
-                    // working code. Staff hear of it; the deadline check
-                    // hands a backup code to a guest arriving soon.
-                    let changed = sqlx::query!(
-                        "UPDATE access_codes SET state = 'failed', last_error = $3, updated_at = now()
-                         WHERE id = $1 AND state = 'set' AND updated_at = $2",
-                        code.id,
-                        code.updated_at,
-                        reason
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                    if changed.rows_affected() == 1 {
-                        let details = json!({ "error": reason });
-                        audit::record(&mut *tx, Actor::System, "code.drift_failed", subject, details).await?;
-                        let alert = AlertStaff {
-                            property_id: lock.property_id,
-                            problem: format!("drift_failed:{}", code.id),
-                            text: format!("A code on lock {} stopped working at the provider: {reason}", lock.name),
-                        };
-                        queue::enqueue(&mut tx, &alert, now).await?;
-                        report.failed_on_device.push(code.id);
-                    }
-                    continue;
-                }
-                let off = |ours: Option<DateTime<Utc>>, theirs: Option<DateTime<Utc>>| match (ours, theirs) {
-                    (Some(a), Some(b)) => (a - b).abs() > WINDOW_TOLERANCE,
-                    // A provider that does not report the window is not drift.
-                    (_, None) => false,
-                    (None, Some(_)) => true,
-                };
-                if on_lock(device)
-                    && (off(Some(code.valid_from), device.valid_from) || off(code.valid_until, device.valid_until))
-                {
-                    let details = json!({
-                        "on_lock": { "valid_from": device.valid_from, "valid_until": device.valid_until },
-                        "expected": { "valid_from": code.valid_from, "valid_until": code.valid_until },
-                    });
-                    audit::record(&mut *tx, Actor::System, "code.drift_window", subject, details).await?;
-                    queue::enqueue(&mut tx, &UpdateCode { code_id: code.id }, now).await?;
-                    report.window_fixed.push(code.id);
-                }
-            }
-            (CodeState::Programming | CodeState::Failed, Some(device)) if on_lock(device) => {
-                // It landed after all (a Nuki lock that was offline): believe the lock.
-                let landed = sqlx::query!(
-                    "UPDATE access_codes SET state = 'set', provider_ref = $2, set_at = now(), last_error = NULL, updated_at = now()
-                     WHERE id = $1 AND state IN ('programming', 'failed') AND updated_at = $3",
-                    code.id,
-                    device.provider_ref,
-                    code.updated_at
-                )
-                .execute(&mut *tx)
-                .await?;
-                if landed.rows_affected() == 1 {
-                    audit::record(&mut *tx, Actor::System, "code.set", subject, json!({ "by": "reconciliation" }))
-                        .await?;
-                    report.confirmed.push(code.id);
-                }
-            }
-            (CodeState::Removed, Some(device)) => {
-                let restarted = sqlx::query!(
-                    "UPDATE access_codes SET state = 'removing', provider_ref = $2, removed_at = NULL, updated_at = now()
-                     WHERE id = $1 AND state = 'removed' AND updated_at = $3",
-                    code.id,
-                    device.provider_ref,
-                    code.updated_at
-                )
-                .execute(&mut *tx)
-                .await?;
-                if restarted.rows_affected() == 1 {
-                    let why = json!({ "why": "the code is on the lock again after its removal" });
-                    audit::record(&mut *tx, Actor::System, "code.removal_restarted", subject, why).await?;
-                    queue::enqueue(&mut tx, &RemoveCode { code_id: code.id }, now).await?;
-                    report.removal_restarted.push(code.id);
-                }
-            }
-            _ => {}
-        }
+        let decided = drift::drift(&code.view(), found.map(on_device).as_ref(), now);
+        act_on(&mut tx, &lock, code, found, decided, &mut report).await?;
     }
     tx.commit().await?;
-
     report.codes = record_listing(db, lock_id, listed).await?;
     report.orphans = report.codes.iter().filter(|c| !c.managed).map(|c| c.provider_ref.clone()).collect();
+    record_reconciled(db, &lock, &report).await?;
+    Ok(report)
+}
+
+/// Applies one code's drift through the core's state changes, and notes it.
+async fn act_on(
+    tx: &mut PgConnection,
+    lock: &LockRow,
+    code: &OurCode,
+    found: Option<&DeviceCode>,
+    decided: Drift,
+    report: &mut Reconciliation,
+) -> Result<(), AccessError> {
+    let guard = code.guard(lock.id);
+    match decided {
+        Drift::None => {}
+        Drift::Missing => {
+            if states::reprogram_missing(tx, &guard).await? {
+                report.reprogrammed.push(code.id);
+            }
+        }
+        Drift::FailedOnDevice(reason) => {
+            if states::fail_on_device(tx, &guard, &reason).await? {
+                let text = format!("A code on lock {} stopped working at the provider: {reason}", lock.name);
+                crate::access::alerts::alert_staff(tx, lock.property_id, format!("drift_failed:{}", code.id), text)
+                    .await?;
+                report.failed_on_device.push(code.id);
+            }
+        }
+        Drift::Window => {
+            let details = json!({
+                "on_lock": { "valid_from": found.and_then(|d| d.valid_from), "valid_until": found.and_then(|d| d.valid_until) },
+                "expected": { "valid_from": code.valid_from, "valid_until": code.valid_until },
+            });
+            states::fix_window(tx, &guard, details).await?;
+            report.window_fixed.push(code.id);
+        }
+        Drift::Landed(provider_ref) => {
+            if states::mark_landed(tx, &guard, &provider_ref).await? {
+                report.confirmed.push(code.id);
+            }
+        }
+        Drift::Returned(provider_ref) => {
+            if states::restart_removal(tx, &guard, &provider_ref).await? {
+                report.removal_restarted.push(code.id);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The lock's reconciliation time and its audited summary.
+async fn record_reconciled(db: &PgPool, lock: &LockRow, report: &Reconciliation) -> Result<(), AccessError> {
     let mut conn = db.acquire().await?;
-    sqlx::query!("UPDATE locks SET reconciled_at = now() WHERE id = $1", lock_id).execute(&mut *conn).await?;
+    sqlx::query!("UPDATE locks SET reconciled_at = now() WHERE id = $1", lock.id).execute(&mut *conn).await?;
     let details = json!({
         "on_device": report.on_device,
         "orphans": report.orphans.len(),
@@ -352,12 +345,13 @@ pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Res
         "removal_restarted": report.removal_restarted.len(),
         "failed_on_device": report.failed_on_device.len(),
     });
-    let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(lock_id), ..Default::default() };
+    let subject = Subject { property_id: Some(lock.property_id), lock_id: Some(lock.id), ..Default::default() };
     audit::record(&mut *conn, Actor::System, "lock.reconciled", subject, details).await?;
     if report.drifted() > 0 {
-        tracing::warn!(%lock_id, drift = report.drifted(), orphans = report.orphans.len(), "lock reconciled: drift found");
+        let (lock_id, drift, orphans) = (lock.id, report.drifted(), report.orphans.len());
+        tracing::warn!(%lock_id, drift, orphans, "lock reconciled: drift found");
     }
-    Ok(report)
+    Ok(())
 }
 
 /// `ReconcileLock`: one lock, on demand or as part of the nightly run.
