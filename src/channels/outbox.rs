@@ -205,32 +205,8 @@ struct Queued {
 
 /// `SendMessage`: sends one queued notification.
 pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobError> {
-    // Counted before the call: see `send_attempts` in the migrations.
-    let row = sqlx::query!(
-        "UPDATE notifications SET send_attempts = send_attempts + 1 WHERE id = $1 AND status = 'queued'
-         RETURNING id, booking_id, channel, recipient, template, body, template_params, subject, html, send_attempts,
-                   error",
-        notification_id
-    )
-    .fetch_optional(&ctx.db)
-    .await?;
-    let Some(row) = row else {
+    let Some(mut queued) = claim_attempt(ctx, notification_id).await? else {
         return Ok(());
-    };
-    if row.send_attempts > 1 && row.error.is_none() {
-        tracing::warn!(notification = %row.id, channel = %row.channel, purpose = %row.template,
-            "sending again after an attempt that was cut off: the recipient may get it twice");
-    }
-    let mut queued = Queued {
-        id: row.id,
-        booking_id: row.booking_id,
-        channel: row.channel,
-        recipient: row.recipient,
-        purpose: row.template,
-        body: row.body,
-        template: row.template_params.and_then(|p| serde_json::from_value(p).ok()),
-        subject: row.subject,
-        html: row.html,
     };
     if let Some(reason) = withdrawn(ctx, &queued).await? {
         // Security review L11: a code message waiting behind a rate limit or
@@ -249,28 +225,7 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
         Err(e) => Err(JobError::permanent(e)),
     };
     match sent {
-        Ok((provider_message_id, sent_as)) => {
-            // It went out. A database that is away for a moment (a restart)
-            // must not make the job run again and send it twice: keep
-            // trying to record it for about 40 s.
-            let mut delays = ExponentialBuilder::default()
-                .with_min_delay(std::time::Duration::from_millis(200))
-                .with_max_delay(std::time::Duration::from_secs(5))
-                .with_max_times(12)
-                .build();
-            loop {
-                match mark_sent(ctx, &queued, &provider_message_id, sent_as).await {
-                    Ok(()) => return Ok(()),
-                    Err(e) => match delays.next() {
-                        Some(delay) => {
-                            tracing::warn!(notification = %queued.id, error = %e, "recording a sent message; retrying");
-                            tokio::time::sleep(delay).await;
-                        }
-                        None => return Err(e),
-                    },
-                }
-            }
-        }
+        Ok((provider_message_id, sent_as)) => record_sent(ctx, &queued, &provider_message_id, sent_as).await,
         Err(error @ JobError::Permanent(_)) => {
             mark_failed(ctx, &queued, &format!("{error:#}")).await?;
             if undeliverable_on_whatsapp(&error) {
@@ -287,6 +242,65 @@ pub async fn send(ctx: &JobContext, notification_id: Uuid) -> Result<(), JobErro
             .execute(&ctx.db)
             .await?;
             Err(retry)
+        }
+    }
+}
+
+/// The queued message, its attempt counted before the call (see
+/// `send_attempts` in the migrations); `None` once it is no longer queued.
+async fn claim_attempt(ctx: &JobContext, notification_id: Uuid) -> Result<Option<Queued>, JobError> {
+    let row = sqlx::query!(
+        "UPDATE notifications SET send_attempts = send_attempts + 1 WHERE id = $1 AND status = 'queued'
+         RETURNING id, booking_id, channel, recipient, template, body, template_params, subject, html, send_attempts,
+                   error",
+        notification_id
+    )
+    .fetch_optional(&ctx.db)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    if row.send_attempts > 1 && row.error.is_none() {
+        tracing::warn!(notification = %row.id, channel = %row.channel, purpose = %row.template,
+            "sending again after an attempt that was cut off: the recipient may get it twice");
+    }
+    Ok(Some(Queued {
+        id: row.id,
+        booking_id: row.booking_id,
+        channel: row.channel,
+        recipient: row.recipient,
+        purpose: row.template,
+        body: row.body,
+        template: row.template_params.and_then(|p| serde_json::from_value(p).ok()),
+        subject: row.subject,
+        html: row.html,
+    }))
+}
+
+/// It went out. A database that is away for a moment (a restart) must not
+/// make the job run again and send it twice: keep trying to record it for
+/// about 40 s.
+async fn record_sent(
+    ctx: &JobContext,
+    queued: &Queued,
+    provider_message_id: &str,
+    sent_as: &str,
+) -> Result<(), JobError> {
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(200))
+        .with_max_delay(std::time::Duration::from_secs(5))
+        .with_max_times(12)
+        .build();
+    loop {
+        match mark_sent(ctx, queued, provider_message_id, sent_as).await {
+            Ok(()) => return Ok(()),
+            Err(e) => match delays.next() {
+                Some(delay) => {
+                    tracing::warn!(notification = %queued.id, error = %e, "recording a sent message; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(e),
+            },
         }
     }
 }

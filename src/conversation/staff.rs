@@ -165,51 +165,27 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
         }
         None => staff,
     };
-    let outcome: Result<String, CommandError> = async {
-        Ok(match command {
+    match perform_command(ctx, tx, staff, command).await {
+        Ok(reply) | Err(CommandError::Reply(reply)) => Ok(reply),
+        Err(CommandError::Job(e)) => Err(e),
+    }
+}
+
+/// Each command: one call.
+async fn perform_command(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    command: Command,
+) -> Result<String, CommandError> {
+    Ok(match command {
         Command::Help => commands::help(staff.role),
         Command::Codes { room } => codes(tx, staff, &room).await?,
         Command::CodeShow { room } => show(tx, staff, &room).await?,
         Command::Revoke { room } => revoke(tx, staff, &room).await?,
         Command::Regen { room } => regen(tx, staff, &room).await?,
-        Command::Issue { room, date, from, until, label } => {
-            let target = find_room(tx, staff, &room).await?;
-            let tz = target.timezone.tz();
-            let valid_from = local_instant(tz, date.and_time(from));
-            let mut valid_until = local_instant(tz, date.and_time(until));
-            if valid_until <= valid_from {
-                // Past midnight: the next day's time (none after the last
-                // date chrono knows, which the window check then refuses).
-                if let Some(next_day) = date.checked_add_days(chrono::Days::new(1)) {
-                    valid_until = local_instant(tz, next_day.and_time(until));
-                }
-            }
-            if valid_from > Utc::now() + ISSUE_AHEAD {
-                // A code for a far-off day outlives oversight (review M3).
-                return Ok(format!("Codes can be issued up to {} days ahead.", ISSUE_AHEAD.num_days()));
-            }
-            let manual = ManualCode {
-                kind: CodeKind::Standalone,
-                booking_ref: None,
-                staff_id: None,
-                valid_from: Some(valid_from),
-                valid_until: Some(valid_until),
-                label: Some(label.clone()),
-            };
-            create_codes(tx, staff, &target, &manual, &format!("{label}, {date} {from}–{until}"), true).await?
-        }
-        Command::Master { room } => {
-            let target = find_room(tx, staff, &room).await?;
-            let manual = ManualCode {
-                kind: CodeKind::Master,
-                booking_ref: None,
-                staff_id: None,
-                valid_from: None,
-                valid_until: None,
-                label: Some(format!("master by {}", staff.name)),
-            };
-            create_codes(tx, staff, &target, &manual, "master", false).await?
-        }
+        Command::Issue { room, date, from, until, label } => issue(tx, staff, &room, date, from, until, &label).await?,
+        Command::Master { room } => master(tx, staff, &room).await?,
         Command::Booking { reference } => booking(tx, staff, &reference).await?,
         Command::Arrivals { day } => arrivals(tx, staff, day).await?,
         Command::Status { room } => status(ctx, tx, staff, &room).await?,
@@ -218,26 +194,70 @@ pub async fn run(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember, t
         Command::MyCode { property } => my_code(tx, staff, &property).await?,
         Command::Resolve { room } => resolve(tx, staff, room.as_deref()).await?,
         Command::Confirm { token } => confirm(ctx, tx, staff, &token).await?,
-        Command::Cancel => {
-            let dropped = sqlx::query!(
-                "UPDATE confirmations SET used_at = now() WHERE staff_id = $1 AND used_at IS NULL AND expires_at > now()",
-                staff.id
-            )
-            .execute(&mut *tx)
-            .await?;
-            if dropped.rows_affected() == 0 {
-                "Nothing to cancel.".to_owned()
-            } else {
-                "Cancelled.".to_owned()
-            }
-        }
+        Command::Cancel => cancel(tx, staff).await?,
     })
+}
+
+/// `/issue room date from-until label`: a standalone code for that window
+/// (past midnight: until the next day).
+async fn issue(
+    tx: &mut PgConnection,
+    staff: &StaffMember,
+    room: &str,
+    date: chrono::NaiveDate,
+    from: chrono::NaiveTime,
+    until: chrono::NaiveTime,
+    label: &str,
+) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
+    let tz = target.timezone.tz();
+    let valid_from = local_instant(tz, date.and_time(from));
+    let mut valid_until = local_instant(tz, date.and_time(until));
+    if valid_until <= valid_from {
+        // Past midnight: the next day's time (none after the last date
+        // chrono knows, which the window check then refuses).
+        if let Some(next_day) = date.checked_add_days(chrono::Days::new(1)) {
+            valid_until = local_instant(tz, next_day.and_time(until));
+        }
     }
-    .await;
-    match outcome {
-        Ok(reply) | Err(CommandError::Reply(reply)) => Ok(reply),
-        Err(CommandError::Job(e)) => Err(e),
+    if valid_from > Utc::now() + ISSUE_AHEAD {
+        // A code for a far-off day outlives oversight (review M3).
+        return Ok(format!("Codes can be issued up to {} days ahead.", ISSUE_AHEAD.num_days()));
     }
+    let manual = ManualCode {
+        kind: CodeKind::Standalone,
+        booking_ref: None,
+        staff_id: None,
+        valid_from: Some(valid_from),
+        valid_until: Some(valid_until),
+        label: Some(label.to_owned()),
+    };
+    create_codes(tx, staff, &target, &manual, &format!("{label}, {date} {from}–{until}"), true).await
+}
+
+/// `/master room`: a persistent master code on the room's locks.
+async fn master(tx: &mut PgConnection, staff: &StaffMember, room: &str) -> Result<String, CommandError> {
+    let target = find_room(tx, staff, room).await?;
+    let manual = ManualCode {
+        kind: CodeKind::Master,
+        booking_ref: None,
+        staff_id: None,
+        valid_from: None,
+        valid_until: None,
+        label: Some(format!("master by {}", staff.name)),
+    };
+    create_codes(tx, staff, &target, &manual, "master", false).await
+}
+
+/// `/cancel`: drops the sender's open confirmation.
+async fn cancel(tx: &mut PgConnection, staff: &StaffMember) -> Result<String, CommandError> {
+    let dropped = sqlx::query!(
+        "UPDATE confirmations SET used_at = now() WHERE staff_id = $1 AND used_at IS NULL AND expires_at > now()",
+        staff.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(if dropped.rows_affected() == 0 { "Nothing to cancel." } else { "Cancelled." }.to_owned())
 }
 
 /// A command stops early with a reply (an unknown room, say), or fails.
