@@ -5,6 +5,7 @@
 //! `access`; this folder calls the providers and then the core.
 
 pub mod codes;
+pub mod events;
 pub mod locks;
 pub mod observe;
 

@@ -16,14 +16,10 @@ use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::access::jobs::{ConfirmCode, RemoveCode};
 use crate::channels::whatsapp::{signature_is_valid, Webhook};
 use crate::channels::{inbox, telegram, Channel};
-use crate::devices::locks::record_usage;
-use crate::devices::{CheckLocks, ReconcileLock};
-use crate::jobs::queue;
-use crate::lock_providers::seam::{verify_webhook as verify_seam, SeamEvent, WebhookError as SeamWebhookError};
-use crate::lock_providers::UsageEvent;
+use crate::devices::events::handle_seam_event;
+use crate::lock_providers::seam::{verify_webhook as verify_seam, WebhookError as SeamWebhookError};
 
 /// The secrets that prove a webhook comes from its provider.
 #[derive(Clone, Default)]
@@ -55,94 +51,25 @@ async fn seam_event(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(secret) = &state.webhooks.seam_secret else {
-        return channel_off("Seam", "SEAM_WEBHOOK_SECRET");
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return too_large_or_bad("seam", rejection),
-    };
-    let event = match verify_seam(secret.expose_secret(), &headers, &body, chrono::Utc::now()) {
-        Ok(event) => event,
-        Err(SeamWebhookError::BadPayload(reason)) => {
-            rejected("seam", "malformed");
-            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason).into_response();
-        }
-        Err(e) => {
+) -> Result<StatusCode, WebhookRejection> {
+    let secret = state.webhooks.seam_secret.as_ref().ok_or(WebhookRejection::off("Seam", "SEAM_WEBHOOK_SECRET"))?;
+    let body = body.map_err(|rejection| WebhookRejection::Body { channel: "seam", rejection })?;
+    let event = verify_seam(secret.expose_secret(), &headers, &body, chrono::Utc::now()).map_err(|e| match e {
+        SeamWebhookError::BadPayload(reason) => WebhookRejection::MalformedEvent { channel: "seam", reason },
+        other => {
             // Why is for the log: the answer says nothing about the secret.
-            tracing::warn!(reason = %e, "a Seam webhook was refused");
-            rejected("seam", "signature");
-            return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong webhook signature")
-                .into_response();
+            tracing::warn!(reason = %other, "a Seam webhook was refused");
+            WebhookRejection::BadSignature { channel: "seam", proof: "webhook signature" }
         }
-    };
-    match handle_seam_event(&state, &event).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn handle_seam_event(state: &AppState, event: &SeamEvent) -> sqlx::Result<()> {
-    let Some(device_id) = &event.device_id else {
-        return Ok(());
-    };
-    let lock_id =
-        sqlx::query_scalar!("SELECT id FROM locks WHERE provider = 'seam' AND provider_device_id = $1", device_id)
-            .fetch_optional(&state.db)
-            .await?;
-    let Some(lock_id) = lock_id else {
-        tracing::info!(event_type = %event.event_type, "a Seam event for a device doorman does not know");
-        return Ok(());
-    };
-    let now = chrono::Utc::now();
-    let mut conn = state.db.acquire().await?;
-    match event.event_type.as_str() {
-        "lock.unlocked" if event.access_code_id.is_some() => {
-            let usage = UsageEvent {
-                event_id: event.event_id.clone(),
-                provider_ref: event.access_code_id.clone(),
-                occurred_at: event.occurred_at,
-            };
-            if let Err(e) = record_usage(&state.db, lock_id, &[usage]).await {
-                return Err(match e {
-                    crate::access::AccessError::Database(e) => e,
-                    other => sqlx::Error::Protocol(other.to_string()),
-                });
-            }
-        }
-        kind if kind.starts_with("access_code.") => {
-            let code = sqlx::query!(
-                r#"SELECT id, state AS "state: crate::access::model::CodeState" FROM access_codes
-                   WHERE lock_id = $1 AND provider_ref = $2 ORDER BY created_at DESC LIMIT 1"#,
-                lock_id,
-                event.access_code_id
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
-            use crate::access::model::CodeState;
-            match code {
-                Some(c) if c.state == CodeState::Programming => {
-                    queue::enqueue(&mut conn, &ConfirmCode { code_id: c.id }, now).await?
-                }
-                Some(c) if c.state == CodeState::Removing => {
-                    queue::enqueue(&mut conn, &RemoveCode { code_id: c.id }, now).await?
-                }
-                // A change to a code doorman believes settled, or to one it
-                // does not know: look at the whole lock.
-                _ => queue::enqueue(&mut conn, &ReconcileLock { lock_id }, now).await?,
-            }
-        }
-        kind if kind.starts_with("device.") => queue::enqueue(&mut conn, &CheckLocks {}, now).await?,
-        _ => {}
-    }
-    Ok(())
+    })?;
+    handle_seam_event(&state.db, &event).await.map_err(|e| WebhookRejection::Unavailable(e.into()))?;
+    Ok(StatusCode::OK)
 }
 
 /// Meta's verification: echo `hub.challenge` when `hub.verify_token` matches.
 async fn whatsapp_handshake(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
     let Some(expected) = &state.webhooks.whatsapp_verify_token else {
-        return channel_off("WhatsApp", "WHATSAPP_VERIFY_TOKEN");
+        return WebhookRejection::off("WhatsApp", "WHATSAPP_VERIFY_TOKEN").into_response();
     };
     let token = query.get("hub.verify_token").map(String::as_str).unwrap_or_default();
     let subscribe = query.get("hub.mode").is_some_and(|m| m == "subscribe");
@@ -158,24 +85,16 @@ async fn whatsapp_update(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(secret) = &state.webhooks.whatsapp_app_secret else {
-        return channel_off("WhatsApp", "WHATSAPP_APP_SECRET");
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return too_large_or_bad("whatsapp", rejection),
-    };
+) -> Result<StatusCode, WebhookRejection> {
+    let secret =
+        state.webhooks.whatsapp_app_secret.as_ref().ok_or(WebhookRejection::off("WhatsApp", "WHATSAPP_APP_SECRET"))?;
+    let body = body.map_err(|rejection| WebhookRejection::Body { channel: "whatsapp", rejection })?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     if !signature_is_valid(secret.expose_secret().as_bytes(), &body, signature) {
-        rejected("whatsapp", "signature");
-        return ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "missing or wrong X-Hub-Signature-256")
-            .into_response();
+        return Err(WebhookRejection::BadSignature { channel: "whatsapp", proof: "X-Hub-Signature-256" });
     }
-    let webhook: Webhook = match serde_json::from_slice(&body) {
-        Ok(webhook) => webhook,
-        Err(e) => return malformed("whatsapp", e),
-    };
+    let webhook: Webhook = serde_json::from_slice(&body)
+        .map_err(|error| WebhookRejection::MalformedJson { channel: "whatsapp", error })?;
     let number = state.webhooks.whatsapp_phone_number_id.as_deref().unwrap_or_default();
     let received = webhook.into_events(number, chrono::Utc::now());
     if received.other_number > 0 {
@@ -194,32 +113,18 @@ async fn telegram_update(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(secret) = &state.webhooks.telegram_secret else {
-        return channel_off("Telegram", "TELEGRAM_WEBHOOK_SECRET");
-    };
+) -> Result<StatusCode, WebhookRejection> {
+    let secret =
+        state.webhooks.telegram_secret.as_ref().ok_or(WebhookRejection::off("Telegram", "TELEGRAM_WEBHOOK_SECRET"))?;
     let presented = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !equal(presented, secret) {
-        rejected("telegram", "secret");
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_secret",
-            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
-        )
-        .into_response();
+        return Err(WebhookRejection::BadSecret { channel: "telegram", proof: "X-Telegram-Bot-Api-Secret-Token" });
     }
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return too_large_or_bad("telegram", rejection),
-    };
-    let raw: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(raw) => raw,
-        Err(e) => return malformed("telegram", e),
-    };
+    let body = body.map_err(|rejection| WebhookRejection::Body { channel: "telegram", rejection })?;
+    let raw: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|error| WebhookRejection::MalformedJson { channel: "telegram", error })?;
     let Some(update_id) = raw.get("update_id").and_then(serde_json::Value::as_u64) else {
-        rejected("telegram", "malformed");
-        return ApiError::new(StatusCode::BAD_REQUEST, "malformed_update", "an update needs an update_id")
-            .into_response();
+        return Err(WebhookRejection::MalformedUpdate { channel: "telegram", reason: "an update needs an update_id" });
     };
     // From the bytes: teloxide reads update kinds from borrowed keys.
     let event = serde_json::from_slice::<teloxide_core::types::Update>(&body)
@@ -227,56 +132,155 @@ async fn telegram_update(
         .and_then(|update| telegram::update_event(&update));
     match event {
         Some(event) => store(&state, &[event]).await,
-        None => match inbox::accept_ignored(&state.db, Channel::Telegram, &update_id.to_string(), &raw).await {
-            Ok(()) => StatusCode::OK.into_response(),
-            Err(e) => unavailable(e),
-        },
+        None => {
+            let id = update_id.to_string();
+            inbox::accept_ignored(&state.db, Channel::Telegram, &id, &raw)
+                .await
+                .map_err(WebhookRejection::unavailable)?;
+            Ok(StatusCode::OK)
+        }
     }
 }
 
-async fn store(state: &AppState, events: &[crate::channels::InboundEvent]) -> Response {
-    match inbox::accept(&state.db, events).await {
-        Ok(new) => {
-            metrics::counter!("doorman_inbound_updates_total").increment(new as u64);
-            StatusCode::OK.into_response()
-        }
-        Err(e) => unavailable(e),
-    }
+async fn store(state: &AppState, events: &[crate::channels::InboundEvent]) -> Result<StatusCode, WebhookRejection> {
+    let new = inbox::accept(&state.db, events).await.map_err(WebhookRejection::unavailable)?;
+    metrics::counter!("doorman_inbound_updates_total").increment(new as u64);
+    Ok(StatusCode::OK)
 }
 
 fn equal(presented: &str, expected: &SecretString) -> bool {
     !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
 }
 
-/// The provider retries a 503: nothing accepted is lost.
-fn unavailable(error: sqlx::Error) -> Response {
-    tracing::error!(error = %error, "storing a webhook update");
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the update could not be stored; retry")
-        .into_response()
+/// Why a webhook was refused. Each variant has one status and one body,
+/// and counts `doorman_webhook_rejections_total{channel, reason}` where the
+/// request came from someone (not for a channel that is off or a database
+/// that is away).
+#[derive(Debug)]
+pub enum WebhookRejection {
+    /// The channel is not configured (404).
+    ChannelOff {
+        /// The channel's name.
+        channel: &'static str,
+        /// The variable that turns it on.
+        variable: &'static str,
+    },
+    /// The body could not be read: too large (413) or broken (400).
+    Body {
+        /// The channel.
+        channel: &'static str,
+        /// What axum said.
+        rejection: BytesRejection,
+    },
+    /// The signature is missing or wrong (401).
+    BadSignature {
+        /// The channel.
+        channel: &'static str,
+        /// What proves the sender, as the answer names it.
+        proof: &'static str,
+    },
+    /// The shared secret is missing or wrong (401).
+    BadSecret {
+        /// The channel.
+        channel: &'static str,
+        /// The header that carries it.
+        proof: &'static str,
+    },
+    /// Signed, but not JSON of the expected shape (400).
+    MalformedJson {
+        /// The channel.
+        channel: &'static str,
+        /// What the parser said.
+        error: serde_json::Error,
+    },
+    /// A provider's event that says too little (400).
+    MalformedEvent {
+        /// The channel.
+        channel: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An update without what every update has (400).
+    MalformedUpdate {
+        /// The channel.
+        channel: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The update could not be stored (503): the provider retries, and
+    /// nothing accepted is lost.
+    Unavailable(anyhow::Error),
 }
 
-/// `doorman_webhook_rejections_total{channel, reason}`.
-fn rejected(channel: &'static str, reason: &'static str) {
-    rejected_n(channel, reason, 1);
+impl WebhookRejection {
+    fn off(channel: &'static str, variable: &'static str) -> Self {
+        Self::ChannelOff { channel, variable }
+    }
+
+    fn unavailable(error: sqlx::Error) -> Self {
+        Self::Unavailable(error.into())
+    }
+
+    /// The channel and the metric's reason, when it is counted.
+    fn counted(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::ChannelOff { .. } | Self::Unavailable(_) => None,
+            Self::Body { channel, rejection } => Some((channel, body_code(rejection))),
+            Self::BadSignature { channel, .. } => Some((channel, "signature")),
+            Self::BadSecret { channel, .. } => Some((channel, "secret")),
+            Self::MalformedJson { channel, .. }
+            | Self::MalformedEvent { channel, .. }
+            | Self::MalformedUpdate { channel, .. } => Some((channel, "malformed")),
+        }
+    }
+
+    fn error(self) -> ApiError {
+        match self {
+            Self::ChannelOff { channel, variable } => {
+                ApiError::new(StatusCode::NOT_FOUND, "channel_off", format!("{channel} is off: set {variable}"))
+            }
+            Self::Body { rejection, .. } => {
+                ApiError::new(rejection.status(), body_code(&rejection), rejection.body_text())
+            }
+            Self::BadSignature { proof, .. } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", format!("missing or wrong {proof}"))
+            }
+            Self::BadSecret { proof, .. } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "bad_secret", format!("missing or wrong {proof}"))
+            }
+            Self::MalformedJson { error, .. } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not a valid update: {error}"),
+            ),
+            Self::MalformedEvent { reason, .. } => ApiError::new(StatusCode::BAD_REQUEST, "malformed_event", reason),
+            Self::MalformedUpdate { reason, .. } => ApiError::new(StatusCode::BAD_REQUEST, "malformed_update", reason),
+            Self::Unavailable(error) => {
+                tracing::error!(error = format!("{error:#}"), "storing a webhook update");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the update could not be stored; retry")
+            }
+        }
+    }
+}
+
+impl IntoResponse for WebhookRejection {
+    fn into_response(self) -> Response {
+        if let Some((channel, reason)) = self.counted() {
+            rejected_n(channel, reason, 1);
+        }
+        self.error().into_response()
+    }
+}
+
+fn body_code(rejection: &BytesRejection) -> &'static str {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        "payload_too_large"
+    } else {
+        "bad_request"
+    }
 }
 
 fn rejected_n(channel: &'static str, reason: &'static str, n: usize) {
     metrics::counter!("doorman_webhook_rejections_total", "channel" => channel, "reason" => reason)
         .increment(u64::try_from(n).unwrap_or(u64::MAX));
-}
-
-fn malformed(channel: &'static str, error: serde_json::Error) -> Response {
-    rejected(channel, "malformed");
-    ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not a valid update: {error}"))
-        .into_response()
-}
-
-fn too_large_or_bad(channel: &'static str, rejection: BytesRejection) -> Response {
-    let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "bad_request" };
-    rejected(channel, code);
-    ApiError::new(rejection.status(), code, rejection.body_text()).into_response()
-}
-
-fn channel_off(channel: &str, variable: &str) -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "channel_off", format!("{channel} is off: set {variable}")).into_response()
 }
