@@ -11,11 +11,11 @@ use uuid::Uuid;
 use super::observe::{record_listing, ObserveError, ObservedCode};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
-use crate::access::drift::{self, Drift};
+use crate::access::codes::drift::{self, Drift};
 use crate::access::jobs::{AlertStaff, DeliverCodes, ExpireCode, UpdateCode};
 use crate::access::lifecycle::{begin_removal, create_manual_code, ManualCode};
 use crate::access::model::{CodeKind, CodeState, ProviderKind};
-use crate::access::states::{self, Guard};
+use crate::access::codes::state::{self, Guard};
 use crate::access::AccessError;
 use crate::context::JobContext;
 use crate::jobs::{queue, Job, JobError, Run};
@@ -298,12 +298,12 @@ async fn act_on(
     match decided {
         Drift::None => {}
         Drift::Missing => {
-            if states::reprogram_missing(tx, &guard).await? {
+            if state::reprogram_missing(tx, &guard).await? {
                 report.reprogrammed.push(code.id);
             }
         }
         Drift::FailedOnDevice(reason) => {
-            if states::fail_on_device(tx, &guard, &reason).await? {
+            if state::fail_on_device(tx, &guard, &reason).await? {
                 let text = format!("A code on lock {} stopped working at the provider: {reason}", lock.name);
                 crate::access::alerts::alert_staff(tx, lock.property_id, format!("drift_failed:{}", code.id), text)
                     .await?;
@@ -315,16 +315,16 @@ async fn act_on(
                 "on_lock": { "valid_from": found.and_then(|d| d.valid_from), "valid_until": found.and_then(|d| d.valid_until) },
                 "expected": { "valid_from": code.valid_from, "valid_until": code.valid_until },
             });
-            states::fix_window(tx, &guard, details).await?;
+            state::fix_window(tx, &guard, details).await?;
             report.window_fixed.push(code.id);
         }
         Drift::Landed(provider_ref) => {
-            if states::mark_landed(tx, &guard, &provider_ref).await? {
+            if state::mark_landed(tx, &guard, &provider_ref).await? {
                 report.confirmed.push(code.id);
             }
         }
         Drift::Returned(provider_ref) => {
-            if states::restart_removal(tx, &guard, &provider_ref).await? {
+            if state::restart_removal(tx, &guard, &provider_ref).await? {
                 report.removal_restarted.push(code.id);
             }
         }

@@ -9,6 +9,9 @@ use super::audit::{Actor, Subject};
 use super::error::{AccessError, AccessResult};
 use super::model::{CodeKind, CodeState};
 
+pub mod drift;
+pub mod state;
+
 /// A stored access code. The admin API shows it in full; chat listings use
 /// [`mask`].
 #[derive(Clone, Serialize, utoipa::ToSchema)]
