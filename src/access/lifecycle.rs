@@ -360,9 +360,10 @@ pub async fn revoke_code(
 /// on the device that doorman does not manage.
 pub async fn live_count(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<i64> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state NOT IN ('removed', 'failed'))
+        r#"SELECT (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state = ANY($2))
                 + (SELECT count(*) FROM device_codes WHERE lock_id = $1 AND NOT managed) AS "n!""#,
-        lock_id
+        lock_id,
+        CodeState::IN_A_SLOT as &[CodeState]
     )
     .fetch_one(&mut *conn)
     .await?)
@@ -708,9 +709,10 @@ async fn live_guest_codes(conn: &mut PgConnection, booking_id: Uuid) -> AccessRe
         LiveCode,
         r#"SELECT id, lock_id, code, valid_from, valid_until
            FROM access_codes
-           WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')
+           WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($2)
            ORDER BY created_at, id"#,
-        booking_id
+        booking_id,
+        CodeState::LIVE as &[CodeState]
     )
     .fetch_all(&mut *conn)
     .await?)
@@ -809,9 +811,10 @@ async fn adoptable_value(
 ) -> AccessResult<String> {
     let has_one = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND staff_id = $2 AND kind = 'staff'
-                          AND state NOT IN ('removing', 'removed', 'failed')) AS "has!""#,
+                          AND state = ANY($3)) AS "has!""#,
         lock.id,
-        staff_id
+        staff_id,
+        CodeState::WORKING as &[CodeState]
     )
     .fetch_one(&mut *conn)
     .await?;

@@ -8,8 +8,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::access::audit::{self, Actor, Subject};
-use crate::access::jobs::{ConfirmCode, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
 use crate::access::codes::state::{self, begin_removal};
+use crate::access::jobs::{ConfirmCode, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
 use crate::access::model::{CodeState, ProviderKind};
 use crate::context::JobContext;
 use crate::jobs::{queue, Job, JobError, Run};

@@ -116,8 +116,12 @@ pub async fn mark_failed(conn: &mut PgConnection, code_id: Uuid, error: &str) ->
     let Some(row) = failed else {
         return Ok(false);
     };
-    let subject =
-        Subject { lock_id: Some(row.lock_id), code_id: Some(code_id), booking_id: row.booking_id, ..Default::default() };
+    let subject = Subject {
+        lock_id: Some(row.lock_id),
+        code_id: Some(code_id),
+        booking_id: row.booking_id,
+        ..Default::default()
+    };
     audit::record(&mut *conn, Actor::System, "code.failed", subject, json!({ "error": error })).await?;
     Ok(true)
 }
@@ -140,8 +144,12 @@ pub async fn begin_removal(conn: &mut PgConnection, code_id: Uuid, actor: Actor,
     let Some(row) = row else {
         return Ok(false);
     };
-    let subject =
-        Subject { lock_id: Some(row.lock_id), code_id: Some(code_id), booking_id: row.booking_id, ..Default::default() };
+    let subject = Subject {
+        lock_id: Some(row.lock_id),
+        code_id: Some(code_id),
+        booking_id: row.booking_id,
+        ..Default::default()
+    };
     let details = json!({ "reason": reason, "code": mask(&row.code) });
     audit::record(&mut *conn, actor, "code.revoked", subject, details).await?;
     queue::enqueue(conn, &RemoveCode { code_id }, Utc::now()).await?;
