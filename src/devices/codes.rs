@@ -329,19 +329,7 @@ async fn alert_about_code(
 /// A removal job died: the code stays `removing` (it may still be on the
 /// lock), the failure is audited and staff are told.
 pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
-    let row = sqlx::query!(
-        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1 RETURNING lock_id, booking_id",
-        code_id,
-        error
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let subject = Subject {
-        lock_id: row.as_ref().map(|r| r.lock_id),
-        code_id: Some(code_id),
-        booking_id: row.and_then(|r| r.booking_id),
-        ..Default::default()
-    };
+    let subject = crate::access::codes::note_error(&mut *conn, code_id, error).await?;
     audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
     let what = "could not be removed from (it may still open)";
@@ -402,13 +390,10 @@ async fn gone(provider: &dyn LockProvider, device: &Device, code: &CodeOnLock) -
 
 /// Keeps the provider's message on the code, and maps its class.
 async fn note_error(ctx: &JobContext, code_id: Uuid, error: ProviderError) -> JobError {
-    let noted = sqlx::query!(
-        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1",
-        code_id,
-        error.to_string()
-    )
-    .execute(&ctx.db)
-    .await;
+    let noted = match ctx.db.acquire().await {
+        Ok(mut conn) => crate::access::codes::note_error(&mut conn, code_id, &error.to_string()).await.map(drop),
+        Err(e) => Err(e.into()),
+    };
     if let Err(e) = noted {
         tracing::warn!(error = %e, "recording a provider error");
     }
