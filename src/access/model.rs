@@ -312,6 +312,21 @@ impl Language {
 mod tests {
     use super::*;
 
+    /// The sets are the SQL literals they replaced; a change here changes
+    /// which codes every query sees.
+    #[test]
+    fn the_code_state_sets_are_the_literals_they_replaced() {
+        use CodeState::*;
+        let all_but = |out: &[CodeState]| -> Vec<CodeState> {
+            CodeState::ALL.iter().copied().filter(|s| !out.contains(s)).collect()
+        };
+        assert_eq!(CodeState::LIVE, all_but(&[Removing, Removed]).as_slice());
+        assert_eq!(CodeState::WORKING, all_but(&[Removing, Removed, Failed]).as_slice());
+        assert_eq!(CodeState::IN_A_SLOT, all_but(&[Removed, Failed]).as_slice());
+        assert_eq!(CodeState::UNSET, all_but(&[Set, Removing, Removed]).as_slice());
+        assert!(Failed.is_live() && !Removing.is_live());
+    }
+
     #[test]
     fn text_enums_round_trip_and_name_the_allowed_values() {
         for kind in LockKind::ALL {
