@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor, Subject};
 use super::error::{AccessError, AccessResult};
-use super::model::{BookingStatus, Language, RoomName};
+use super::model::{BookingStatus, CodeState, Language, RoomName};
 use super::phone::Phone;
 use super::properties::{find_room, get_property};
 use super::stay::Stay;
@@ -259,8 +259,9 @@ pub async fn clear_revocation(conn: &mut PgConnection, booking_id: Uuid) -> Acce
 /// during the stay, so the previous recipient's code stops working.
 async fn revoke_for_new_guest(conn: &mut PgConnection, booking_id: Uuid, actor: Actor) -> AccessResult<()> {
     let live = sqlx::query_scalar!(
-        "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')",
-        booking_id
+        "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($2)",
+        booking_id,
+        CodeState::LIVE as &[CodeState]
     )
     .fetch_all(&mut *conn)
     .await?;

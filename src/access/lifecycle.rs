@@ -24,6 +24,8 @@ use crate::access::jobs::{
 };
 use crate::jobs::queue;
 
+pub use super::codes::state::begin_removal;
+
 /// How many times a value is drawn again after losing a race for it.
 const INSERT_ATTEMPTS: usize = 8;
 /// How long before check-in a guest's code must be on the lock.
@@ -350,34 +352,7 @@ pub async fn revoke_code(
         .execute(&mut *conn)
         .await?;
     }
-    begin_removal(conn, code_id, actor, reason).await
-}
-
-/// Starts removing a code: `removing`, audited, and a removal job queued.
-pub async fn begin_removal(conn: &mut PgConnection, code_id: Uuid, actor: Actor, reason: &str) -> AccessResult<()> {
-    let row = sqlx::query!(
-        "UPDATE access_codes SET state = 'removing', revoked_by = $2, revoke_reason = $3, revoked_at = now(),
-             updated_at = now()
-         WHERE id = $1 AND state NOT IN ('removing', 'removed')
-         RETURNING lock_id, booking_id, code",
-        code_id,
-        actor.to_db(),
-        reason,
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(());
-    };
-    let subject = Subject {
-        lock_id: Some(row.lock_id),
-        code_id: Some(code_id),
-        booking_id: row.booking_id,
-        ..Default::default()
-    };
-    audit::record(&mut *conn, actor, "code.revoked", subject, json!({ "reason": reason, "code": mask(&row.code) }))
-        .await?;
-    queue::enqueue(conn, &RemoveCode { code_id }, Utc::now()).await?;
+    begin_removal(conn, code_id, actor, reason).await?;
     Ok(())
 }
 
@@ -385,9 +360,10 @@ pub async fn begin_removal(conn: &mut PgConnection, code_id: Uuid, actor: Actor,
 /// on the device that doorman does not manage.
 pub async fn live_count(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<i64> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state NOT IN ('removed', 'failed'))
+        r#"SELECT (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state = ANY($2))
                 + (SELECT count(*) FROM device_codes WHERE lock_id = $1 AND NOT managed) AS "n!""#,
-        lock_id
+        lock_id,
+        CodeState::IN_A_SLOT as &[CodeState]
     )
     .fetch_one(&mut *conn)
     .await?)
@@ -647,7 +623,8 @@ async fn revoke_or_hold(
     now: DateTime<Utc>,
 ) -> AccessResult<()> {
     if !booking.in_progress(now) {
-        return begin_removal(conn, code.id, actor, reason).await;
+        begin_removal(conn, code.id, actor, reason).await?;
+        return Ok(());
     }
     // SPEC §3.9: never revoke a stay in progress without staff.
     let subject = Subject {
@@ -732,9 +709,10 @@ async fn live_guest_codes(conn: &mut PgConnection, booking_id: Uuid) -> AccessRe
         LiveCode,
         r#"SELECT id, lock_id, code, valid_from, valid_until
            FROM access_codes
-           WHERE booking_id = $1 AND kind = 'guest' AND state NOT IN ('removing', 'removed')
+           WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($2)
            ORDER BY created_at, id"#,
-        booking_id
+        booking_id,
+        CodeState::LIVE as &[CodeState]
     )
     .fetch_all(&mut *conn)
     .await?)
@@ -833,9 +811,10 @@ async fn adoptable_value(
 ) -> AccessResult<String> {
     let has_one = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND staff_id = $2 AND kind = 'staff'
-                          AND state NOT IN ('removing', 'removed', 'failed')) AS "has!""#,
+                          AND state = ANY($3)) AS "has!""#,
         lock.id,
-        staff_id
+        staff_id,
+        CodeState::WORKING as &[CodeState]
     )
     .fetch_one(&mut *conn)
     .await?;

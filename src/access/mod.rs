@@ -6,7 +6,6 @@ pub mod alerts;
 pub mod audit;
 pub mod bookings;
 pub mod codes;
-pub mod drift;
 pub mod error;
 pub mod generate;
 pub mod jobs;
@@ -19,7 +18,6 @@ pub mod phone;
 pub mod properties;
 pub mod release;
 pub mod staff;
-pub mod states;
 pub mod stay;
 pub mod timezone;
 

@@ -70,6 +70,12 @@ macro_rules! text_enum {
             }
         }
 
+        impl sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
         impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
             fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
                 let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
@@ -176,6 +182,35 @@ text_enum!(
     }
 );
 
+/// The named sets of code states that queries filter on, bound as a text
+/// array (`state = ANY($1)` with `CodeState::LIVE as &[CodeState]`), so each
+/// meaning is spelled once. They differ on purpose; each says why.
+impl CodeState {
+    /// A live code: not revoked and not expired, so it is meant to open the
+    /// door — including a `failed` one, which staff can still retry and which
+    /// a new code for the same booking must replace, not join.
+    pub const LIVE: &'static [CodeState] = &[Self::Pending, Self::Programming, Self::Set, Self::Failed];
+
+    /// A working code: live and not given up on, so it opens the lock now or
+    /// will once programmed. "The guest has a code" and "this staff code can
+    /// be reused" mean this; a `failed` code does not count.
+    pub const WORKING: &'static [CodeState] = &[Self::Pending, Self::Programming, Self::Set];
+
+    /// A code taking one of the lock's slots: working, or being removed (it
+    /// is still on the device until the removal is confirmed). A `failed`
+    /// code never reached the lock.
+    pub const IN_A_SLOT: &'static [CodeState] = &[Self::Pending, Self::Programming, Self::Set, Self::Removing];
+
+    /// A live code that is not (yet) on the lock: what a guest arriving soon
+    /// would stand at the door without.
+    pub const UNSET: &'static [CodeState] = &[Self::Pending, Self::Programming, Self::Failed];
+
+    /// Whether this state is one of [`CodeState::LIVE`].
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+}
+
 /// A room's name within its property, such as `101`: trimmed, 1–32
 /// characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -276,6 +311,21 @@ impl Language {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sets are the SQL literals they replaced; a change here changes
+    /// which codes every query sees.
+    #[test]
+    fn the_code_state_sets_are_the_literals_they_replaced() {
+        use CodeState::*;
+        let all_but = |out: &[CodeState]| -> Vec<CodeState> {
+            CodeState::ALL.iter().copied().filter(|s| !out.contains(s)).collect()
+        };
+        assert_eq!(CodeState::LIVE, all_but(&[Removing, Removed]).as_slice());
+        assert_eq!(CodeState::WORKING, all_but(&[Removing, Removed, Failed]).as_slice());
+        assert_eq!(CodeState::IN_A_SLOT, all_but(&[Removed, Failed]).as_slice());
+        assert_eq!(CodeState::UNSET, all_but(&[Set, Removing, Removed]).as_slice());
+        assert!(Failed.is_live() && !Removing.is_live());
+    }
 
     #[test]
     fn text_enums_round_trip_and_name_the_allowed_values() {

@@ -14,7 +14,7 @@ use super::audit::{self, Actor, Subject};
 use super::codes::mask;
 use super::error::{AccessError, AccessResult};
 use super::jobs::AlertStaff;
-use super::model::Role;
+use super::model::{CodeState, Role};
 use super::phone::Phone;
 
 /// A staff member to register, already parsed.
@@ -219,10 +219,11 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
     let codes = sqlx::query!(
         "SELECT c.id, c.kind, c.code, l.name AS lock, l.property_id FROM access_codes c JOIN locks l ON l.id = c.lock_id
          WHERE (c.staff_id = $1 OR (c.kind IN ('master', 'standalone') AND c.created_by = $2))
-           AND c.state NOT IN ('removing', 'removed')
+           AND c.state = ANY($3)
          ORDER BY l.property_id, l.name",
         staff_id,
-        Actor::Staff(staff_id).to_db()
+        Actor::Staff(staff_id).to_db(),
+        CodeState::LIVE as &[CodeState]
     )
     .fetch_all(&mut *conn)
     .await?;

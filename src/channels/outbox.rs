@@ -19,6 +19,7 @@ use super::telegram::client::{TelegramClient, TelegramError};
 use super::whatsapp::client::{WhatsappClient, WhatsappError, WhatsappMessage};
 use super::{Channel, DeliveryStatus, Outgoing, Template};
 use crate::access::audit::{self, Actor, Subject};
+use crate::access::model::CodeState;
 use crate::context::JobContext;
 use crate::jobs::{queue, Job, JobError, Run};
 
@@ -448,13 +449,14 @@ async fn withdrawn(ctx: &JobContext, queued: &Queued) -> Result<Option<&'static 
     let row = sqlx::query!(
         r#"SELECT b.status = 'confirmed' AND b.check_out_at > now() AS "open!",
                EXISTS (SELECT 1 FROM access_codes c WHERE c.booking_id = b.id AND c.kind = 'guest'
-                       AND c.state IN ('pending', 'programming', 'set')) AS "has_code!",
+                       AND c.state = ANY($3)) AS "has_code!",
                COALESCE(g.phone = $2 OR b.guest_email = $2, false)
                  OR EXISTS (SELECT 1 FROM booking_contacts bc WHERE bc.booking_id = b.id AND bc.address = $2
                             AND bc.ended_at IS NULL) AS "recipient!"
            FROM bookings b JOIN guests g ON g.id = b.guest_id WHERE b.id = $1"#,
         booking_id,
-        queued.recipient
+        queued.recipient,
+        CodeState::WORKING as &[CodeState]
     )
     .fetch_optional(&ctx.db)
     .await?;

@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::access::jobs::{AlertStaff, CheckCodesSet};
+use crate::access::model::CodeState;
 use crate::channels::outbox::{self, Senders};
 use crate::channels::{Channel, Outgoing, Template};
 use crate::context::JobContext;
@@ -250,9 +251,10 @@ pub async fn check_codes_set(ctx: &JobContext, booking_id: Uuid) -> Result<(), J
     // A failed swap never holds back the alert below.
     let unset = sqlx::query_scalar!(
         "SELECT c.id FROM access_codes c JOIN bookings b ON b.id = c.booking_id
-         WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'failed')
+         WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
            AND b.status = 'confirmed' AND b.check_in_at > now()",
-        booking_id
+        booking_id,
+        CodeState::UNSET as &[CodeState]
     )
     .fetch_all(&ctx.db)
     .await?;
@@ -265,11 +267,12 @@ pub async fn check_codes_set(ctx: &JobContext, booking_id: Uuid) -> Result<(), J
     let row = sqlx::query!(
         r#"SELECT b.external_ref, b.property_id, g.name AS guest, r.name AS room,
                (SELECT string_agg(l.name || ': ' || c.state, ', ') FROM access_codes c JOIN locks l ON l.id = c.lock_id
-                  WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state NOT IN ('set', 'removing', 'removed')) AS "unset?"
+                  WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state = ANY($2)) AS "unset?"
            , b.check_in_at
            FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id
            WHERE b.id = $1 AND b.status = 'confirmed' AND b.check_out_at > now()"#,
-        booking_id
+        booking_id,
+        CodeState::UNSET as &[CodeState]
     )
     .fetch_optional(&mut *tx)
     .await?;

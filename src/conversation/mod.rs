@@ -25,7 +25,7 @@ use self::guest::{BookingContext, GuestContext};
 use self::inbound::{LlmFallback, StaffCommand};
 use self::router::Intent;
 use crate::access::audit::{self, Actor, Subject};
-use crate::access::model::BookingStatus;
+use crate::access::model::{BookingStatus, CodeState};
 use crate::access::release::Release;
 use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
 use crate::context::JobContext;
@@ -326,9 +326,10 @@ impl<'a> Conversation<'a> {
         let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
         let states = sqlx::query!(
             r#"SELECT l.name AS lock, c.state FROM access_codes c JOIN locks l ON l.id = c.lock_id
-               WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state NOT IN ('removing', 'removed')
+               WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
                ORDER BY l.room_id IS NOT NULL, l.name"#,
-            b.id
+            b.id,
+            CodeState::LIVE as &[CodeState]
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -519,9 +520,10 @@ async fn recent_messages(tx: &mut PgConnection, message: &InboundMessage) -> sql
 async fn live_codes(tx: &mut PgConnection, booking_id: uuid::Uuid) -> sqlx::Result<Vec<(uuid::Uuid, String, String)>> {
     let rows = sqlx::query!(
         r#"SELECT c.id, l.name AS lock, c.code FROM access_codes c JOIN locks l ON l.id = c.lock_id
-           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'set')
+           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
            ORDER BY l.room_id IS NOT NULL, l.name"#,
-        booking_id
+        booking_id,
+        CodeState::WORKING as &[CodeState]
     )
     .fetch_all(&mut *tx)
     .await?;

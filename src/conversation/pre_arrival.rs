@@ -10,7 +10,7 @@ use super::catalog;
 use super::replies::{self, CodeLine};
 use crate::access::jobs::{AlertStaff, BookingConfirmed, DeliverCodes, PreArrival};
 use crate::access::links;
-use crate::access::model::BookingStatus;
+use crate::access::model::{BookingStatus, CodeState};
 use crate::access::release::{Release, ReleaseTerms};
 use crate::access::timezone::Timezone;
 use crate::channels::{outbox, Channel, Outgoing, Template};
@@ -407,9 +407,10 @@ async fn live_codes(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Vec
         CodeLine,
         r#"SELECT l.name AS lock, c.code
            FROM access_codes c JOIN locks l ON l.id = c.lock_id
-           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'set')
+           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
            ORDER BY l.room_id IS NOT NULL, l.name"#,
-        booking_id
+        booking_id,
+        CodeState::WORKING as &[CodeState]
     )
     .fetch_all(&mut *tx)
     .await

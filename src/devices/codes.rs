@@ -8,8 +8,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::access::audit::{self, Actor, Subject};
+use crate::access::codes::state::{self, begin_removal};
 use crate::access::jobs::{ConfirmCode, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
-use crate::access::lifecycle::begin_removal;
 use crate::access::model::{CodeState, ProviderKind};
 use crate::context::JobContext;
 use crate::jobs::{queue, Job, JobError, Run};
@@ -99,14 +99,7 @@ pub fn code_name(booking_ref: Option<&str>, code_id: Uuid) -> String {
 
 /// `ProgramCode`: sends a pending code to its lock.
 pub async fn program(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
-    let started = sqlx::query_scalar!(
-        "UPDATE access_codes SET state = 'programming', sent_at = now(), updated_at = now()
-         WHERE id = $1 AND state IN ('pending', 'programming') RETURNING id",
-        code_id
-    )
-    .fetch_optional(&ctx.db)
-    .await?;
-    if started.is_none() {
+    if !state::start_programming(&mut *ctx.db.acquire().await?, code_id).await? {
         return Ok(());
     }
     let code = load(ctx, code_id).await?;
@@ -115,15 +108,8 @@ pub async fn program(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
         Ok(Created::Set { provider_ref }) => mark_set(ctx, &code, &provider_ref).await,
         Ok(Created::Accepted { provider_ref }) => {
             let mut tx = ctx.db.begin().await?;
-            sqlx::query!(
-                "UPDATE access_codes SET provider_ref = COALESCE($2, provider_ref), last_error = NULL, updated_at = now()
-                 WHERE id = $1",
-                code_id,
-                provider_ref
-            )
-            .execute(&mut *tx)
-            .await?;
-            queue::enqueue(&mut tx, &ConfirmCode { code_id }, Utc::now() + FIRST_POLL_DELAY).await?;
+            let first_poll = Utc::now() + FIRST_POLL_DELAY;
+            state::await_confirmation(&mut tx, code_id, provider_ref.as_deref(), first_poll).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -288,7 +274,9 @@ pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
         (_, Some(until)) if until > Utc::now() => {
             queue::enqueue(&mut tx, &ExpireCode { code_id }, until).await?;
         }
-        _ => begin_removal(&mut tx, code_id, Actor::System, "validity ended (check-out)").await?,
+        _ => {
+            begin_removal(&mut tx, code_id, Actor::System, "validity ended (check-out)").await?;
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -296,27 +284,13 @@ pub async fn expire(ctx: &JobContext, code_id: Uuid) -> Result<(), JobError> {
 
 /// A programming job died: the code is `failed`, audited; staff are told.
 pub async fn gave_up_programming(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
-    let failed = sqlx::query!(
-        "UPDATE access_codes SET state = 'failed', last_error = $2, updated_at = now()
-         WHERE id = $1 AND state IN ('pending', 'programming') RETURNING lock_id, booking_id",
-        code_id,
-        error
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (action, subject) = match failed {
-        Some(row) => (
-            "code.failed",
-            Subject {
-                lock_id: Some(row.lock_id),
-                code_id: Some(code_id),
-                booking_id: row.booking_id,
-                ..Default::default()
-            },
-        ),
-        None => ("code.update_failed", Subject { code_id: Some(code_id), ..Default::default() }),
+    let action = if state::mark_failed(conn, code_id, error).await? {
+        "code.failed"
+    } else {
+        let subject = Subject { code_id: Some(code_id), ..Default::default() };
+        audit::record(&mut *conn, Actor::System, "code.update_failed", subject, json!({ "error": error })).await?;
+        "code.update_failed"
     };
-    audit::record(&mut *conn, Actor::System, action, subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "{action}: staff attention needed");
     let what = if action == "code.failed" { "could not be put on" } else { "could not get its new dates on" };
     alert_about_code(conn, code_id, &format!("{action}:{code_id}"), what, error).await
@@ -355,19 +329,7 @@ async fn alert_about_code(
 /// A removal job died: the code stays `removing` (it may still be on the
 /// lock), the failure is audited and staff are told.
 pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
-    let row = sqlx::query!(
-        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1 RETURNING lock_id, booking_id",
-        code_id,
-        error
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let subject = Subject {
-        lock_id: row.as_ref().map(|r| r.lock_id),
-        code_id: Some(code_id),
-        booking_id: row.and_then(|r| r.booking_id),
-        ..Default::default()
-    };
+    let subject = crate::access::codes::note_error(&mut *conn, code_id, error).await?;
     audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
     let what = "could not be removed from (it may still open)";
@@ -405,37 +367,8 @@ async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {
 /// programmed, it has just landed on the lock: its removal starts again.
 async fn mark_set(ctx: &JobContext, code: &CodeOnLock, provider_ref: &str) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
-    let set = sqlx::query!(
-        "UPDATE access_codes SET state = 'set', provider_ref = $2, set_at = now(), last_error = NULL, updated_at = now()
-         WHERE id = $1 AND state = 'programming'",
-        code.id,
-        provider_ref
-    )
-    .execute(&mut *tx)
-    .await?;
-    if set.rows_affected() == 1 {
-        audit::record(&mut *tx, Actor::System, "code.set", code.subject(), json!({ "provider_ref": provider_ref }))
-            .await?;
-    } else {
-        sqlx::query!(
-            "UPDATE access_codes SET provider_ref = $2, state = 'removing', removed_at = NULL, updated_at = now()
-             WHERE id = $1 AND state IN ('removing', 'removed')",
-            code.id,
-            provider_ref
-        )
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut *tx,
-            Actor::System,
-            "code.removal_restarted",
-            code.subject(),
-            json!({
-                "why": "the code reached the lock after it was revoked"
-            }),
-        )
-        .await?;
-        queue::enqueue(&mut tx, &RemoveCode { code_id: code.id }, Utc::now()).await?;
+    if !state::mark_set(&mut tx, code.id, code.subject(), provider_ref).await? {
+        state::restart_revoked_removal(&mut tx, code.id, code.subject(), provider_ref).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -443,16 +376,7 @@ async fn mark_set(ctx: &JobContext, code: &CodeOnLock, provider_ref: &str) -> Re
 
 async fn mark_removed(ctx: &JobContext, code: &CodeOnLock) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
-    let removed = sqlx::query!(
-        "UPDATE access_codes SET state = 'removed', removed_at = now(), last_error = NULL, updated_at = now()
-         WHERE id = $1 AND state = 'removing'",
-        code.id
-    )
-    .execute(&mut *tx)
-    .await?;
-    if removed.rows_affected() == 1 {
-        audit::record(&mut *tx, Actor::System, "code.removed", code.subject(), json!({})).await?;
-    }
+    state::mark_removed(&mut tx, code.id, code.subject()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -466,13 +390,10 @@ async fn gone(provider: &dyn LockProvider, device: &Device, code: &CodeOnLock) -
 
 /// Keeps the provider's message on the code, and maps its class.
 async fn note_error(ctx: &JobContext, code_id: Uuid, error: ProviderError) -> JobError {
-    let noted = sqlx::query!(
-        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1",
-        code_id,
-        error.to_string()
-    )
-    .execute(&ctx.db)
-    .await;
+    let noted = match ctx.db.acquire().await {
+        Ok(mut conn) => crate::access::codes::note_error(&mut conn, code_id, &error.to_string()).await.map(drop),
+        Err(e) => Err(e.into()),
+    };
     if let Err(e) = noted {
         tracing::warn!(error = %e, "recording a provider error");
     }

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::observe::{record_listing, ObserveError, ObservedCode};
 use crate::access::audit::{self, Actor, Subject};
+use crate::access::codes::drift::{self, Drift};
 use crate::access::codes::mask;
-use crate::access::drift::{self, Drift};
+use crate::access::codes::state::{self, Guard};
 use crate::access::jobs::{AlertStaff, DeliverCodes, ExpireCode, UpdateCode};
 use crate::access::lifecycle::{begin_removal, create_manual_code, ManualCode};
 use crate::access::model::{CodeKind, CodeState, ProviderKind};
-use crate::access::states::{self, Guard};
 use crate::access::AccessError;
 use crate::context::JobContext;
 use crate::jobs::{queue, Job, JobError, Run};
@@ -298,12 +298,12 @@ async fn act_on(
     match decided {
         Drift::None => {}
         Drift::Missing => {
-            if states::reprogram_missing(tx, &guard).await? {
+            if state::reprogram_missing(tx, &guard).await? {
                 report.reprogrammed.push(code.id);
             }
         }
         Drift::FailedOnDevice(reason) => {
-            if states::fail_on_device(tx, &guard, &reason).await? {
+            if state::fail_on_device(tx, &guard, &reason).await? {
                 let text = format!("A code on lock {} stopped working at the provider: {reason}", lock.name);
                 crate::access::alerts::alert_staff(tx, lock.property_id, format!("drift_failed:{}", code.id), text)
                     .await?;
@@ -315,16 +315,16 @@ async fn act_on(
                 "on_lock": { "valid_from": found.and_then(|d| d.valid_from), "valid_until": found.and_then(|d| d.valid_until) },
                 "expected": { "valid_from": code.valid_from, "valid_until": code.valid_until },
             });
-            states::fix_window(tx, &guard, details).await?;
+            state::fix_window(tx, &guard, details).await?;
             report.window_fixed.push(code.id);
         }
         Drift::Landed(provider_ref) => {
-            if states::mark_landed(tx, &guard, &provider_ref).await? {
+            if state::mark_landed(tx, &guard, &provider_ref).await? {
                 report.confirmed.push(code.id);
             }
         }
         Drift::Returned(provider_ref) => {
-            if states::restart_removal(tx, &guard, &provider_ref).await? {
+            if state::restart_removal(tx, &guard, &provider_ref).await? {
                 report.removal_restarted.push(code.id);
             }
         }
@@ -433,76 +433,118 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
         return Ok(0);
     };
     for event in events {
-        let code = match &event.provider_ref {
-            Some(provider_ref) => sqlx::query!(
-                r#"SELECT id, kind AS "kind: CodeKind", booking_id, state AS "state: CodeState" FROM access_codes
-                   WHERE lock_id = $1 AND provider_ref = $2 ORDER BY created_at DESC LIMIT 1"#,
-                lock_id,
-                provider_ref
-            )
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|c| (c.id, c.kind, c.booking_id, c.state)),
-            None => None,
-        };
-        let inserted = sqlx::query!(
-            "INSERT INTO lock_events (lock_id, event_id, code_id, provider_ref, occurred_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT DO NOTHING",
-            lock_id,
-            event.event_id,
-            code.as_ref().map(|c| c.0),
-            event.provider_ref,
-            event.occurred_at
-        )
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        let code = used_code(&mut tx, lock_id, event).await?;
+        if !insert_event(&mut tx, lock_id, event, code.as_ref()).await? {
             continue;
         }
         new += 1;
-        let Some((code_id, kind, booking_id, state)) = code else {
-            let subject = Subject { property_id: Some(property_id), lock_id: Some(lock_id), ..Default::default() };
-            let details = json!({ "provider_ref": event.provider_ref, "occurred_at": event.occurred_at });
-            audit::record(&mut *tx, Actor::System, "lock.used_by_unknown_code", subject, details).await?;
-            continue;
-        };
-        let subject = Subject { lock_id: Some(lock_id), code_id: Some(code_id), booking_id, ..Default::default() };
-        let details = json!({ "occurred_at": event.occurred_at, "event_id": event.event_id });
-        audit::record(&mut *tx, Actor::System, "code.used", subject, details).await?;
-        // A code nobody should have, or one that should be off the lock.
-        let suspicious = match (kind, state) {
-            (CodeKind::Backup, _) => Some("a backup code nobody was given"),
-            (_, CodeState::Removing | CodeState::Removed) => Some("a code that was revoked or expired"),
-            _ => None,
-        };
-        if let Some(what) = suspicious {
-            let lock = sqlx::query_scalar!("SELECT name FROM locks WHERE id = $1", lock_id).fetch_one(&mut *tx).await?;
-            let alert = AlertStaff {
-                property_id,
-                problem: format!("suspicious_use:{lock_id}:{}", event.event_id),
-                text: format!(
-                    "Lock {lock} was opened with {what} at {}.",
-                    event.occurred_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-            };
-            queue::enqueue(&mut tx, &alert, Utc::now()).await?;
-        }
-        if let (CodeKind::Guest, Some(booking_id)) = (kind, booking_id) {
-            let arrived = sqlx::query!(
-                "UPDATE bookings SET arrived_at = $2 WHERE id = $1 AND arrived_at IS NULL",
-                booking_id,
-                event.occurred_at
-            )
-            .execute(&mut *tx)
-            .await?;
-            if arrived.rows_affected() == 1 {
-                let details = json!({ "arrived_at": event.occurred_at });
-                audit::record(&mut *tx, Actor::System, "booking.arrived", subject, details).await?;
+        match code {
+            Some(code) => record_code_use(&mut tx, property_id, lock_id, &code, event).await?,
+            None => {
+                let subject = Subject { property_id: Some(property_id), lock_id: Some(lock_id), ..Default::default() };
+                let details = json!({ "provider_ref": event.provider_ref, "occurred_at": event.occurred_at });
+                audit::record(&mut *tx, Actor::System, "lock.used_by_unknown_code", subject, details).await?;
             }
         }
     }
     tx.commit().await?;
     Ok(new)
+}
+
+/// The code an unlock was made with, as doorman knows it.
+struct UsedCode {
+    id: Uuid,
+    kind: CodeKind,
+    booking_id: Option<Uuid>,
+    state: CodeState,
+}
+
+/// doorman's code behind a provider event, by the provider's id.
+async fn used_code(conn: &mut PgConnection, lock_id: Uuid, event: &UsageEvent) -> sqlx::Result<Option<UsedCode>> {
+    let Some(provider_ref) = &event.provider_ref else {
+        return Ok(None);
+    };
+    sqlx::query_as!(
+        UsedCode,
+        r#"SELECT id, kind AS "kind: CodeKind", booking_id, state AS "state: CodeState" FROM access_codes
+           WHERE lock_id = $1 AND provider_ref = $2 ORDER BY created_at DESC LIMIT 1"#,
+        lock_id,
+        provider_ref
+    )
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Stores a provider event once; whether it was new.
+async fn insert_event(
+    conn: &mut PgConnection,
+    lock_id: Uuid,
+    event: &UsageEvent,
+    code: Option<&UsedCode>,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query!(
+        "INSERT INTO lock_events (lock_id, event_id, code_id, provider_ref, occurred_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING",
+        lock_id,
+        event.event_id,
+        code.map(|c| c.id),
+        event.provider_ref,
+        event.occurred_at
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// `code.used`, an alert if nobody should have had the code, and the
+/// guest's arrival on the first use of their code.
+async fn record_code_use(
+    conn: &mut PgConnection,
+    property_id: Uuid,
+    lock_id: Uuid,
+    code: &UsedCode,
+    event: &UsageEvent,
+) -> Result<(), AccessError> {
+    let subject =
+        Subject { lock_id: Some(lock_id), code_id: Some(code.id), booking_id: code.booking_id, ..Default::default() };
+    let details = json!({ "occurred_at": event.occurred_at, "event_id": event.event_id });
+    audit::record(&mut *conn, Actor::System, "code.used", subject, details).await?;
+    // A code nobody should have, or one that should be off the lock.
+    let suspicious = match (code.kind, code.state) {
+        (CodeKind::Backup, _) => Some("a backup code nobody was given"),
+        (_, CodeState::Removing | CodeState::Removed) => Some("a code that was revoked or expired"),
+        _ => None,
+    };
+    if let Some(what) = suspicious {
+        let lock = sqlx::query_scalar!("SELECT name FROM locks WHERE id = $1", lock_id).fetch_one(&mut *conn).await?;
+        let alert = AlertStaff {
+            property_id,
+            problem: format!("suspicious_use:{lock_id}:{}", event.event_id),
+            text: format!("Lock {lock} was opened with {what} at {}.", event.occurred_at.format("%Y-%m-%d %H:%M UTC")),
+        };
+        queue::enqueue(conn, &alert, Utc::now()).await?;
+    }
+    if let (CodeKind::Guest, Some(booking_id)) = (code.kind, code.booking_id) {
+        mark_arrived(conn, booking_id, subject, event.occurred_at).await?;
+    }
+    Ok(())
+}
+
+/// The first use of a guest's code: the guest has arrived.
+async fn mark_arrived(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    subject: Subject,
+    at: DateTime<Utc>,
+) -> Result<(), AccessError> {
+    let arrived =
+        sqlx::query!("UPDATE bookings SET arrived_at = $2 WHERE id = $1 AND arrived_at IS NULL", booking_id, at)
+            .execute(&mut *conn)
+            .await?;
+    if arrived.rows_affected() == 1 {
+        audit::record(&mut *conn, Actor::System, "booking.arrived", subject, json!({ "arrived_at": at })).await?;
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------ backup codes
@@ -522,8 +564,9 @@ pub async fn fill_backup_pool(ctx: &JobContext, lock_id: Uuid) -> Result<(), Job
     }
     let have = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM access_codes
-           WHERE lock_id = $1 AND kind = 'backup' AND state NOT IN ('removing', 'removed', 'failed')"#,
-        lock_id
+           WHERE lock_id = $1 AND kind = 'backup' AND state = ANY($2)"#,
+        lock_id,
+        CodeState::WORKING as &[CodeState]
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -576,8 +619,9 @@ pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uui
                l.provider AS "provider: ProviderKind", l.provider_device_id AS device_id, l.name AS lock,
                l.device_constraints
            FROM access_codes c JOIN locks l ON l.id = c.lock_id
-           WHERE c.id = $1 AND c.kind = 'guest' AND c.state IN ('pending', 'programming', 'failed')"#,
-        code_id
+           WHERE c.id = $1 AND c.kind = 'guest' AND c.state = ANY($2)"#,
+        code_id,
+        CodeState::UNSET as &[CodeState]
     )
     .fetch_optional(&ctx.db)
     .await?;

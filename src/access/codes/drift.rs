@@ -1,11 +1,11 @@
 //! What reconciliation concludes about one code (SPEC §3.10), decided
 //! without a database or a provider: doorman's view of the code and what the
 //! lock shows go in, the drift comes out. `devices::locks::reconcile` acts on
-//! it through the state changes in [`super::states`].
+//! it through the state changes in [`super::state`].
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::model::CodeState;
+use crate::access::model::CodeState;
 
 /// A device window within this of doorman's is the same window (providers
 /// round to the minute).

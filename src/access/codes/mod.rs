@@ -2,12 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::audit::{Actor, Subject};
 use super::error::{AccessError, AccessResult};
 use super::model::{CodeKind, CodeState};
+
+pub mod drift;
+pub mod state;
 
 /// A stored access code. The admin API shows it in full; chat listings use
 /// [`mask`].
@@ -82,6 +85,24 @@ pub async fn record_api_reveal(db: impl PgExecutor<'_>, subject: Subject, codes:
     }
     let details = serde_json::json!({ "to": "api", "code_ids": live });
     super::audit::record(db, Actor::Api, "code.revealed", subject, details).await
+}
+
+/// Keeps a provider's last error on a code (no state change). Returns what
+/// the code's audit rows are about: its lock and booking when it exists.
+pub async fn note_error(conn: &mut PgConnection, code_id: Uuid, error: &str) -> AccessResult<Subject> {
+    let row = sqlx::query!(
+        "UPDATE access_codes SET last_error = $2, updated_at = now() WHERE id = $1 RETURNING lock_id, booking_id",
+        code_id,
+        error
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(Subject {
+        lock_id: row.as_ref().map(|r| r.lock_id),
+        code_id: Some(code_id),
+        booking_id: row.and_then(|r| r.booking_id),
+        ..Default::default()
+    })
 }
 
 /// A code by id.
