@@ -166,7 +166,7 @@ pub fn registry() -> Registry<JobContext> {
         .register::<core::UpdateCode>()
         .register::<core::RemoveCode>()
         .register::<core::ExpireCode>()
-        .register::<crate::devices::RemoveDeviceCode>()
+        .register::<crate::access::jobs::RemoveDeviceCode>()
         // The locks themselves (devices/locks.rs).
         .register::<crate::devices::CheckLocks>()
         .register::<crate::devices::CheckLockActivity>()

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::alerts::StaffAlert;
 use crate::jobs::{Job, Merge};
 
 /// Put a code on its lock.
@@ -152,19 +153,55 @@ impl Job for DeliverCodes {
 
 /// Tell a property's staff something: one alert per problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredAlertStaff")]
 pub struct AlertStaff {
     /// The property.
     pub property_id: Uuid,
-    /// Names the problem: one alert per problem.
-    pub problem: String,
-    /// What to say.
-    pub text: String,
+    /// What happened.
+    pub alert: StaffAlert,
+}
+
+/// `AlertStaff` as stored now, or as a version before alerts were values
+/// stored it (a problem key and a sentence).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredAlertStaff {
+    Now { property_id: Uuid, alert: StaffAlert },
+    Worded { property_id: Uuid, problem: String, text: String },
+}
+
+impl From<StoredAlertStaff> for AlertStaff {
+    fn from(stored: StoredAlertStaff) -> Self {
+        match stored {
+            StoredAlertStaff::Now { property_id, alert } => Self { property_id, alert },
+            StoredAlertStaff::Worded { property_id, problem, text } => {
+                Self { property_id, alert: StaffAlert::Worded { problem, text } }
+            }
+        }
+    }
 }
 
 impl Job for AlertStaff {
     const KIND: &'static str = "alert_staff";
 
     fn dedupe_key(&self) -> Option<String> {
-        Some(format!("{}:{}:{}", Self::KIND, self.property_id, self.problem))
+        Some(format!("{}:{}:{}", Self::KIND, self.property_id, self.alert.problem()))
+    }
+}
+
+/// Remove a code doorman did not set from a lock (staff confirmed it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveDeviceCode {
+    /// The lock.
+    pub lock_id: Uuid,
+    /// The provider's id of the code.
+    pub provider_ref: String,
+}
+
+impl Job for RemoveDeviceCode {
+    const KIND: &'static str = "remove_device_code";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.lock_id, self.provider_ref))
     }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::alerts::{alert_staff, StaffAlert};
 use super::audit::{self, Actor, Subject};
 use super::codes::mask;
 use super::error::{AccessError, AccessResult};
@@ -19,8 +20,7 @@ use super::generate::DeviceConstraints;
 use super::generate::{generate, CodeRules};
 use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
 use crate::access::jobs::{
-    AlertStaff, BookingConfirmed, CheckCodesSet, DeliverCodes, ExpireCode, PreArrival, ProgramCode, RemoveCode,
-    UpdateCode,
+    BookingConfirmed, CheckCodesSet, DeliverCodes, ExpireCode, PreArrival, ProgramCode, RemoveCode, UpdateCode,
 };
 use crate::jobs::queue;
 
@@ -165,13 +165,14 @@ async fn hold_for_staff(
     }
     if in_progress {
         let room = room_name(conn, booking.room_id).await?;
-        let text = format!(
-            "{} was {what} during the stay: the guest's code still works (held, a stay in progress is never revoked \
-             without staff). To take it off the locks: /revoke room {room}",
-            booking.external_ref
-        );
-        let problem = format!("held:{}:{}", booking.id, booking.status);
-        alert(conn, booking.property_id, problem, text).await?;
+        let alert = StaffAlert::HeldDuringStay {
+            booking_id: booking.id,
+            reference: booking.external_ref.clone(),
+            status: booking.status.to_string(),
+            what: what.to_owned(),
+            room,
+        };
+        alert_staff(conn, booking.property_id, alert).await?;
     }
     Ok(())
 }
@@ -189,13 +190,15 @@ async fn tell_of_moved_codes(
         .fetch_all(&mut *conn)
         .await?;
     let room = room_name(conn, booking.room_id).await?;
-    let text = format!(
-        "{} now uses room {room}: its code on {} is being removed{}.",
-        booking.external_ref,
-        old_locks.join(", "),
-        if booking.codes_revoked_at.is_none() { ", and the new room's locks get a code" } else { "" }
-    );
-    alert(conn, booking.property_id, format!("moved:{}:{}", booking.id, booking.room_id), text).await?;
+    let alert = StaffAlert::RoomChanged {
+        booking_id: booking.id,
+        reference: booking.external_ref.clone(),
+        room_id: booking.room_id,
+        room,
+        old_locks,
+        new_code: booking.codes_revoked_at.is_none(),
+    };
+    alert_staff(conn, booking.property_id, alert).await?;
     let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
     if now >= release_at && booking.codes_revoked_at.is_none() {
         let key = format!("moved:{}", booking.room_id);
@@ -206,12 +209,6 @@ async fn tell_of_moved_codes(
 
 async fn room_name(conn: &mut PgConnection, room_id: Uuid) -> AccessResult<String> {
     Ok(sqlx::query_scalar!("SELECT name FROM rooms WHERE id = $1", room_id).fetch_one(&mut *conn).await?)
-}
-
-/// Staff of the property are told, once per `problem`.
-async fn alert(conn: &mut PgConnection, property_id: Uuid, problem: String, text: String) -> AccessResult<()> {
-    queue::enqueue(conn, &AlertStaff { property_id, problem, text }, Utc::now()).await?;
-    Ok(())
 }
 
 /// Queues the pre-arrival message for `code_release_hours` before check-in,

@@ -157,3 +157,18 @@ pub async fn list_property_locks(db: impl PgExecutor<'_>, property_id: Uuid) -> 
     .fetch_all(db)
     .await?)
 }
+
+/// Queues the removal of a code doorman did not set from a lock, after
+/// staff confirmed it (`/audit`); audited. It is never removed on its own.
+pub async fn request_orphan_removal(
+    conn: &mut PgConnection,
+    lock_id: Uuid,
+    provider_ref: &str,
+    actor: super::audit::Actor,
+) -> AccessResult<()> {
+    let job = super::jobs::RemoveDeviceCode { lock_id, provider_ref: provider_ref.to_owned() };
+    crate::jobs::queue::enqueue(&mut *conn, &job, Utc::now()).await?;
+    let subject = super::audit::Subject { lock_id: Some(lock_id), ..Default::default() };
+    let details = serde_json::json!({ "provider_ref": provider_ref });
+    super::audit::record(&mut *conn, actor, "lock.orphan_purge_requested", subject, details).await
+}

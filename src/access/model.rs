@@ -147,6 +147,22 @@ text_enum!(
     }
 );
 
+impl Role {
+    /// Staff < manager < admin.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Staff => 0,
+            Self::Manager => 1,
+            Self::Admin => 2,
+        }
+    }
+
+    /// Whether this role is `least` or above.
+    pub fn at_least(self, least: Role) -> bool {
+        self.rank() >= least.rank()
+    }
+}
+
 text_enum!(
     /// Why an access code exists.
     CodeKind {
@@ -204,6 +220,11 @@ impl CodeState {
     /// A live code that is not (yet) on the lock: what a guest arriving soon
     /// would stand at the door without.
     pub const UNSET: &'static [CodeState] = &[Self::Pending, Self::Programming, Self::Failed];
+
+    /// A code staff listings show: every one not yet confirmed gone from the
+    /// lock, `failed` and `removing` included, so nothing on a lock is hidden.
+    pub const LISTED: &'static [CodeState] =
+        &[Self::Pending, Self::Programming, Self::Set, Self::Failed, Self::Removing];
 
     /// Whether this state is one of [`CodeState::LIVE`].
     pub fn is_live(self) -> bool {
@@ -324,6 +345,7 @@ mod tests {
         assert_eq!(CodeState::WORKING, all_but(&[Removing, Removed, Failed]).as_slice());
         assert_eq!(CodeState::IN_A_SLOT, all_but(&[Removed, Failed]).as_slice());
         assert_eq!(CodeState::UNSET, all_but(&[Set, Removing, Removed]).as_slice());
+        assert_eq!(CodeState::LISTED, all_but(&[Removed]).as_slice());
         assert!(Failed.is_live() && !Removing.is_live());
     }
 

@@ -10,10 +10,10 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::alerts::{alert_staff, Removed, StaffAlert};
 use super::audit::{self, Actor, Subject};
 use super::codes::mask;
 use super::error::{AccessError, AccessResult};
-use super::jobs::AlertStaff;
 use super::model::{CodeState, Role};
 use super::phone::Phone;
 
@@ -227,27 +227,122 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut told: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    let mut told: BTreeMap<Uuid, Vec<Removed>> = BTreeMap::new();
     for code in &codes {
         super::lifecycle::begin_removal(&mut *conn, code.id, actor, "staff member deactivated").await?;
-        told.entry(code.property_id).or_default().push(format!(
-            "{} code {} on {}",
-            code.kind,
-            mask(&code.code),
-            code.lock
-        ));
+        let removed = Removed::Code { kind: code.kind.clone(), masked: mask(&code.code), lock: code.lock.clone() };
+        told.entry(code.property_id).or_default().push(removed);
     }
     let links = super::links::end_links_made_by(&mut *conn, staff_id, actor, "staff member deactivated").await?;
     for link in &links {
         let property_id = sqlx::query_scalar!("SELECT property_id FROM bookings WHERE id = $1", link.booking_id)
             .fetch_one(&mut *conn)
             .await?;
-        told.entry(property_id).or_default().push(format!("{} linked to {}", link.contact, link.external_ref));
+        let removed = Removed::Link { contact: link.contact.clone(), reference: link.external_ref.clone() };
+        told.entry(property_id).or_default().push(removed);
     }
     for (property_id, removed) in told {
-        let text = format!("{name} was deactivated. Removed: {}.", removed.join("; "));
-        let problem = format!("deactivated:{staff_id}");
-        crate::jobs::queue::enqueue(conn, &AlertStaff { property_id, problem, text }, Utc::now()).await?;
+        let alert = StaffAlert::StaffDeactivated { staff_id, name: name.clone(), removed };
+        alert_staff(conn, property_id, alert).await?;
     }
     Ok(Deactivation { codes_removing: codes.len(), links_ended: links.len() })
+}
+
+/// A staff member acting (a chat command, the console), with the
+/// properties the action at hand may touch.
+#[derive(Debug, Clone)]
+pub struct StaffMember {
+    /// Identifier.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The highest role they hold anywhere (`admin`: every property).
+    pub role: Role,
+    /// Their role at each property they may act on (review M4).
+    pub roles: Vec<(Uuid, Role)>,
+    /// The properties the action at hand may act on: those where their
+    /// role is at least the action's (see [`StaffMember::scoped_to`]).
+    pub property_ids: Vec<Uuid>,
+}
+
+impl StaffMember {
+    /// Their role at a property, if they work there.
+    pub fn role_at(&self, property_id: Uuid) -> Option<Role> {
+        self.roles.iter().find(|(p, _)| *p == property_id).map(|(_, r)| *r)
+    }
+
+    /// Whether they are a manager (or admin) at this property.
+    pub fn manages(&self, property_id: Uuid) -> bool {
+        self.role_at(property_id).is_some_and(|r| r.at_least(Role::Manager))
+    }
+
+    /// The same person acting only where they hold at least `least`.
+    pub fn scoped_to(&self, least: Role) -> Self {
+        let property_ids = self.roles.iter().filter(|(_, role)| role.at_least(least)).map(|(p, _)| *p).collect();
+        Self { property_ids, ..self.clone() }
+    }
+
+    /// Who they are in the audit trail.
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(self.id)
+    }
+}
+
+/// The active staff member with this WhatsApp (or console) number or this
+/// Telegram user id, with their role at each property.
+pub async fn find_member(
+    conn: &mut PgConnection,
+    phone: Option<&str>,
+    telegram_user_id: Option<i64>,
+) -> AccessResult<Option<StaffMember>> {
+    if phone.is_none() && telegram_user_id.is_none() {
+        return Ok(None);
+    }
+    let row = sqlx::query!(
+        r#"SELECT s.id, s.name, s.role = 'admin' AS "admin!" FROM staff s
+           WHERE s.active AND (s.phone = $1 OR s.telegram_user_id = $2)"#,
+        phone,
+        telegram_user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let roles = member_roles(conn, row.id, row.admin).await?;
+    let role = match row.admin {
+        true => Role::Admin,
+        false => roles.iter().map(|(_, r)| *r).max_by_key(|r| r.rank()).unwrap_or(Role::Staff),
+    };
+    let property_ids = roles.iter().map(|(p, _)| *p).collect();
+    Ok(Some(StaffMember { id: row.id, name: row.name, role, roles, property_ids }))
+}
+
+/// An admin's role at every property, else the roles they were given.
+async fn member_roles(conn: &mut PgConnection, staff_id: Uuid, admin: bool) -> AccessResult<Vec<(Uuid, Role)>> {
+    if admin {
+        let all = sqlx::query_scalar!("SELECT id FROM properties").fetch_all(&mut *conn).await?;
+        return Ok(all.into_iter().map(|p| (p, Role::Admin)).collect());
+    }
+    let rows =
+        sqlx::query!(r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#, staff_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.property_id, r.role)).collect())
+}
+
+/// A property among `property_ids` by its name, any case: `(id, name)`.
+pub async fn find_property_in(
+    conn: &mut PgConnection,
+    property_ids: &[Uuid],
+    name: &str,
+) -> AccessResult<Option<(Uuid, String)>> {
+    let found = sqlx::query!(
+        "SELECT id, name FROM properties WHERE lower(name) = lower($1) AND id = ANY($2)",
+        name.trim(),
+        property_ids
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.map(|p| (p.id, p.name)))
 }

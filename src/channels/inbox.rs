@@ -111,6 +111,12 @@ pub fn sender_phone(message: &InboundMessage) -> Option<Phone> {
     message.phone.as_deref().and_then(|p| Phone::parse(p).ok())
 }
 
+/// The stored payload of an inbound update, for a job that answers it
+/// later (`None`: no such row).
+pub async fn stored_payload(db: &PgPool, update_id: i64) -> sqlx::Result<Option<Value>> {
+    sqlx::query_scalar!("SELECT payload FROM inbound_updates WHERE id = $1", update_id).fetch_optional(db).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::ProcessInbound;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::alert_text::render;
+use crate::access::alerts::{BookingRef, StaffAlert};
 use crate::access::jobs::{AlertStaff, CheckCodesSet};
 use crate::access::model::CodeState;
 use crate::channels::outbox::{self, Senders};
@@ -84,22 +86,23 @@ impl Run<JobContext> for CheckCodesSet {
 impl Run<JobContext> for AlertStaff {
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         let mut tx = ctx.db.begin().await?;
-        alert_staff(&mut tx, &ctx.senders, self.property_id, &self.problem, &self.text).await?;
+        alert_staff(&mut tx, &ctx.senders, self.property_id, &self.alert).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
-/// Queues `text` to every active staff member of the property, on each
-/// channel they can be reached on, once per `problem` key. Returns how many
+/// Queues the alert to every active staff member of the property, on each
+/// channel they can be reached on, once per problem. Returns how many
 /// messages were queued now.
 pub async fn alert_staff(
     tx: &mut PgConnection,
     senders: &Senders,
     property_id: Uuid,
-    problem: &str,
-    text: &str,
+    alert: &StaffAlert,
 ) -> sqlx::Result<usize> {
+    let (problem, text) = (alert.problem(), render(alert));
+    let (problem, text) = (problem.as_str(), text.as_str());
     // Admins look after every property, with or without rows of their own.
     let staff = sqlx::query!(
         "SELECT s.id, s.phone, s.telegram_user_id FROM staff s
@@ -188,8 +191,8 @@ pub async fn send_guest_alert(ctx: &JobContext, property_id: Uuid, guest_id: Uui
         return Ok(());
     };
     let text = fold(&waiting.pending, waiting.pending_count);
-    let problem = format!("guest_text:{property_id}:{guest_id}:{}", waiting.sent);
-    alert_staff(&mut tx, &ctx.senders, property_id, &problem, &text).await?;
+    let alert = StaffAlert::GuestWrote { property_id, guest_id, batch: waiting.sent, text };
+    alert_staff(&mut tx, &ctx.senders, property_id, &alert).await?;
     sqlx::query!(
         "UPDATE guest_alerts SET pending = '{}', pending_count = 0, last_sent_at = now(), sent = sent + 1
          WHERE property_id = $1 AND guest_id = $2",
@@ -265,7 +268,7 @@ pub async fn check_codes_set(ctx: &JobContext, booking_id: Uuid) -> Result<(), J
     }
     let mut tx = ctx.db.begin().await?;
     let row = sqlx::query!(
-        r#"SELECT b.external_ref, b.property_id, g.name AS guest, r.name AS room,
+        r#"SELECT b.id, b.external_ref, b.property_id, g.name AS guest, r.name AS room,
                (SELECT string_agg(l.name || ': ' || c.state, ', ') FROM access_codes c JOIN locks l ON l.id = c.lock_id
                   WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state = ANY($2)) AS "unset?"
            , b.check_in_at
@@ -282,15 +285,9 @@ pub async fn check_codes_set(ctx: &JobContext, booking_id: Uuid) -> Result<(), J
     if let Some(unset) = row.unset {
         let now = chrono::Utc::now();
         let reminder = now >= row.check_in_at - chrono::Duration::minutes(30);
-        let (problem, lead) = match reminder {
-            false => (format!("not_set:{booking_id}"), "arrives soon and"),
-            true => (format!("not_set_reminder:{booking_id}"), "is arriving now: reminder,"),
-        };
-        let text = format!(
-            "{} ({}, room {}) {lead} a code is not on the lock: {unset}.",
-            row.guest, row.external_ref, row.room
-        );
-        alert_staff(&mut tx, &ctx.senders, row.property_id, &problem, &text).await?;
+        let booking = BookingRef { booking_id: row.id, guest: row.guest, reference: row.external_ref, room: row.room };
+        let alert = StaffAlert::CodeNotOnLock { booking, unset, reminder };
+        alert_staff(&mut tx, &ctx.senders, row.property_id, &alert).await?;
         if !reminder {
             // Look again at check-in: one reminder if it persists.
             let at = row.check_in_at.max(now + chrono::Duration::minutes(10));
@@ -313,11 +310,8 @@ pub async fn remind_handoff(ctx: &JobContext, handoff_id: Uuid) -> Result<(), Jo
     .await?;
     if let Some(open) = open {
         if let Some(property_id) = open.property_id {
-            let text = format!(
-                "Reminder: {} is still waiting for the team (automatic replies are paused). /resolve when done.",
-                open.guest.unwrap_or_else(|| "a guest".into())
-            );
-            alert_staff(&mut tx, &ctx.senders, property_id, &format!("handoff_reminder:{handoff_id}"), &text).await?;
+            let alert = StaffAlert::HandoffReminder { handoff_id, guest: open.guest };
+            alert_staff(&mut tx, &ctx.senders, property_id, &alert).await?;
         }
     }
     tx.commit().await?;

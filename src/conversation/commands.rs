@@ -44,15 +44,7 @@ pub enum Command {
 }
 
 /// Which day `/arrivals` lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Day {
-    /// Today in the property's timezone.
-    Today,
-    /// Tomorrow there.
-    Tomorrow,
-    /// A date.
-    Date(NaiveDate),
-}
+pub use crate::access::overview::Day;
 
 /// One command's name, usage, least role and description.
 #[derive(Debug, PartialEq, Eq)]
@@ -149,21 +141,7 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 
 /// Whether a role may run a command.
 pub fn allowed(role: Role, command: &Spec) -> bool {
-    rank(role) >= rank(command.role)
-}
-
-/// Whether `role` is `least` or above.
-pub fn at_least(role: Role, least: Role) -> bool {
-    rank(role) >= rank(least)
-}
-
-/// Staff < manager < admin.
-pub fn rank(role: Role) -> u8 {
-    match role {
-        Role::Staff => 0,
-        Role::Manager => 1,
-        Role::Admin => 2,
-    }
+    role.at_least(command.role)
 }
 
 /// Whether a slash command is meant for doorman. In groups Telegram

@@ -2,10 +2,12 @@
 //! rule router, then optionally the LLM), and the answer, in their language.
 //! Whether a code is released is decided here, by the core's rules alone.
 
+pub mod alert_text;
 pub mod alerts;
 pub mod catalog;
 pub mod commands;
 pub mod guest;
+pub mod handoffs;
 pub mod identity;
 pub mod inbound;
 pub mod llm;
@@ -24,15 +26,15 @@ use self::catalog::text;
 use self::guest::{BookingContext, GuestContext};
 use self::inbound::{LlmFallback, StaffCommand};
 use self::router::Intent;
+use crate::access::alerts::{BookingRef, StaffAlert, StayTimes};
 use crate::access::audit::{self, Actor, Subject};
+use crate::access::codes::reveal::{reveal_booking_codes, Audience};
 use crate::access::model::{BookingStatus, CodeState};
 use crate::access::release::Release;
 use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
 use crate::context::JobContext;
 use crate::jobs::{queue, JobError};
 
-/// How long a hand-off pauses automatic replies when staff do not resolve it.
-const HANDOFF_TIMEOUT: Duration = Duration::hours(24);
 /// When staff are reminded of a hand-off they have not resolved.
 const HANDOFF_REMINDER: Duration = Duration::hours(1);
 /// A second lock problem within this time is escalated to staff.
@@ -278,22 +280,19 @@ impl<'a> Conversation<'a> {
         if let Some(key) = key {
             return Ok((vec![say(key, &[])], false));
         }
-        let codes = live_codes(tx, b.id).await?;
+        let audience = Audience::Guest { guest_id: guest.guest_id, channel: self.message.channel.as_str() };
+        let codes = reveal_booking_codes(tx, b.property_id, b.id, audience).await?;
         if codes.is_empty() {
-            let problem = format!("no_code:{}", b.id);
-            let alert = format!(
-                "{} ({}, room {}) asked for the door code, but the booking has no live code.",
-                guest.name, b.external_ref, b.room
-            );
-            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+            let alert = StaffAlert::AskedWithoutCode { booking: booking_ref(guest, b) };
+            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &alert).await?;
             return Ok((vec![say("access_no_code", &[])], false));
         }
         let mut lines = vec![say("access_codes", &[("name", guest.first_name())])];
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-        for (_, lock, value) in &codes {
-            match groups.iter_mut().find(|(v, _)| v == value) {
-                Some((_, locks)) => locks.push(lock.clone()),
-                None => groups.push((value.clone(), vec![lock.clone()])),
+        for code in &codes {
+            match groups.iter_mut().find(|(v, _)| *v == code.code) {
+                Some((_, locks)) => locks.push(code.lock.clone()),
+                None => groups.push((code.code.clone(), vec![code.lock.clone()])),
             }
         }
         for (value, locks) in groups {
@@ -301,16 +300,6 @@ impl<'a> Conversation<'a> {
         }
         if let Some(instructions) = &b.entry_instructions {
             lines.push(say("access_instructions", &[("instructions", instructions)]));
-        }
-        for (code_id, _, _) in &codes {
-            let subject = Subject {
-                property_id: Some(b.property_id),
-                code_id: Some(*code_id),
-                booking_id: Some(b.id),
-                ..Default::default()
-            };
-            let details = json!({ "channel": self.message.channel, "to": "guest" });
-            audit::record(&mut *tx, Actor::Guest(guest.guest_id), "code.revealed", subject, details).await?;
         }
         Ok((lines, true))
     }
@@ -343,25 +332,14 @@ impl<'a> Conversation<'a> {
         .await?;
         let subject = Subject { property_id: Some(b.property_id), booking_id: Some(b.id), ..Default::default() };
         audit::record(&mut *tx, Actor::Guest(guest.guest_id), "guest.lock_problem", subject, json!({})).await?;
-        let summary: Vec<String> = states.iter().map(|s| format!("{}: {}", s.lock, s.state)).collect();
-        let details = format!(
-            "{} ({}, room {}, {} – {}) reports the lock does not work. Codes: {}.",
-            guest.name,
-            b.external_ref,
-            b.room,
-            b.local(b.check_in_at),
-            b.local(b.check_out_at),
-            if summary.is_empty() { "none".to_owned() } else { summary.join(", ") }
-        );
+        let report = |escalation| StaffAlert::LockProblem {
+            booking: booking_ref(guest, b),
+            stay: StayTimes { check_in_at: b.check_in_at, check_out_at: b.check_out_at, timezone: b.timezone },
+            codes: states.iter().map(|s| (s.lock.clone(), s.state.clone())).collect(),
+            escalation,
+        };
         if recent > 0 {
-            alerts::alert_staff(
-                tx,
-                &self.ctx.senders,
-                b.property_id,
-                &format!("lock_problem:{}:{}", b.id, recent),
-                &details,
-            )
-            .await?;
+            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &report(Some(recent))).await?;
             return Ok(vec![say("lock_problem_escalated", &[])]);
         }
         let locks: Vec<&str> = states.iter().map(|s| s.lock.as_str()).collect();
@@ -369,8 +347,7 @@ impl<'a> Conversation<'a> {
         if !states.is_empty() && states.iter().all(|s| s.state == "set") {
             lines.push(say("lock_problem_code_ok", &[]));
         } else {
-            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &format!("code_not_set:{}", b.id), &details)
-                .await?;
+            alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &report(None)).await?;
             lines.push(say("lock_problem_code_not_set", &[]));
         }
         Ok(vec![lines.join("\n\n")])
@@ -384,8 +361,8 @@ impl<'a> Conversation<'a> {
         key: &str,
     ) -> Result<Vec<String>, JobError> {
         let alert =
-            format!("A guest of {} asked about {topic}; the property's knowledge base has no answer.", b.property);
-        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &format!("missing:{topic}:{}", b.id), &alert).await?;
+            StaffAlert::KnowledgeMissing { booking_id: b.id, property: b.property.clone(), topic: topic.to_owned() };
+        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &alert).await?;
         Ok(vec![text(self.language, key, &[])])
     }
 
@@ -399,34 +376,19 @@ impl<'a> Conversation<'a> {
         body: &str,
         reason: &str,
     ) -> Result<Vec<String>, JobError> {
-        let opened = sqlx::query_scalar!(
-            "INSERT INTO handoffs (channel, address, guest_id, property_id, reason, expires_at)
-             VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-             ON CONFLICT (channel, address) WHERE resolved_at IS NULL DO NOTHING RETURNING id",
-            self.message.channel.as_str(),
-            self.message.address,
-            guest.guest_id,
-            b.property_id,
-            reason,
-            HANDOFF_TIMEOUT.num_seconds() as f64,
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let recent = recent_messages(tx, self.message).await?;
-        let alert = format!(
-            "{} ({}, room {}) {reason} on {}. Recent: {}. Reply to them directly, then /resolve.",
-            guest.name,
-            b.external_ref,
-            b.room,
-            self.message.channel,
-            if recent.is_empty() {
-                alerts::quote(body)
-            } else {
-                recent.iter().map(|r| alerts::quote(r)).collect::<Vec<_>>().join(" | ")
-            }
-        );
-        let problem = format!("handoff:{}", opened.map_or_else(|| "open".to_owned(), |id| id.to_string()));
-        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &problem, &alert).await?;
+        let opened = handoffs::open(tx, self.message, guest.guest_id, b.property_id, reason).await?;
+        let mut recent = recent_messages(tx, self.message).await?;
+        if recent.is_empty() {
+            recent.push(body.to_owned());
+        }
+        let alert = StaffAlert::Handoff {
+            handoff_id: opened,
+            booking: booking_ref(guest, b),
+            reason: reason.to_owned(),
+            channel: self.message.channel.to_string(),
+            recent,
+        };
+        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &alert).await?;
         if let Some(handoff_id) = opened {
             queue::enqueue(tx, &HandoffReminder { handoff_id }, Utc::now() + HANDOFF_REMINDER).await?;
         }
@@ -463,6 +425,11 @@ impl<'a> Conversation<'a> {
     }
 }
 
+/// The booking an alert is about.
+fn booking_ref(guest: &GuestContext, b: &BookingContext) -> BookingRef {
+    BookingRef { booking_id: b.id, guest: guest.name.clone(), reference: b.external_ref.clone(), room: b.room.clone() }
+}
+
 /// A reply to a staff member: on Telegram to their private chat, never to a
 /// group the command was typed in.
 pub fn staff_reply(message: &InboundMessage, body: String) -> Outgoing {
@@ -483,18 +450,10 @@ async fn forward_if_handed_off(
     guest: &GuestContext,
     body: &str,
 ) -> Result<bool, JobError> {
-    let open = sqlx::query!(
-        "SELECT id, property_id FROM handoffs
-         WHERE channel = $1 AND address = $2 AND resolved_at IS NULL AND expires_at > now()",
-        message.channel.as_str(),
-        message.address
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(open) = open else {
+    let Some(property_id) = handoffs::open_for(tx, message).await? else {
         return Ok(false);
     };
-    if let Some(property_id) = open.property_id {
+    if let Some(property_id) = property_id {
         let alert = format!("{} (waiting for the team): \"{}\"", guest.name, alerts::quote(body));
         alerts::alert_guest_text(tx, property_id, guest.guest_id, &alert).await?;
     }
@@ -514,20 +473,6 @@ async fn recent_messages(tx: &mut PgConnection, message: &InboundMessage) -> sql
     .await?;
     rows.reverse();
     Ok(rows)
-}
-
-/// `(code id, lock name, value)` of a booking's live guest codes.
-async fn live_codes(tx: &mut PgConnection, booking_id: uuid::Uuid) -> sqlx::Result<Vec<(uuid::Uuid, String, String)>> {
-    let rows = sqlx::query!(
-        r#"SELECT c.id, l.name AS lock, c.code FROM access_codes c JOIN locks l ON l.id = c.lock_id
-           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
-           ORDER BY l.room_id IS NOT NULL, l.name"#,
-        booking_id,
-        CodeState::WORKING as &[CodeState]
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.lock, r.code)).collect())
 }
 
 pub use pre_arrival::deliver_codes;

@@ -8,9 +8,11 @@ use uuid::Uuid;
 
 use super::catalog;
 use super::replies::{self, CodeLine};
-use crate::access::jobs::{AlertStaff, BookingConfirmed, DeliverCodes, PreArrival};
+use crate::access::alerts::{alert_staff, BookingRef, StaffAlert};
+use crate::access::codes::reveal::{reveal_booking_codes, Audience};
+use crate::access::jobs::{BookingConfirmed, DeliverCodes, PreArrival};
 use crate::access::links;
-use crate::access::model::{BookingStatus, CodeState};
+use crate::access::model::BookingStatus;
 use crate::access::release::{Release, ReleaseTerms};
 use crate::access::timezone::Timezone;
 use crate::channels::{outbox, Channel, Outgoing, Template};
@@ -104,16 +106,17 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
         }
         Release::NotConfirmed | Release::AwaitingVerification | Release::Ended => return Ok(()),
     }
-    let codes = live_codes(&mut tx, booking_id).await?;
+    let codes = live_codes(&mut tx, &booking, "pre_arrival").await?;
     if codes.is_empty() {
         if booking.codes_revoked_at.is_some() {
             // Staff revoked them: no code will come by itself (review L4).
-            let text = format!(
-                "{} ({}, room {}) is due their access details, but their codes were revoked. /regen room {} issues new ones.",
-                booking.guest_name, booking.external_ref, booking.room, booking.room
-            );
-            let job = AlertStaff { property_id: booking.property_id, problem: format!("no_code:{booking_id}"), text };
-            queue::enqueue(&mut tx, &job, now).await?;
+            let booking_ref = BookingRef {
+                booking_id,
+                guest: booking.guest_name.clone(),
+                reference: booking.external_ref.clone(),
+                room: booking.room.clone(),
+            };
+            alert_staff(&mut tx, booking.property_id, StaffAlert::CodesRevoked { booking: booking_ref }).await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -135,12 +138,8 @@ pub async fn gave_up(conn: &mut PgConnection, booking_id: Uuid) -> Result<(), Jo
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = row {
-        let text = format!(
-            "{} (room {}) has no live code, so its access details could not be sent. /regen room {} issues one.",
-            row.external_ref, row.room, row.room
-        );
-        let job = AlertStaff { property_id: row.property_id, problem: format!("no_code:{booking_id}"), text };
-        queue::enqueue(conn, &job, Utc::now()).await?;
+        let alert = StaffAlert::NoCodeToSend { booking_id, reference: row.external_ref, room: row.room };
+        alert_staff(conn, row.property_id, alert).await?;
     }
     Ok(())
 }
@@ -219,7 +218,7 @@ pub async fn deliver_codes(
     if booking.terms().at(Utc::now()) != Release::Allowed {
         return Ok(());
     }
-    let codes = live_codes(tx, booking_id).await?;
+    let codes = live_codes(tx, &booking, "code").await?;
     if !codes.is_empty() {
         queue_messages(ctx, tx, &booking, codes, "code", key).await?;
     }
@@ -402,16 +401,14 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingF
     Ok(Some(booking))
 }
 
-async fn live_codes(tx: &mut PgConnection, booking_id: Uuid) -> sqlx::Result<Vec<CodeLine>> {
-    sqlx::query_as!(
-        CodeLine,
-        r#"SELECT l.name AS lock, c.code
-           FROM access_codes c JOIN locks l ON l.id = c.lock_id
-           WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
-           ORDER BY l.room_id IS NOT NULL, l.name"#,
-        booking_id,
-        CodeState::WORKING as &[CodeState]
-    )
-    .fetch_all(&mut *tx)
-    .await
+/// The booking's working codes, for a message to its guest: each one
+/// audited as revealed.
+async fn live_codes(
+    tx: &mut PgConnection,
+    booking: &BookingForMessage,
+    purpose: &str,
+) -> crate::access::AccessResult<Vec<CodeLine>> {
+    let audience = Audience::Message(purpose);
+    let codes = reveal_booking_codes(tx, booking.property_id, booking.id, audience).await?;
+    Ok(codes.into_iter().map(|c| CodeLine { lock: c.lock, code: c.code }).collect())
 }

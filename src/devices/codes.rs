@@ -7,14 +7,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::access::alerts::{alert_staff, FailedStep, StaffAlert};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::state::{self, begin_removal};
-use crate::access::jobs::{ConfirmCode, ExpireCode, ProgramCode, RemoveCode, UpdateCode};
+use crate::access::jobs::{ConfirmCode, ExpireCode, ProgramCode, RemoveCode, RemoveDeviceCode, UpdateCode};
 use crate::access::model::{CodeState, ProviderKind};
 use crate::context::JobContext;
-use crate::jobs::{queue, Job, JobError, Run};
+use crate::jobs::{queue, JobError, Run};
 use crate::lock_providers::{CodeRequest, Created, Device, DeviceCode, DeviceCodeStatus, LockProvider, ProviderError};
-use serde::{Deserialize, Serialize};
 
 /// How long after an accepted create the first confirmation poll runs.
 const FIRST_POLL_DELAY: chrono::Duration = chrono::Duration::seconds(2);
@@ -292,16 +292,15 @@ pub async fn gave_up_programming(conn: &mut PgConnection, code_id: Uuid, error: 
         "code.update_failed"
     };
     tracing::error!(%code_id, error, "{action}: staff attention needed");
-    let what = if action == "code.failed" { "could not be put on" } else { "could not get its new dates on" };
-    alert_about_code(conn, code_id, &format!("{action}:{code_id}"), what, error).await
+    let step = if action == "code.failed" { FailedStep::Program } else { FailedStep::Reprogram };
+    alert_about_code(conn, code_id, step, error).await
 }
 
 /// Tells the staff of the code's property, once per problem.
 async fn alert_about_code(
     conn: &mut PgConnection,
     code_id: Uuid,
-    problem: &str,
-    what: &str,
+    step: FailedStep,
     error: &str,
 ) -> Result<(), JobError> {
     let row = sqlx::query!(
@@ -315,14 +314,16 @@ async fn alert_about_code(
     let Some(row) = row else {
         return Ok(());
     };
-    let text = format!(
-        "The {} code {} ({}) {what} lock {}: {error}",
-        row.kind,
-        crate::access::codes::mask(&row.code),
-        row.booking.unwrap_or_else(|| "no booking".into()),
-        row.lock
-    );
-    crate::access::alerts::alert_staff(conn, row.property_id, problem, &text).await?;
+    let alert = StaffAlert::CodeJobFailed {
+        code_id,
+        step,
+        kind: row.kind,
+        masked: crate::access::codes::mask(&row.code),
+        booking: row.booking,
+        lock: row.lock,
+        error: error.to_owned(),
+    };
+    alert_staff(conn, row.property_id, alert).await?;
     Ok(())
 }
 
@@ -332,8 +333,7 @@ pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &st
     let subject = crate::access::codes::note_error(&mut *conn, code_id, error).await?;
     audit::record(&mut *conn, Actor::System, "code.removal_failed", subject, json!({ "error": error })).await?;
     tracing::error!(%code_id, error, "a code could not be removed from its lock: staff attention needed");
-    let what = "could not be removed from (it may still open)";
-    alert_about_code(conn, code_id, &format!("removal_failed:{code_id}"), what, error).await?;
+    alert_about_code(conn, code_id, FailedStep::Remove, error).await?;
     queue::enqueue(conn, &RemoveCode { code_id }, Utc::now() + REMOVAL_RETRY_AFTER).await?;
     Ok(())
 }
@@ -343,7 +343,7 @@ pub async fn gave_up_removing(conn: &mut PgConnection, code_id: Uuid, error: &st
 pub async fn gave_up_updating(conn: &mut PgConnection, code_id: Uuid, error: &str) -> Result<(), JobError> {
     let subject = Subject { code_id: Some(code_id), ..Default::default() };
     audit::record(&mut *conn, Actor::System, "code.update_failed", subject, json!({ "error": error })).await?;
-    alert_about_code(conn, code_id, &format!("update_failed:{code_id}"), "could not get its new dates on", error).await
+    alert_about_code(conn, code_id, FailedStep::Update, error).await
 }
 
 async fn load(ctx: &JobContext, code_id: Uuid) -> Result<CodeOnLock, JobError> {
@@ -422,13 +422,15 @@ async fn alert_if_unreachable(ctx: &JobContext, code_id: Uuid, error: &ProviderE
     if ctx.providers.breakers().failures(lock.id) < UNREACHABLE_ALERT_AFTER {
         return Ok(());
     }
-    let problem = format!("lock_unreachable:{}:{}", lock.id, Utc::now().date_naive());
-    let text = format!(
-        "Lock {} cannot be reached: {error}. Its codes are waiting and go on when it answers again.",
-        lock.name
-    );
+    let alert = StaffAlert::LockUnreachable {
+        lock_id: lock.id,
+        lock: lock.name,
+        day: Utc::now().date_naive(),
+        error: error.to_string(),
+        codes_waiting: true,
+    };
     let mut tx = ctx.db.begin().await?;
-    crate::access::alerts::alert_staff(&mut tx, lock.property_id, &problem, &text).await?;
+    alert_staff(&mut tx, lock.property_id, alert).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -440,23 +442,6 @@ impl From<ProviderError> for JobError {
             ProviderError::RateLimited { retry_after, .. } => Self::RetryAfter(error.into(), retry_after),
             ProviderError::Permanent(_) => Self::Permanent(error.into()),
         }
-    }
-}
-
-/// Remove a code doorman did not set from a lock (staff confirmed it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoveDeviceCode {
-    /// The lock.
-    pub lock_id: Uuid,
-    /// The provider's id of the code.
-    pub provider_ref: String,
-}
-
-impl Job for RemoveDeviceCode {
-    const KIND: &'static str = "remove_device_code";
-
-    fn dedupe_key(&self) -> Option<String> {
-        Some(format!("{}:{}:{}", Self::KIND, self.lock_id, self.provider_ref))
     }
 }
 

@@ -9,11 +9,12 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::observe::{record_listing, ObserveError, ObservedCode};
+use crate::access::alerts::{alert_staff, StaffAlert, Suspicious};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::drift::{self, Drift};
 use crate::access::codes::mask;
 use crate::access::codes::state::{self, Guard};
-use crate::access::jobs::{AlertStaff, DeliverCodes, ExpireCode, UpdateCode};
+use crate::access::jobs::{DeliverCodes, ExpireCode, UpdateCode};
 use crate::access::lifecycle::{begin_removal, create_manual_code, ManualCode};
 use crate::access::model::{CodeKind, CodeState, ProviderKind};
 use crate::access::AccessError;
@@ -131,24 +132,27 @@ pub async fn check_locks(ctx: &JobContext) -> Result<(), JobError> {
         if ctx.providers.get(lock.provider).is_err() {
             continue;
         }
+        let (lock_id, name, day) = (lock.id, lock.name.clone(), today);
         let mut problems = Vec::new();
         match refresh_status(&ctx.db, &ctx.providers, lock.id).await {
-            Ok(status) if !status.online => problems.push(("offline", format!("Lock {} is offline.", lock.name))),
+            Ok(status) if !status.online => problems.push(StaffAlert::LockOffline { lock_id, lock: name, day }),
             Ok(status) => {
                 if status.battery_low || status.battery_percent.is_some_and(|b| b < LOW_BATTERY) {
-                    let level = status.battery_percent.map_or(String::new(), |b| format!(" ({b} %)"));
-                    problems.push(("battery", format!("Lock {} has a low battery{level}.", lock.name)));
+                    let percent = status.battery_percent;
+                    problems.push(StaffAlert::LowBattery { lock_id, lock: name.clone(), day, percent });
                 }
                 if status.keypad_battery_low == Some(true) {
-                    problems.push(("keypad_battery", format!("The keypad of lock {} has a low battery.", lock.name)));
+                    problems.push(StaffAlert::LowKeypadBattery { lock_id, lock: name, day });
                 }
             }
-            Err(e) => problems.push(("unreachable", format!("Lock {} cannot be reached: {e}", lock.name))),
+            Err(e) => {
+                let error = e.to_string();
+                problems.push(StaffAlert::LockUnreachable { lock_id, lock: name, day, error, codes_waiting: false });
+            }
         }
-        for (kind, text) in problems {
+        for alert in problems {
             let mut tx = ctx.db.begin().await?;
-            let problem = format!("lock_{kind}:{}:{today}", lock.id);
-            crate::access::alerts::alert_staff(&mut tx, lock.property_id, &problem, &text).await?;
+            alert_staff(&mut tx, lock.property_id, alert).await?;
             tx.commit().await?;
         }
     }
@@ -304,9 +308,8 @@ async fn act_on(
         }
         Drift::FailedOnDevice(reason) => {
             if state::fail_on_device(tx, &guard, &reason).await? {
-                let text = format!("A code on lock {} stopped working at the provider: {reason}", lock.name);
-                crate::access::alerts::alert_staff(tx, lock.property_id, format!("drift_failed:{}", code.id), text)
-                    .await?;
+                let alert = StaffAlert::CodeFailedOnDevice { code_id: code.id, lock: lock.name.clone(), reason };
+                alert_staff(tx, lock.property_id, alert).await?;
                 report.failed_on_device.push(code.id);
             }
         }
@@ -511,18 +514,15 @@ async fn record_code_use(
     audit::record(&mut *conn, Actor::System, "code.used", subject, details).await?;
     // A code nobody should have, or one that should be off the lock.
     let suspicious = match (code.kind, code.state) {
-        (CodeKind::Backup, _) => Some("a backup code nobody was given"),
-        (_, CodeState::Removing | CodeState::Removed) => Some("a code that was revoked or expired"),
+        (CodeKind::Backup, _) => Some(Suspicious::Backup),
+        (_, CodeState::Removing | CodeState::Removed) => Some(Suspicious::Revoked),
         _ => None,
     };
     if let Some(what) = suspicious {
         let lock = sqlx::query_scalar!("SELECT name FROM locks WHERE id = $1", lock_id).fetch_one(&mut *conn).await?;
-        let alert = AlertStaff {
-            property_id,
-            problem: format!("suspicious_use:{lock_id}:{}", event.event_id),
-            text: format!("Lock {lock} was opened with {what} at {}.", event.occurred_at.format("%Y-%m-%d %H:%M UTC")),
-        };
-        queue::enqueue(conn, &alert, Utc::now()).await?;
+        let alert =
+            StaffAlert::SuspiciousUse { lock_id, lock, event_id: event.event_id.clone(), what, at: event.occurred_at };
+        alert_staff(conn, property_id, alert).await?;
     }
     if let (CodeKind::Guest, Some(booking_id)) = (code.kind, code.booking_id) {
         mark_arrived(conn, booking_id, subject, event.occurred_at).await?;
@@ -582,9 +582,8 @@ pub async fn fill_backup_pool(ctx: &JobContext, lock_id: Uuid) -> Result<(), Job
         match create_manual_code(&mut tx, lock_id, &manual, Actor::System, Utc::now()).await {
             Ok(_) => {}
             Err(AccessError::LockFull { .. }) => {
-                let text = format!("Lock {} is full: its backup codes cannot be kept on it.", lock.name);
-                crate::access::alerts::alert_staff(&mut tx, lock.property_id, &format!("backup_full:{lock_id}"), &text)
-                    .await?;
+                let alert = StaffAlert::BackupsDoNotFit { lock_id, lock: lock.name.clone() };
+                alert_staff(&mut tx, lock.property_id, alert).await?;
                 break;
             }
             Err(e) => return Err(e.into()),
@@ -784,14 +783,15 @@ async fn assigned(tx: &mut PgConnection, unset: &Unset, backup_id: Uuid, source:
     )
     .fetch_one(&mut *tx)
     .await?;
-    let text = format!(
-        "{} ({}): their code was not on lock {} in time, so they got backup code {} ({source}) instead.",
-        row.guest,
-        row.external_ref,
-        unset.lock,
-        mask(&row.code)
-    );
-    crate::access::alerts::alert_staff(&mut *tx, row.property_id, &format!("backup:{}", unset.id), &text).await?;
+    let alert = StaffAlert::BackupGiven {
+        code_id: unset.id,
+        guest: row.guest,
+        reference: row.external_ref,
+        lock: unset.lock.clone(),
+        masked: mask(&row.code),
+        source: source.to_owned(),
+    };
+    alert_staff(&mut *tx, row.property_id, alert).await?;
     Ok(())
 }
 
@@ -807,17 +807,21 @@ impl Job for CheckLocks {
     }
 }
 
+/// A recurring lock job must not stop for good: the next round is queued
+/// as usual.
+async fn run_again_later<J: Job>(conn: &mut PgConnection, job: &J, error: &JobError) -> Result<(), JobError> {
+    tracing::error!(job = J::KIND, error = %error, "a recurring lock job died; it runs again later");
+    queue::enqueue(conn, job, Utc::now() + Duration::minutes(30)).await?;
+    Ok(())
+}
+
 impl Run<JobContext> for CheckLocks {
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         check_locks(ctx).await
     }
 
-    /// The recurring lock jobs must not stop for good: the next round is
-    /// queued as usual.
     async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
-        tracing::error!(job = Self::KIND, error = %error, "a recurring lock job died; it runs again later");
-        queue::enqueue(conn, self, Utc::now() + Duration::minutes(30)).await?;
-        Ok(())
+        run_again_later(conn, self, error).await
     }
 }
 
@@ -839,9 +843,7 @@ impl Run<JobContext> for CheckLockActivity {
     }
 
     async fn on_dead(&self, _: &JobContext, conn: &mut PgConnection, error: &JobError) -> Result<(), JobError> {
-        tracing::error!(job = Self::KIND, error = %error, "a recurring lock job died; it runs again later");
-        queue::enqueue(conn, self, Utc::now() + Duration::minutes(30)).await?;
-        Ok(())
+        run_again_later(conn, self, error).await
     }
 }
 

@@ -9,6 +9,6 @@ pub mod events;
 pub mod locks;
 pub mod observe;
 
+pub use codes::code_name;
 pub(crate) use codes::find_on_device;
-pub use codes::{code_name, RemoveDeviceCode};
 pub use locks::{CheckLockActivity, CheckLocks, FillBackupPool, ReconcileLock, ReconcileLocks};

@@ -5,12 +5,17 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::audit::{Actor, Subject};
+use super::audit::Subject;
 use super::error::{AccessError, AccessResult};
 use super::model::{CodeKind, CodeState};
 
 pub mod drift;
+pub mod manual;
+pub mod reveal;
+
+pub use reveal::{record_api_reveal, record_device_reveal};
 pub mod state;
+pub mod stay;
 
 /// A stored access code. The admin API shows it in full; chat listings use
 /// [`mask`].
@@ -73,18 +78,6 @@ pub fn mask(code: &str) -> String {
     }
     let tail: String = chars[chars.len() - 2..].iter().collect();
     format!("••••{tail}")
-}
-
-/// Records that the admin API answered with these codes in full (security
-/// review L9): a leaked token used only to read codes leaves a trace. One
-/// event per answer; live codes only (a removed value opens nothing).
-pub async fn record_api_reveal(db: impl PgExecutor<'_>, subject: Subject, codes: &[AccessCode]) -> AccessResult<()> {
-    let live: Vec<Uuid> = codes.iter().filter(|c| c.state != CodeState::Removed).map(|c| c.id).collect();
-    if live.is_empty() {
-        return Ok(());
-    }
-    let details = serde_json::json!({ "to": "api", "code_ids": live });
-    super::audit::record(db, Actor::Api, "code.revealed", subject, details).await
 }
 
 /// Keeps a provider's last error on a code (no state change). Returns what

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::access::audit::{self, Actor, Subject};
+use crate::access::audit::Actor;
 use crate::access::codes::{get_code, AccessCode};
 use crate::access::lifecycle::{self, ManualCode};
 use crate::access::model::CodeKind;
@@ -121,11 +121,7 @@ pub async fn device_codes(
 ) -> Result<Json<Vec<ObservedCode>>, ApiError> {
     let observed = observe_device_codes(&state.db, &state.providers, lock_id).await?;
     let revealed = observed.iter().filter(|c| c.code.is_some()).count();
-    if revealed > 0 {
-        let subject = Subject { lock_id: Some(lock_id), ..Default::default() };
-        let details = serde_json::json!({ "to": "api", "device_codes": revealed });
-        audit::record(&state.db, Actor::Api, "code.revealed", subject, details).await?;
-    }
+    crate::access::codes::record_device_reveal(&state.db, lock_id, revealed).await?;
     Ok(Json(observed))
 }
 

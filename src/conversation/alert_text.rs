@@ -1,0 +1,189 @@
+//! The words of every staff alert: [`render`] is the one place a
+//! [`StaffAlert`] becomes a sentence. Alerts are English, like the staff
+//! commands they point to; codes in them are already masked.
+
+use chrono::{DateTime, Utc};
+
+use super::alerts::quote;
+use crate::access::alerts::{BookingRef, FailedStep, Removed, StaffAlert, StayTimes, Suspicious};
+use crate::access::timezone::Timezone;
+
+/// The alert's text.
+pub fn render(alert: &StaffAlert) -> String {
+    use StaffAlert::*;
+    match alert {
+        Worded { text, .. } => text.clone(),
+        HeldDuringStay { reference, what, room, .. } => format!(
+            "{reference} was {what} during the stay: the guest's code still works (held, a stay in progress is never \
+             revoked without staff). To take it off the locks: /revoke room {room}"
+        ),
+        RoomChanged { reference, room, old_locks, new_code, .. } => format!(
+            "{reference} now uses room {room}: its code on {} is being removed{}.",
+            old_locks.join(", "),
+            if *new_code { ", and the new room's locks get a code" } else { "" }
+        ),
+        StaffDeactivated { name, removed, .. } => {
+            let removed: Vec<String> = removed.iter().map(removed_item).collect();
+            format!("{name} was deactivated. Removed: {}.", removed.join("; "))
+        }
+        AskedWithoutCode { booking } => {
+            format!("{} asked for the door code, but the booking has no live code.", who(booking))
+        }
+        CodesRevoked { booking } => format!(
+            "{} is due their access details, but their codes were revoked. /regen room {} issues new ones.",
+            who(booking),
+            booking.room
+        ),
+        NoCodeToSend { reference, room, .. } => format!(
+            "{reference} (room {room}) has no live code, so its access details could not be sent. /regen room {room} \
+             issues one."
+        ),
+        LockProblem { booking, stay, codes, .. } => lock_problem(booking, stay, codes),
+        KnowledgeMissing { property, topic, .. } => {
+            format!("A guest of {property} asked about {topic}; the property's knowledge base has no answer.")
+        }
+        Handoff { booking, reason, channel, recent, .. } => {
+            let recent: Vec<String> = recent.iter().map(|r| quote(r)).collect();
+            format!("{} {reason} on {channel}. Recent: {}. Reply to them directly, then /resolve.", who(booking), recent.join(" | "))
+        }
+        HandoffReminder { guest, .. } => format!(
+            "Reminder: {} is still waiting for the team (automatic replies are paused). /resolve when done.",
+            guest.as_deref().unwrap_or("a guest")
+        ),
+        GuestWrote { text, .. } => text.clone(),
+        CodeNotOnLock { booking, unset, reminder } => {
+            let lead = if *reminder { "is arriving now: reminder," } else { "arrives soon and" };
+            format!("{} {lead} a code is not on the lock: {unset}.", who(booking))
+        }
+        CodeJobFailed { step, kind, masked, booking, lock, error, .. } => format!(
+            "The {kind} code {masked} ({}) {} lock {lock}: {error}",
+            booking.as_deref().unwrap_or("no booking"),
+            failed(*step)
+        ),
+        LockUnreachable { lock, error, codes_waiting: true, .. } => {
+            format!("Lock {lock} cannot be reached: {error}. Its codes are waiting and go on when it answers again.")
+        }
+        LockUnreachable { lock, error, codes_waiting: false, .. } => format!("Lock {lock} cannot be reached: {error}"),
+        LockOffline { lock, .. } => format!("Lock {lock} is offline."),
+        LowBattery { lock, percent, .. } => {
+            format!("Lock {lock} has a low battery{}.", percent.map_or(String::new(), |b| format!(" ({b} %)")))
+        }
+        LowKeypadBattery { lock, .. } => format!("The keypad of lock {lock} has a low battery."),
+        CodeFailedOnDevice { lock, reason, .. } => format!("A code on lock {lock} stopped working at the provider: {reason}"),
+        SuspiciousUse { lock, what, at, .. } => {
+            format!("Lock {lock} was opened with {} at {}.", suspicious(*what), at.format("%Y-%m-%d %H:%M UTC"))
+        }
+        BackupsDoNotFit { lock, .. } => format!("Lock {lock} is full: its backup codes cannot be kept on it."),
+        BackupGiven { guest, reference, lock, masked, source, .. } => format!(
+            "{guest} ({reference}): their code was not on lock {lock} in time, so they got backup code {masked} ({source}) \
+             instead."
+        ),
+    }
+}
+
+/// `Ana Novak (BK-1, room 101)`.
+fn who(booking: &BookingRef) -> String {
+    format!("{} ({}, room {})", booking.guest, booking.reference, booking.room)
+}
+
+/// `Mon 23 Nov 15:00` in the property's time.
+fn local(at: DateTime<Utc>, timezone: Timezone) -> String {
+    at.with_timezone(&timezone.tz()).format("%a %-d %b %H:%M").to_string()
+}
+
+fn lock_problem(booking: &BookingRef, stay: &StayTimes, codes: &[(String, String)]) -> String {
+    let codes: Vec<String> = codes.iter().map(|(lock, state)| format!("{lock}: {state}")).collect();
+    format!(
+        "{} ({}, room {}, {} – {}) reports the lock does not work. Codes: {}.",
+        booking.guest,
+        booking.reference,
+        booking.room,
+        local(stay.check_in_at, stay.timezone),
+        local(stay.check_out_at, stay.timezone),
+        if codes.is_empty() { "none".to_owned() } else { codes.join(", ") }
+    )
+}
+
+fn removed_item(removed: &Removed) -> String {
+    match removed {
+        Removed::Code { kind, masked, lock } => format!("{kind} code {masked} on {lock}"),
+        Removed::Link { contact, reference } => format!("{contact} linked to {reference}"),
+    }
+}
+
+fn failed(step: FailedStep) -> &'static str {
+    match step {
+        FailedStep::Program => "could not be put on",
+        FailedStep::Reprogram | FailedStep::Update => "could not get its new dates on",
+        FailedStep::Remove => "could not be removed from (it may still open)",
+    }
+}
+
+fn suspicious(what: Suspicious) -> &'static str {
+    match what {
+        Suspicious::Backup => "a backup code nobody was given",
+        Suspicious::Revoked => "a code that was revoked or expired",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn booking() -> BookingRef {
+        BookingRef { booking_id: Uuid::nil(), guest: "Ana Novak".into(), reference: "BK-1".into(), room: "101".into() }
+    }
+
+    /// A report names the guest, the stay in the property's time and the
+    /// state of each code, so staff can act without looking anything up.
+    #[test]
+    fn a_lock_problem_says_who_when_and_what_the_codes_are() {
+        let stay = StayTimes {
+            check_in_at: Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap(),
+            check_out_at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap(),
+            timezone: Timezone::parse("Europe/Bratislava").unwrap(),
+        };
+        let codes = vec![("Entrance".into(), "set".into()), ("Room 101".into(), "pending".into())];
+        let alert = StaffAlert::LockProblem { booking: booking(), stay, codes, escalation: Some(1) };
+        assert_eq!(
+            render(&alert),
+            "Ana Novak (BK-1, room 101, Mon 23 Nov 15:00 – Wed 25 Nov 10:00) reports the lock does not work. \
+             Codes: Entrance: set, Room 101: pending."
+        );
+    }
+
+    /// Every alert that points to a command names the room it needs.
+    #[test]
+    fn alerts_name_the_command_that_fixes_them() {
+        assert!(render(&StaffAlert::CodesRevoked { booking: booking() }).contains("/regen room 101"));
+        let held = StaffAlert::HeldDuringStay {
+            booking_id: Uuid::nil(),
+            reference: "BK-1".into(),
+            status: "cancelled".into(),
+            what: "cancelled".into(),
+            room: "101".into(),
+        };
+        assert!(render(&held).starts_with("BK-1 was cancelled during the stay"));
+        assert!(render(&held).ends_with("/revoke room 101"));
+    }
+
+    /// A guest's words are quoted on one line, however they were typed.
+    #[test]
+    fn a_hand_off_quotes_the_recent_messages() {
+        let alert = StaffAlert::Handoff {
+            handoff_id: None,
+            booking: booking(),
+            reason: "asked for a person".into(),
+            channel: "whatsapp".into(),
+            recent: vec!["hello\n\nanyone?".into(), "please call".into()],
+        };
+        assert_eq!(
+            render(&alert),
+            "Ana Novak (BK-1, room 101) asked for a person on whatsapp. Recent: hello anyone? | please call. \
+             Reply to them directly, then /resolve."
+        );
+    }
+}
