@@ -141,6 +141,8 @@ pub fn reads_as_lock_problem(text: &str) -> bool {
         }
         problem *= 0.5;
     }
+    // The first version's thresholds: a clear score, clearly ahead of
+    // whatever else is named.
     problem >= 0.8 && problem - elsewhere >= 0.5 && problem / (problem + elsewhere + 0.4) >= 0.55
 }
 
