@@ -1,16 +1,17 @@
-//! The rule router's speed on one core: messages per second over the
+//! The router's speed on one core: messages per second over the
 //! labelled data set, and the latency of single calls (p50/p99).
 //!
 //!     cargo bench --bench router
 //!
 //! Baseline, in the same run: `fold` alone (Unicode to ASCII, lower case),
-//! the least any multilingual keyword matcher has to do with a message, so
-//! the router's figure reads as a ratio to it.
+//! the least any router has to do with a message, so the router's figure
+//! reads as a ratio to it.
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use doorman::conversation::router::{classify, fold};
+use doorman::conversation::model::fold;
+use doorman::conversation::router::classify;
 
 fn main() {
     let data = std::fs::read_to_string("data/intents.tsv").expect("data/intents.tsv");

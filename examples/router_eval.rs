@@ -1,14 +1,16 @@
-//! Accuracy of the rule router on the labelled messages in
-//! `data/intents.tsv`, per language, with the confidently-wrong rate.
+//! Accuracy of the router on the labelled messages in `data/`, per
+//! language, with the confidently-wrong rate.
 //!
-//!     cargo run --release --example router_eval [tune|holdout|all|unseen|blind2] [--errors]
+//!     cargo run --release --example router_eval [tune|holdout|all|unseen|blind2|blind3] [--errors]
 //!
-//! `unseen` reads `data/intents_unseen.tsv`, written blind (by someone who
-//! saw neither the rules nor the tuning set) after the rules were tuned.
+//! `unseen`, `blind2` and `blind3` read `data/intents_<split>.tsv`, each
+//! written blind; the others the splits of `data/intents.tsv`. `--errors`
+//! lists the misses with the model's three most likely intents.
 
 use std::collections::BTreeMap;
 
-use doorman::conversation::router::{classify, explain, Intent};
+use doorman::conversation::model;
+use doorman::conversation::router::{classify, Intent};
 
 fn main() {
     let split = std::env::args().nth(1).unwrap_or_else(|| "holdout".into());
@@ -48,7 +50,8 @@ fn main() {
                 entry.2 += 1;
             }
             if show_errors {
-                let scores: Vec<String> = explain(text).iter().map(|(i, s)| format!("{}={s:.1}", i.as_str())).collect();
+                let top = model::predict(text).map(|p| p.intents).unwrap_or_default();
+                let scores: Vec<String> = top.iter().take(3).map(|(i, p)| format!("{}={p:.2}", i.as_str())).collect();
                 println!(
                     "{language}\t{}\t{}\t{:.2}\t{text}\t{}",
                     expected.as_str(),

@@ -41,7 +41,7 @@ enum Command {
         from: String,
     },
     /// Read one message a line on stdin, print one JSON object a line:
-    /// `{"text","intent","confidence","language"}` (rule router only).
+    /// `{"text","intent","confidence","language"}` (the router only, no LLM).
     Classify,
     /// Register this service's URL as the Telegram bot's webhook (idempotent).
     SetTelegramWebhook {
@@ -151,7 +151,7 @@ async fn console_address(db: &sqlx::PgPool, from: &str) -> anyhow::Result<String
     Ok(Phone::parse(from).map_err(|e| anyhow::anyhow!("--from: {e}"))?.as_str().to_owned())
 }
 
-/// `doorman classify`: no database, no network; the rule router alone.
+/// `doorman classify`: no database, no network; the router alone.
 async fn classify() -> anyhow::Result<()> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Languages with a catalogue.
+/// Languages with a catalogue, the ones the router reads.
 pub const LANGUAGES: [&str; 11] = ["en", "de", "fr", "es", "it", "sk", "cs", "pl", "pt", "nl", "sw"];
 
 const SOURCES: [(&str, &str); 11] = [

@@ -41,7 +41,7 @@ impl Run<JobContext> for StaffCommand {
     }
 }
 
-/// Ask the LLM about a message the rules were unsure of.
+/// Ask the LLM about a message the router was unsure of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LlmFallback {
     /// The `inbound_updates` row.

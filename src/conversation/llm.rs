@@ -1,4 +1,4 @@
-//! The optional LLM fallback (SPEC §4), for messages the rules are unsure
+//! The optional LLM fallback (SPEC §4), for messages the router is unsure
 //! about: it classifies into the fixed intents, or drafts an answer from the
 //! property's knowledge base. It never sees a code, token, phone number or
 //! another guest's data, and its output is only ever a choice among intents
@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::guest::{self, BookingContext};
 use super::router::{self, Intent};
-use super::{catalog, reply, Conversation};
+use super::{catalog, model, reply, Conversation};
 use crate::channels::{outbox, InboundEvent};
 use crate::context::JobContext;
 use crate::jobs::JobError;
@@ -140,7 +140,7 @@ pub fn parse_verdict(content: &str) -> Result<Verdict, String> {
 /// looks like a code, a number, a link or an instruction to the reader,
 /// read the same normalised way as [`redact`] reads what goes in.
 pub fn is_safe_answer(answer: &str) -> bool {
-    let folded = router::fold(answer);
+    let folded = model::fold(answer);
     let suspicious =
         ["code", "pin", "password", "http", "www", "ignore", "instruction", "system prompt", "kod", "codigo", "codice"];
     !answer.trim().is_empty()
@@ -180,7 +180,7 @@ pub fn knowledge(booking: Option<&BookingContext>) -> String {
     lines.join("\n")
 }
 
-/// `LlmFallback`: asks the model about a message the rules were unsure of,
+/// `LlmFallback`: asks the model about a message the router was unsure of,
 /// then answers as the conversation would: the core decides, the model only
 /// suggested the intent. Without a usable verdict, staff are told.
 pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> {

@@ -1,5 +1,5 @@
 //! The guest conversation (SPEC §4): who is writing, what they want (the
-//! rule router, then optionally the LLM), and the answer, in their language.
+//! router, then optionally the LLM), and the answer, in their language.
 //! Whether a code is released is decided here, by the core's rules alone.
 
 pub mod alert_text;
@@ -101,7 +101,7 @@ pub async fn respond(
     }
     let classification = router::classify(body);
     let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
-    let folded = router::fold(body);
+    let folded = model::fold(body);
     let mut intent =
         if RESEND_WORDS.iter().any(|w| folded.trim() == *w) { Intent::Access } else { classification.intent };
     if intent == Intent::Unknown {
@@ -127,9 +127,10 @@ pub async fn respond(
 
 /// "Still not working": on its own a message the model leaves `unknown`
 /// (the heating does not work either), but right after the guest reported
-/// a lock problem it is about the lock, when the lexicon reads it so.
+/// a lock problem it is about the lock, when its words read so
+/// ([`router::reads_as_lock_problem`]).
 async fn follows_a_lock_problem(tx: &mut PgConnection, booking_id: uuid::Uuid, body: &str) -> Result<bool, JobError> {
-    if router::classify_by_rules(body).intent != Intent::LockProblem {
+    if !router::reads_as_lock_problem(body) {
         return Ok(false);
     }
     let recent = sqlx::query_scalar!(

@@ -16,7 +16,8 @@ use rustc_hash::FxHashMap;
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
-use super::router::{Intent, LANGUAGES};
+use super::catalog::LANGUAGES;
+use super::router::Intent;
 
 const MODEL: &str = include_str!("../../data/router_model.tsv");
 
@@ -53,7 +54,7 @@ fn key(ngram: &[u8]) -> Option<u32> {
 static PARSED: LazyLock<Option<Model>> = LazyLock::new(|| match parse(MODEL) {
     Ok(model) => Some(model),
     Err(e) => {
-        tracing::error!(error = %e, "the router model does not parse: rules only");
+        tracing::error!(error = %e, "the router model does not parse: every message is unknown");
         None
     }
 });
@@ -105,7 +106,8 @@ fn parse(text: &'static str) -> Result<Model, String> {
 
 /// Lower case, accents stripped (NFKD without combining marks), anything
 /// but `a-z` and `0-9` a space, spaces collapsed: the training script's
-/// `fold`, character for character.
+/// `fold`, character for character. The one folding of guest text: the
+/// router's phrases and the LLM's checks read it too.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
