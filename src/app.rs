@@ -87,6 +87,7 @@ impl Application {
             db: pool,
             admin_token: config.admin_api_token.clone().map(Arc::new),
             providers: jobs.providers.clone(),
+            feeds: jobs.feeds.clone(),
             webhooks: Arc::new(WebhookSecrets {
                 whatsapp_app_secret: config.whatsapp.as_ref().map(|w| w.app_secret.clone()),
                 whatsapp_verify_token: config.whatsapp.as_ref().and_then(|w| w.verify_token.clone()),
@@ -117,6 +118,7 @@ impl Application {
             crate::jobs::queue::enqueue(&mut conn, &ReconcileLocks {}, nightly).await?;
             let prune_at = crate::db::housekeeping::next_run(now);
             crate::jobs::queue::enqueue(&mut conn, &Prune {}, prune_at).await?;
+            crate::feeds::schedule_all(&mut conn).await?;
         }
         let worker = config.scheduler_enabled.then(|| Worker::new(runner(jobs.clone()), settings));
         if worker.is_none() {
@@ -187,6 +189,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<crate::conversation::inbound::StaffCommand>()
         .register::<crate::conversation::inbound::LlmFallback>()
         .register::<crate::channels::outbox::SendMessage>()
+        // Calendar feeds (feeds/).
+        .register::<crate::feeds::SyncFeed>()
         // The database's upkeep, and the queue's own probe.
         .register::<crate::db::housekeeping::Prune>()
         .register::<crate::jobs::Ping>()
@@ -259,6 +263,7 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
         senders: Senders { whatsapp, telegram, sms, email },
         llm,
         inbound_per_minute: config.inbound_per_sender_per_minute,
+        feeds: crate::feeds::FeedFetcher::new(chrono::Duration::minutes(i64::from(config.feed_poll_minutes))),
     })
 }
 

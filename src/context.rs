@@ -21,6 +21,8 @@ pub struct JobContext {
     /// `INBOUND_PER_SENDER_PER_MINUTE`: messages one sender gets answers to
     /// in a minute; more are stored and not answered.
     pub inbound_per_minute: u32,
+    /// Fetches calendar feeds, every `FEED_POLL_MINUTES`.
+    pub feeds: crate::feeds::FeedFetcher,
 }
 
 impl crate::jobs::JobEnv for JobContext {

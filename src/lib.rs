@@ -19,6 +19,7 @@ pub mod conversation;
 pub mod db;
 pub mod demo;
 pub mod devices;
+pub mod feeds;
 pub mod http;
 pub mod jobs;
 pub mod lock_providers;

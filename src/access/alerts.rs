@@ -80,6 +80,11 @@ pub enum StaffAlert {
     BackupsDoNotFit { lock_id: Uuid, lock: String },
     /// A guest's code was not on the lock in time; they got a backup code.
     BackupGiven { code_id: Uuid, guest: String, reference: String, lock: String, masked: String, source: String },
+    /// A room's calendar feed has failed (or shown nothing) since `since`;
+    /// its bookings are kept as they were.
+    FeedFailing { feed_id: Uuid, room: String, url: String, since: DateTime<Utc>, error: String },
+    /// A stay in progress vanished from its feed: held, not cancelled.
+    VanishedDuringStay { booking_id: Uuid, reference: String, room: String },
 }
 
 /// The booking an alert is about.
@@ -176,6 +181,8 @@ impl StaffAlert {
             Self::SuspiciousUse { lock_id, event_id, .. } => format!("suspicious_use:{lock_id}:{event_id}"),
             Self::BackupsDoNotFit { lock_id, .. } => format!("backup_full:{lock_id}"),
             Self::BackupGiven { code_id, .. } => format!("backup:{code_id}"),
+            Self::FeedFailing { feed_id, since, .. } => format!("feed_failed:{feed_id}:{}", since.timestamp()),
+            Self::VanishedDuringStay { booking_id, .. } => format!("vanished:{booking_id}"),
         }
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor, Subject};
 use super::error::{AccessError, AccessResult};
-use super::model::{BookingStatus, CodeState, Language, RoomName};
+use super::model::{BookingStatus, Language, RoomName};
 use super::phone::Phone;
 use super::properties::{find_room, get_property};
 use super::stay::Stay;
@@ -55,7 +55,7 @@ pub struct GuestDetails {
 }
 
 /// When the stay is, as the PMS gives it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StayInput {
     /// Exact instants (`check_in_at`/`check_out_at`).
     Instants(Stay),
@@ -258,14 +258,7 @@ pub async fn clear_revocation(conn: &mut PgConnection, booking_id: Uuid) -> Acce
 /// The booking now belongs to someone else: its codes are replaced, even
 /// during the stay, so the previous recipient's code stops working.
 async fn revoke_for_new_guest(conn: &mut PgConnection, booking_id: Uuid, actor: Actor) -> AccessResult<()> {
-    let live = sqlx::query_scalar!(
-        "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($2)",
-        booking_id,
-        CodeState::LIVE as &[CodeState]
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for code_id in live {
+    for code_id in super::codes::stay::live_guest_codes(conn, booking_id).await? {
         super::lifecycle::begin_removal(&mut *conn, code_id, actor, "the booking's guest changed").await?;
     }
     Ok(())

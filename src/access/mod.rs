@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod codes;
 pub mod confirmations;
 pub mod error;
+pub mod feeds;
 pub mod generate;
 pub mod jobs;
 pub mod lifecycle;

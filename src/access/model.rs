@@ -114,6 +114,16 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where an iCal feed comes from (it decides how its events are read).
+    FeedSource {
+        Airbnb => "airbnb",
+        Booking => "booking",
+        Vrbo => "vrbo",
+        Other => "other",
+    }
+);
+
+text_enum!(
     /// The characters a lock accepts.
     CodeFormat {
         Numeric => "numeric",

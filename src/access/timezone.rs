@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,11 @@ impl Timezone {
     /// The chrono-tz zone, for date arithmetic.
     pub fn tz(self) -> Tz {
         self.0
+    }
+
+    /// An instant in this zone as staff texts show it: `Mon 23 Nov 15:00`.
+    pub fn short_time(self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.0).format("%a %-d %b %H:%M").to_string()
     }
 
     /// The IANA name.

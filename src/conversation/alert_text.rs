@@ -2,11 +2,8 @@
 //! [`StaffAlert`] becomes a sentence. Alerts are English, like the staff
 //! commands they point to; codes in them are already masked.
 
-use chrono::{DateTime, Utc};
-
 use super::alerts::quote;
 use crate::access::alerts::{BookingRef, FailedStep, Removed, StaffAlert, StayTimes, Suspicious};
-use crate::access::timezone::Timezone;
 
 /// The alert's text.
 pub fn render(alert: &StaffAlert) -> String {
@@ -74,6 +71,15 @@ pub fn render(alert: &StaffAlert) -> String {
             format!("Lock {lock} was opened with {} at {}.", suspicious(*what), at.format("%Y-%m-%d %H:%M UTC"))
         }
         BackupsDoNotFit { lock, .. } => format!("Lock {lock} is full: its backup codes cannot be kept on it."),
+        FeedFailing { room, url, since, error, .. } => format!(
+            "The calendar feed of room {room} ({url}) has not worked since {} UTC: {error}. Its bookings are kept \
+             as they were; check the link in the channel's settings.",
+            since.format("%Y-%m-%d %H:%M")
+        ),
+        VanishedDuringStay { reference, room, .. } => format!(
+            "{reference} vanished from the calendar of room {room} during the stay: the guest's code still works. \
+             If the stay was cancelled: /revoke room {room}"
+        ),
         BackupGiven { guest, reference, lock, masked, source, .. } => format!(
             "{guest} ({reference}): their code was not on lock {lock} in time, so they got backup code {masked} ({source}) \
              instead."
@@ -86,11 +92,6 @@ fn who(booking: &BookingRef) -> String {
     format!("{} ({}, room {})", booking.guest, booking.reference, booking.room)
 }
 
-/// `Mon 23 Nov 15:00` in the property's time.
-fn local(at: DateTime<Utc>, timezone: Timezone) -> String {
-    at.with_timezone(&timezone.tz()).format("%a %-d %b %H:%M").to_string()
-}
-
 fn lock_problem(booking: &BookingRef, stay: &StayTimes, codes: &[(String, String)]) -> String {
     let codes: Vec<String> = codes.iter().map(|(lock, state)| format!("{lock}: {state}")).collect();
     format!(
@@ -98,8 +99,8 @@ fn lock_problem(booking: &BookingRef, stay: &StayTimes, codes: &[(String, String
         booking.guest,
         booking.reference,
         booking.room,
-        local(stay.check_in_at, stay.timezone),
-        local(stay.check_out_at, stay.timezone),
+        stay.timezone.short_time(stay.check_in_at),
+        stay.timezone.short_time(stay.check_out_at),
         if codes.is_empty() { "none".to_owned() } else { codes.join(", ") }
     )
 }
@@ -128,8 +129,10 @@ fn suspicious(what: Suspicious) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
     use uuid::Uuid;
+
+    use crate::access::timezone::Timezone;
 
     use super::*;
 

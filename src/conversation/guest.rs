@@ -119,7 +119,7 @@ impl BookingContext {
 
     /// An instant in the property's local time, e.g. `Mon 23 Nov 15:00`.
     pub fn local(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.timezone.tz()).format("%a %-d %b %H:%M").to_string()
+        self.timezone.short_time(at)
     }
 }
 

@@ -41,6 +41,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<SecretString>>,
     /// What `/readyz` and `/metrics` share between requests.
     pub probes: Arc<Probes>,
+    /// Fetches calendar feeds (`POST /feeds/{id}/sync`).
+    pub feeds: crate::feeds::FeedFetcher,
 }
 
 /// The whole router.

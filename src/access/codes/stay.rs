@@ -20,17 +20,22 @@ pub async fn revoke_stay_codes(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> AccessResult<usize> {
-    let live = sqlx::query_scalar!(
+    let live = live_guest_codes(conn, booking_id).await?;
+    for code_id in &live {
+        lifecycle::revoke_code(&mut *conn, *code_id, reason, true, actor, now).await?;
+    }
+    Ok(live.len())
+}
+
+/// The booking's live guest codes.
+pub async fn live_guest_codes(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
         "SELECT id FROM access_codes WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($2)",
         booking_id,
         CodeState::LIVE as &[CodeState]
     )
     .fetch_all(&mut *conn)
-    .await?;
-    for code_id in &live {
-        lifecycle::revoke_code(&mut *conn, *code_id, reason, true, actor, now).await?;
-    }
-    Ok(live.len())
+    .await?)
 }
 
 /// Replaces a booking's guest codes: the old ones are revoked, new ones

@@ -20,7 +20,7 @@ use crate::lock_providers::{DeviceStatus, ProviderError};
 
 /// `Fri 4 Dec 15:00` in the property's time.
 fn when(at: DateTime<Utc>, timezone: Timezone) -> String {
-    at.with_timezone(&timezone.tz()).format("%a %-d %b %H:%M").to_string()
+    timezone.short_time(at)
 }
 
 /// `15:00` in the property's time.

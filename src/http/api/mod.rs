@@ -2,6 +2,7 @@
 
 pub mod bookings;
 pub mod codes;
+pub mod feeds;
 pub mod locks;
 pub mod properties;
 pub mod staff;
@@ -23,6 +24,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/properties", post(properties::create))
         .route("/properties/{id}", get(properties::show))
         .route("/properties/{id}/rooms", post(properties::create_room))
+        .route("/rooms/{id}/feeds", post(feeds::create).get(feeds::list))
+        .route("/feeds/{id}", axum::routing::delete(feeds::delete))
+        .route("/feeds/{id}/sync", post(feeds::sync))
         .route("/locks", post(locks::create))
         .route("/locks/{id}", get(locks::show))
         .route("/locks/{id}/codes", get(locks::codes).post(codes::create))
