@@ -263,7 +263,10 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
         senders: Senders { whatsapp, telegram, sms, email },
         llm,
         inbound_per_minute: config.inbound_per_sender_per_minute,
-        feeds: crate::feeds::FeedFetcher::new(chrono::Duration::minutes(i64::from(config.feed_poll_minutes))),
+        feeds: crate::feeds::FeedFetcher::new(
+            chrono::Duration::minutes(i64::from(config.feed_poll_minutes)),
+            std::time::Duration::from_secs(config.feed_fetch_timeout_secs),
+        ),
     })
 }
 

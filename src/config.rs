@@ -151,6 +151,9 @@ pub struct Config {
     /// `FEED_POLL_MINUTES`: how often each calendar feed is fetched
     /// (default 10).
     pub feed_poll_minutes: u32,
+    /// `FEED_FETCH_TIMEOUT_SECS`: how long one fetch of a feed may take
+    /// (default 20).
+    pub feed_fetch_timeout_secs: u64,
     /// `SCHEDULER_LEASE_SECS`: how long a claimed job stays with its worker
     /// without a heartbeat (default 30 s; renewed every third of it). A
     /// worker killed mid-job has its jobs taken over after this.
@@ -225,6 +228,7 @@ impl Config {
             scheduler_lease: Duration::from_secs(parse_bounded(&get, "SCHEDULER_LEASE_SECS", 30, 3..=3600)?),
             inbound_per_sender_per_minute: parse_bounded(&get, "INBOUND_PER_SENDER_PER_MINUTE", 30, 1..=10_000)? as u32,
             feed_poll_minutes: parse_bounded(&get, "FEED_POLL_MINUTES", 10, 1..=1440)? as u32,
+            feed_fetch_timeout_secs: parse_bounded(&get, "FEED_FETCH_TIMEOUT_SECS", 20, 1..=300)?,
             simulated: SimulatedSettings {
                 failure_rate: parse_or(&get, "SIMULATED_LOCK_FAILURE_RATE", 0.0_f32).and_then(|rate| {
                     match (0.0..=1.0).contains(&rate) {

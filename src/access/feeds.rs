@@ -312,7 +312,9 @@ async fn known_events(conn: &mut PgConnection, feed_id: Uuid) -> AccessResult<Ha
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.uid, Known { booking_id: r.booking_id, fingerprint: r.fingerprint, missing_fetches: r.missing_fetches }))
+        .map(|r| {
+            (r.uid, Known { booking_id: r.booking_id, fingerprint: r.fingerprint, missing_fetches: r.missing_fetches })
+        })
         .collect())
 }
 
@@ -471,7 +473,13 @@ fn instants(feed: &Feed, stay: StayInput) -> AccessResult<(DateTime<Utc>, DateTi
 /// A stay the feed no longer shows: one more missing fetch; the third
 /// cancels a stay not yet begun, and holds one in progress for staff.
 /// Returns whether it was cancelled now.
-async fn missing(conn: &mut PgConnection, feed: &Feed, uid: &str, gone: Known, now: DateTime<Utc>) -> AccessResult<bool> {
+async fn missing(
+    conn: &mut PgConnection,
+    feed: &Feed,
+    uid: &str,
+    gone: Known,
+    now: DateTime<Utc>,
+) -> AccessResult<bool> {
     let booking = sqlx::query!(
         r#"SELECT external_ref, check_in_at, check_out_at, status AS "status: BookingStatus" FROM bookings WHERE id = $1"#,
         gone.booking_id
@@ -480,7 +488,9 @@ async fn missing(conn: &mut PgConnection, feed: &Feed, uid: &str, gone: Known, n
     .await?;
     if booking.check_out_at <= now || booking.status == BookingStatus::Cancelled {
         // Past stays leave the feed as a matter of course.
-        sqlx::query!("DELETE FROM feed_events WHERE feed_id = $1 AND uid = $2", feed.id, uid).execute(&mut *conn).await?;
+        sqlx::query!("DELETE FROM feed_events WHERE feed_id = $1 AND uid = $2", feed.id, uid)
+            .execute(&mut *conn)
+            .await?;
         return Ok(false);
     }
     let missing_fetches = gone.missing_fetches + 1;
@@ -488,7 +498,8 @@ async fn missing(conn: &mut PgConnection, feed: &Feed, uid: &str, gone: Known, n
     if missing_fetches != MISSING_FETCHES_TO_CANCEL {
         return Ok(false);
     }
-    let subject = Subject { property_id: Some(feed.property_id), booking_id: Some(gone.booking_id), ..Default::default() };
+    let subject =
+        Subject { property_id: Some(feed.property_id), booking_id: Some(gone.booking_id), ..Default::default() };
     let begun = booking.check_in_at <= now;
     let details = json!({ "feed_id": feed.id, "missing_fetches": missing_fetches, "held": begun });
     audit::record(&mut *conn, Actor::System, "booking.disappeared", subject, details).await?;
@@ -513,7 +524,12 @@ async fn cancel(conn: &mut PgConnection, reference: &str) -> AccessResult<()> {
         external_ref: BookingRef::parse(reference)?,
         property_id: stored.property_id,
         room: RoomName::parse(&stored.room).map_err(|e| AccessError::invalid("room", e))?,
-        guest: GuestDetails { name: stored.guest.name, phone: stored.guest.phone, email: stored.guest.email, language: None },
+        guest: GuestDetails {
+            name: stored.guest.name,
+            phone: stored.guest.phone,
+            email: stored.guest.email,
+            language: None,
+        },
         stay: StayInput::Instants(Stay { check_in_at: stored.check_in_at, check_out_at: stored.check_out_at }),
         status: BookingStatus::Cancelled,
         verified: None,

@@ -6,6 +6,7 @@ mod channels;
 mod cli;
 mod conversation;
 mod faults;
+mod feeds;
 mod health;
 mod helpers;
 mod jobs;
