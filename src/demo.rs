@@ -23,7 +23,11 @@ use crate::access::phone::Phone;
 use crate::access::properties::{create_property, create_room, find_property_by_name, Knowledge, NewProperty};
 use crate::access::staff::{create_staff, find_staff_by_phone, NewStaff, StaffRoles};
 use crate::access::timezone::Timezone;
+use crate::access::feeds::{create_feed, delete_feed, list_room_feeds, NewFeed, SyncCounts};
+use crate::access::model::FeedSource;
+use crate::access::properties::find_room;
 use crate::access::AccessResult;
+use crate::feeds::FeedFetcher;
 
 /// The admin token the demo uses when `ADMIN_API_TOKEN` is unset.
 pub const DEMO_ADMIN_TOKEN: &str = "doorman-demo-token";
@@ -56,7 +60,8 @@ pub async fn check_database(db: &PgPool) -> anyhow::Result<()> {
     let manager = Phone::parse(MANAGER_PHONE).expect("a valid number");
     let (properties, bookings, staff, locks) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
         "SELECT (SELECT count(*) FROM properties WHERE name <> $1),
-                (SELECT count(*) FROM bookings WHERE external_ref <> $2),
+                (SELECT count(*) FROM bookings WHERE external_ref <> $2
+                    AND property_id NOT IN (SELECT id FROM properties WHERE name = $1)),
                 (SELECT count(*) FROM staff WHERE phone IS DISTINCT FROM $3),
                 (SELECT count(*) FROM locks WHERE provider <> 'simulated')",
     )
@@ -86,6 +91,94 @@ pub struct DemoData {
     pub property_id: Uuid,
     /// Its locks: the entrance, then rooms 101 and 102.
     pub lock_ids: Vec<Uuid>,
+    /// The sample calendar feeds, once connected.
+    pub feeds: Vec<SampleFeed>,
+}
+
+/// The Airbnb-like sample stay's confirmation code and phone digits.
+pub const AIRBNB_CODE: &str = "HMDEMO4048";
+/// The last four digits of the phone on it.
+pub const AIRBNB_LAST4: &str = "4048";
+
+/// A sample feed the demo serves and reads.
+#[derive(Debug, Clone)]
+pub struct SampleFeed {
+    /// The room it books.
+    pub room: &'static str,
+    /// `airbnb` or `booking`.
+    pub source: FeedSource,
+    /// Its address on loopback.
+    pub url: String,
+    /// What the first sync did.
+    pub counts: SyncCounts,
+}
+
+/// An OTA's calendar as the demo serves it: dates from today on.
+fn sample_calendar(source: FeedSource) -> String {
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Bratislava).date_naive();
+    let day = |n: i64| (today + Duration::days(n)).format("%Y%m%d").to_string();
+    let event = |uid: &str, from: i64, to: i64, summary: &str, description: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nDTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\nUID:{uid}\r\nSUMMARY:{summary}\r\n{description}END:VEVENT\r\n",
+            day(from),
+            day(to)
+        )
+    };
+    let events = match source {
+        FeedSource::Airbnb => [
+            event("demo-1@airbnb.com", 2, 5, "Reserved", &format!(
+                "DESCRIPTION:Reservation URL: https://www.airbnb.com/hosting/reservations/details/{AIRBNB_CODE}\\nPhone Number (Last 4 Digits): {AIRBNB_LAST4}\r\n"
+            )),
+            event("demo-2@airbnb.com", 30, 90, "Airbnb (Not available)", ""),
+        ]
+        .concat(),
+        _ => [
+            event("demo-3@booking.com", 6, 9, "CLOSED - Jana Kováčová", ""),
+            event("demo-4@booking.com", 12, 14, "CLOSED - Not available", ""),
+        ]
+        .concat(),
+    };
+    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//doorman demo//EN\r\n{events}END:VCALENDAR\r\n")
+}
+
+/// Serves the two sample calendars on loopback; returns their base URL.
+pub async fn serve_sample_feeds() -> std::io::Result<String> {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let calendar = |source| async move { ([("content-type", "text/calendar")], sample_calendar(source)) };
+    let router = axum::Router::new()
+        .route("/airbnb.ics", get(move || calendar(FeedSource::Airbnb)))
+        .route("/booking.ics", get(move || calendar(FeedSource::Booking)));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(base)
+}
+
+/// Connects room 102 to the Airbnb-like feed and room 101 to the
+/// Booking.com-like one (replacing those of an earlier run, whose port is
+/// gone), and syncs them once.
+pub async fn connect_sample_feeds(
+    db: &PgPool,
+    fetcher: &FeedFetcher,
+    property_id: Uuid,
+    base: &str,
+) -> anyhow::Result<Vec<SampleFeed>> {
+    let mut connected = Vec::new();
+    for (room, source, file) in [("102", FeedSource::Airbnb, "airbnb.ics"), ("101", FeedSource::Booking, "booking.ics")] {
+        let mut tx = db.begin().await?;
+        let room_id = find_room(&mut *tx, property_id, &room_name(room)).await?.map(|r| r.id).ok_or_else(|| {
+            anyhow::anyhow!("the demo property has no room {room}")
+        })?;
+        for old in list_room_feeds(&mut *tx, room_id).await? {
+            delete_feed(&mut tx, old.id).await?;
+        }
+        let url = format!("{base}/{file}");
+        let feed = create_feed(&mut tx, &NewFeed { room_id, url: url.clone(), source }).await?;
+        tx.commit().await?;
+        let counts = crate::feeds::sync(db, fetcher, feed.id).await.map_err(|e| anyhow::anyhow!("{e:#}"))?.unwrap_or_default();
+        connected.push(SampleFeed { room, source, url, counts });
+    }
+    Ok(connected)
 }
 
 /// Creates the demo property, rooms, locks, manager and booking, or brings
@@ -115,7 +208,7 @@ pub async fn seed(db: &PgPool) -> AccessResult<DemoData> {
     upsert_booking(&mut tx, &booking, Actor::System).await?;
     let lock_ids = list_property_locks(&mut *tx, property_id).await?.into_iter().map(|l| l.id).collect();
     tx.commit().await?;
-    Ok(DemoData { property_id, lock_ids })
+    Ok(DemoData { property_id, lock_ids, feeds: Vec::new() })
 }
 
 async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid> {
@@ -200,6 +293,8 @@ pub fn instructions(base_url: &str, token: &str, data: &DemoData) -> String {
         format!("  Guest     Anna Novak {GUEST_PHONE}, booking {BOOKING_REF}, room 101, arriving tomorrow 15:00"),
         format!("  Manager   Marek Horváth {MANAGER_PHONE}"),
         String::new(),
+        feed_lines(data),
+        String::new(),
         "You are chatting as Anna (the console channel): type a message and press Enter.".to_owned(),
         format!("Another terminal: cargo run -- chat --from {MANAGER_PHONE}   (the manager)"),
         String::new(),
@@ -214,4 +309,20 @@ pub fn instructions(base_url: &str, token: &str, data: &DemoData) -> String {
         "Press Ctrl-C to stop.".to_owned(),
     ]
     .join("\n")
+}
+
+/// What the sample feeds booked, and how to claim the Airbnb stay.
+fn feed_lines(data: &DemoData) -> String {
+    let mut lines = vec!["Calendar feeds (samples served on loopback, read every FEED_POLL_MINUTES):".to_owned()];
+    for feed in &data.feeds {
+        let c = feed.counts;
+        lines.push(format!(
+            "  room {} <- {} {}: {} new, {} unchanged, {} skipped (blocks)",
+            feed.room, feed.source, feed.url, c.created, c.unchanged, c.skipped
+        ));
+    }
+    lines.push(format!(
+        "  The Airbnb stay {AIRBNB_CODE} in room 102 has no phone, only its last digits {AIRBNB_LAST4}."
+    ));
+    lines.join("\n")
 }

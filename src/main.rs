@@ -106,7 +106,12 @@ async fn serve(config: &Config, database: &Database, demo_data: bool) -> anyhow:
     }
     let app = Application::build(config, database.pool.clone()).await?;
     if demo_data {
-        let data = demo::seed(&database.pool).await.context("seeding the demo data")?;
+        let mut data = demo::seed(&database.pool).await.context("seeding the demo data")?;
+        let feeds_at = demo::serve_sample_feeds().await.context("serving the sample calendars")?;
+        let fetcher = app.job_context().feeds;
+        data.feeds = demo::connect_sample_feeds(&database.pool, &fetcher, data.property_id, &feeds_at)
+            .await
+            .context("connecting the sample calendars")?;
         let token = config.admin_api_token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
         println!("{}", demo::instructions(&format!("http://{}", app.local_addr()), &token, &data));
         // The console chat: stdin as the demo guest, replies on stdout.
