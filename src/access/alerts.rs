@@ -80,6 +80,12 @@ pub enum StaffAlert {
     BackupsDoNotFit { lock_id: Uuid, lock: String },
     /// A guest's code was not on the lock in time; they got a backup code.
     BackupGiven { code_id: Uuid, guest: String, reference: String, lock: String, masked: String, source: String },
+    /// A channel manager has a reservation for a unit the integration maps
+    /// to no room: no booking was made.
+    UnknownUnit { integration_id: Uuid, channel_manager: String, unit: String, reference: String },
+    /// A booking's contact data did not parse (`fields`: `phone`, `email`):
+    /// the booking and its codes were stored without it.
+    ContactRejected { booking_id: Uuid, reference: String, room: String, fields: Vec<String> },
 }
 
 /// The booking an alert is about.
@@ -176,6 +182,8 @@ impl StaffAlert {
             Self::SuspiciousUse { lock_id, event_id, .. } => format!("suspicious_use:{lock_id}:{event_id}"),
             Self::BackupsDoNotFit { lock_id, .. } => format!("backup_full:{lock_id}"),
             Self::BackupGiven { code_id, .. } => format!("backup:{code_id}"),
+            Self::UnknownUnit { integration_id, unit, .. } => format!("unknown_unit:{integration_id}:{unit}"),
+            Self::ContactRejected { booking_id, .. } => format!("bad_contact:{booking_id}"),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod confirmations;
 pub mod error;
 pub mod generate;
+pub mod integrations;
 pub mod jobs;
 pub mod lifecycle;
 pub mod links;
