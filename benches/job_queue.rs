@@ -58,7 +58,14 @@ async fn run(server: PgConnectOptions, snapshotter: Snapshotter) -> anyhow::Resu
     let db = PgPoolOptions::new().max_connections(40).connect_with(server.clone().database(&name)).await?;
     MIGRATOR.run(&db).await?;
     let providers = Providers::new(Arc::new(SimulatedProvider::new(db.clone(), SimulatedSettings::default())));
-    let ctx = JobContext { db: db.clone(), providers, senders: Senders::default(), llm: None, inbound_per_minute: 30 };
+    let ctx = JobContext {
+        db: db.clone(),
+        providers,
+        senders: Senders::default(),
+        llm: None,
+        inbound_per_minute: 30,
+        channel_managers: doorman::integrations::Clients::default(),
+    };
 
     println!("job queue benchmark: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
     let (jobs_per_s, elapsed) = throughput(&ctx).await?;

@@ -96,6 +96,7 @@ impl Application {
             }),
             metrics_token: config.metrics_token.clone().map(Arc::new),
             probes: Arc::default(),
+            public_base_url: public_base_url(config, &listener),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");
@@ -155,6 +156,15 @@ impl Application {
     }
 }
 
+/// `PUBLIC_BASE_URL`, or `http://` and the address bound.
+fn public_base_url(config: &Config, listener: &TcpListener) -> Arc<str> {
+    match (&config.public_base_url, listener.local_addr()) {
+        (Some(url), _) => url.as_str().into(),
+        (None, Ok(addr)) => format!("http://{addr}").into(),
+        (None, Err(_)) => format!("http://{}", config.bind_addr).into(),
+    }
+}
+
 /// Every job doorman runs. A job is a struct next to its domain; adding
 /// one is adding it here (`docs/architecture.md`, "Adding a job").
 pub fn registry() -> Registry<JobContext> {
@@ -187,6 +197,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<crate::conversation::inbound::StaffCommand>()
         .register::<crate::conversation::inbound::LlmFallback>()
         .register::<crate::channels::outbox::SendMessage>()
+        // Reservations read back from channel managers (integrations/sync.rs).
+        .register::<crate::integrations::SyncReservation>()
         // The database's upkeep, and the queue's own probe.
         .register::<crate::db::housekeeping::Prune>()
         .register::<crate::jobs::Ping>()
@@ -259,6 +271,7 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
         senders: Senders { whatsapp, telegram, sms, email },
         llm,
         inbound_per_minute: config.inbound_per_sender_per_minute,
+        channel_managers: crate::integrations::Clients::new(&config.channel_managers),
     })
 }
 
@@ -296,6 +309,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 24, "{kinds:?}");
+        assert_eq!(kinds.len(), 25, "{kinds:?}");
     }
 }

@@ -21,6 +21,8 @@ pub struct JobContext {
     /// `INBOUND_PER_SENDER_PER_MINUTE`: messages one sender gets answers to
     /// in a minute; more are stored and not answered.
     pub inbound_per_minute: u32,
+    /// The channel managers' APIs (Smoobu, Beds24, Hostaway).
+    pub channel_managers: crate::integrations::Clients,
 }
 
 impl crate::jobs::JobEnv for JobContext {

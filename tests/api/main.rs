@@ -8,6 +8,7 @@ mod conversation;
 mod faults;
 mod health;
 mod helpers;
+mod integrations;
 mod jobs;
 mod lifecycle;
 mod locks;
