@@ -172,8 +172,11 @@ fn lock(property_id: Uuid, room_id: Uuid, n: usize) -> NewLock {
 /// Every feed synced through doorman's path; the stays created (first
 /// round) or unchanged (second).
 async fn sync_all(db: &PgPool, fetcher: &FeedFetcher, ids: &[Uuid]) -> anyhow::Result<usize> {
-    let results: Vec<_> =
-        stream::iter(ids).map(|id| doorman::feeds::sync(db, fetcher, *id)).buffer_unordered(CONCURRENCY).collect().await;
+    let results: Vec<_> = stream::iter(ids)
+        .map(|id| doorman::feeds::sync(db, fetcher, *id))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
     let mut total = 0;
     for counts in results {
         let counts = counts.map_err(|e| anyhow::anyhow!("{e:#}"))?.ok_or_else(|| anyhow::anyhow!("a feed vanished"))?;
@@ -190,8 +193,7 @@ async fn fetch_and_parse(db: &PgPool, fetcher: &FeedFetcher, ids: &[Uuid]) -> an
             let feed = feed.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
             match fetcher.fetch(&feed.url, &Validators::default()).await? {
                 Fetched::Body { text, .. } => {
-                    let parsed =
-                        doorman::feeds::ical::parse_feed(&text, feed.source, feed.timezone.tz(), Utc::now())?;
+                    let parsed = doorman::feeds::ical::parse_feed(&text, feed.source, feed.timezone.tz(), Utc::now())?;
                     Ok::<usize, anyhow::Error>(parsed.stays.len())
                 }
                 Fetched::Unchanged => Ok(0),

@@ -65,6 +65,7 @@ async fn run(server: PgConnectOptions, snapshotter: Snapshotter) -> anyhow::Resu
         llm: None,
         inbound_per_minute: 30,
         feeds: doorman::feeds::FeedFetcher::new(chrono::Duration::minutes(10), doorman::feeds::fetch::FETCH_TIMEOUT),
+        channel_managers: doorman::integrations::Clients::default(),
     };
 
     println!("job queue benchmark: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));

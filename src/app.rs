@@ -97,6 +97,7 @@ impl Application {
             }),
             metrics_token: config.metrics_token.clone().map(Arc::new),
             probes: Arc::default(),
+            public_base_url: public_base_url(config, &listener),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");
@@ -157,6 +158,15 @@ impl Application {
     }
 }
 
+/// `PUBLIC_BASE_URL`, or `http://` and the address bound.
+fn public_base_url(config: &Config, listener: &TcpListener) -> Arc<str> {
+    match (&config.public_base_url, listener.local_addr()) {
+        (Some(url), _) => url.as_str().into(),
+        (None, Ok(addr)) => format!("http://{addr}").into(),
+        (None, Err(_)) => format!("http://{}", config.bind_addr).into(),
+    }
+}
+
 /// Every job doorman runs. A job is a struct next to its domain; adding
 /// one is adding it here (`docs/architecture.md`, "Adding a job").
 pub fn registry() -> Registry<JobContext> {
@@ -191,6 +201,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<crate::channels::outbox::SendMessage>()
         // Calendar feeds (feeds/).
         .register::<crate::feeds::SyncFeed>()
+        // Reservations read back from channel managers (integrations/sync.rs).
+        .register::<crate::integrations::SyncReservation>()
         // The database's upkeep, and the queue's own probe.
         .register::<crate::db::housekeeping::Prune>()
         .register::<crate::jobs::Ping>()
@@ -267,6 +279,7 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
             chrono::Duration::minutes(i64::from(config.feed_poll_minutes)),
             std::time::Duration::from_secs(config.feed_fetch_timeout_secs),
         ),
+        channel_managers: crate::integrations::Clients::new(&config.channel_managers),
     })
 }
 
@@ -304,6 +317,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 24, "{kinds:?}");
+        assert_eq!(kinds.len(), 25, "{kinds:?}");
     }
 }

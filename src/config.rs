@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::integrations::ApiBases;
 use crate::lock_providers::simulated::SimulatedSettings;
 
 /// A setting that could not be read.
@@ -176,6 +177,13 @@ pub struct Config {
     pub seam: Option<SeamConfig>,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `PUBLIC_BASE_URL`: where the world reaches this service, e.g.
+    /// `https://doorman.example.com`; the webhook URLs handed out start with
+    /// it. Unset: `http://` and the bound address.
+    pub public_base_url: Option<String>,
+    /// `SMOOBU_API_BASE`, `BEDS24_API_BASE`, `HOSTAWAY_API_BASE`,
+    /// `CHANNEL_MANAGER_TIMEOUT_MS`: the channel managers' APIs.
+    pub channel_managers: ApiBases,
 }
 
 impl Config {
@@ -286,6 +294,8 @@ impl Config {
                 Some("json") => LogFormat::Json,
                 Some(other) => return Err(problem("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
             },
+            public_base_url: public_base_url(&get)?,
+            channel_managers: channel_managers(&get)?,
         })
     }
 }
@@ -338,6 +348,29 @@ fn seam_webhook_secret(get: &impl Fn(&str) -> Option<String>) -> Result<Option<S
         ));
     }
     Ok(Some(SecretString::from(secret.trim().to_owned())))
+}
+
+/// `PUBLIC_BASE_URL`, without a trailing slash; it must be http(s).
+fn public_base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = get("PUBLIC_BASE_URL") else {
+        return Ok(None);
+    };
+    let url = url.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    if rest.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
+        return Err(problem("PUBLIC_BASE_URL", "an http:// or https:// URL, e.g. https://doorman.example.com"));
+    }
+    Ok(Some(url.to_owned()))
+}
+
+fn channel_managers(get: &impl Fn(&str) -> Option<String>) -> Result<ApiBases, ConfigError> {
+    let defaults = ApiBases::default();
+    Ok(ApiBases {
+        smoobu: get("SMOOBU_API_BASE").unwrap_or(defaults.smoobu),
+        beds24: get("BEDS24_API_BASE").unwrap_or(defaults.beds24),
+        hostaway: get("HOSTAWAY_API_BASE").unwrap_or(defaults.hostaway),
+        timeout: Duration::from_millis(parse_bounded(get, "CHANNEL_MANAGER_TIMEOUT_MS", 10_000, 100..=120_000)?),
+    })
 }
 
 fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {

@@ -23,6 +23,8 @@ pub struct JobContext {
     pub inbound_per_minute: u32,
     /// Fetches calendar feeds, every `FEED_POLL_MINUTES`.
     pub feeds: crate::feeds::FeedFetcher,
+    /// The channel managers' APIs (Smoobu, Beds24, Hostaway).
+    pub channel_managers: crate::integrations::Clients,
 }
 
 impl crate::jobs::JobEnv for JobContext {

@@ -15,17 +15,17 @@ use crate::config::ConfigError;
 
 use crate::access::audit::Actor;
 use crate::access::bookings::{upsert_booking, BookingRef, BookingUpsert, GuestDetails, StayInput};
+use crate::access::feeds::{create_feed, delete_feed, list_room_feeds, NewFeed, SyncCounts};
 use crate::access::locks::{create_lock, list_property_locks, NewLock};
+use crate::access::model::FeedSource;
 use crate::access::model::{
     BookingStatus, CodeFormat, CodeLength, Language, LockKind, LockStatus, ProviderKind, Role, RoomName,
 };
 use crate::access::phone::Phone;
+use crate::access::properties::find_room;
 use crate::access::properties::{create_property, create_room, find_property_by_name, Knowledge, NewProperty};
 use crate::access::staff::{create_staff, find_staff_by_phone, NewStaff, StaffRoles};
 use crate::access::timezone::Timezone;
-use crate::access::feeds::{create_feed, delete_feed, list_room_feeds, NewFeed, SyncCounts};
-use crate::access::model::FeedSource;
-use crate::access::properties::find_room;
 use crate::access::AccessResult;
 use crate::feeds::FeedFetcher;
 
@@ -164,18 +164,21 @@ pub async fn connect_sample_feeds(
     base: &str,
 ) -> anyhow::Result<Vec<SampleFeed>> {
     let mut connected = Vec::new();
-    for (room, source, file) in [("102", FeedSource::Airbnb, "airbnb.ics"), ("101", FeedSource::Booking, "booking.ics")] {
+    for (room, source, file) in [("102", FeedSource::Airbnb, "airbnb.ics"), ("101", FeedSource::Booking, "booking.ics")]
+    {
         let mut tx = db.begin().await?;
-        let room_id = find_room(&mut *tx, property_id, &room_name(room)).await?.map(|r| r.id).ok_or_else(|| {
-            anyhow::anyhow!("the demo property has no room {room}")
-        })?;
+        let room_id = find_room(&mut *tx, property_id, &room_name(room))
+            .await?
+            .map(|r| r.id)
+            .ok_or_else(|| anyhow::anyhow!("the demo property has no room {room}"))?;
         for old in list_room_feeds(&mut *tx, room_id).await? {
             delete_feed(&mut tx, old.id).await?;
         }
         let url = format!("{base}/{file}");
         let feed = create_feed(&mut tx, &NewFeed { room_id, url: url.clone(), source }).await?;
         tx.commit().await?;
-        let counts = crate::feeds::sync(db, fetcher, feed.id).await.map_err(|e| anyhow::anyhow!("{e:#}"))?.unwrap_or_default();
+        let counts =
+            crate::feeds::sync(db, fetcher, feed.id).await.map_err(|e| anyhow::anyhow!("{e:#}"))?.unwrap_or_default();
         connected.push(SampleFeed { room, source, url, counts });
     }
     Ok(connected)

@@ -8,6 +8,8 @@
 //! - [`jobs`]: the durable job queue and its worker (no job of its own).
 //! - [`devices`]: the jobs that carry codes to locks and look after them.
 //! - [`lock_providers`]: the provider trait, the simulated lock (Nuki, Seam).
+//! - [`integrations`]: channel managers (Smoobu, Beds24, Hostaway): webhooks
+//!   as triggers, reservations read back and upserted.
 //! - [`app`]: wiring: build the service from a [`config::Config`] and run it.
 
 pub mod access;
@@ -21,6 +23,7 @@ pub mod demo;
 pub mod devices;
 pub mod feeds;
 pub mod http;
+pub mod integrations;
 pub mod jobs;
 pub mod lock_providers;
 pub mod telemetry;

@@ -85,6 +85,12 @@ pub enum StaffAlert {
     FeedFailing { feed_id: Uuid, room: String, url: String, since: DateTime<Utc>, error: String },
     /// A stay in progress vanished from its feed: held, not cancelled.
     VanishedDuringStay { booking_id: Uuid, reference: String, room: String },
+    /// A channel manager has a reservation for a unit the integration maps
+    /// to no room: no booking was made.
+    UnknownUnit { integration_id: Uuid, channel_manager: String, unit: String, reference: String },
+    /// A booking's contact data did not parse (`fields`: `phone`, `email`):
+    /// the booking and its codes were stored without it.
+    ContactRejected { booking_id: Uuid, reference: String, room: String, fields: Vec<String> },
 }
 
 /// The booking an alert is about.
@@ -183,6 +189,8 @@ impl StaffAlert {
             Self::BackupGiven { code_id, .. } => format!("backup:{code_id}"),
             Self::FeedFailing { feed_id, since, .. } => format!("feed_failed:{feed_id}:{}", since.timestamp()),
             Self::VanishedDuringStay { booking_id, .. } => format!("vanished:{booking_id}"),
+            Self::UnknownUnit { integration_id, unit, .. } => format!("unknown_unit:{integration_id}:{unit}"),
+            Self::ContactRejected { booking_id, .. } => format!("bad_contact:{booking_id}"),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod confirmations;
 pub mod error;
 pub mod feeds;
 pub mod generate;
+pub mod integrations;
 pub mod jobs;
 pub mod lifecycle;
 pub mod links;

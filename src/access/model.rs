@@ -208,6 +208,18 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// A channel manager doorman reads reservations from (SPEC §9).
+    IntegrationKind {
+        /// Smoobu.
+        Smoobu => "smoobu",
+        /// Beds24 (API v2).
+        Beds24 => "beds24",
+        /// Hostaway.
+        Hostaway => "hostaway",
+    }
+);
+
 /// The named sets of code states that queries filter on, bound as a text
 /// array (`state = ANY($1)` with `CodeState::LIVE as &[CodeState]`), so each
 /// meaning is spelled once. They differ on purpose; each says why.

@@ -84,6 +84,15 @@ pub fn render(alert: &StaffAlert) -> String {
             "{guest} ({reference}): their code was not on lock {lock} in time, so they got backup code {masked} ({source}) \
              instead."
         ),
+        UnknownUnit { channel_manager, unit, reference, .. } => format!(
+            "{channel_manager} has reservation {reference} for its unit {unit}, which the integration maps to no room: \
+             no booking was made. Map unit {unit} to a room to import it."
+        ),
+        ContactRejected { reference, room, fields, .. } => format!(
+            "{reference} (room {room}) was imported without the guest's {}, which did not parse. The booking and its \
+             codes are stored; correct the contact in the channel manager to reach the guest.",
+            fields.join(" and ")
+        ),
     }
 }
 

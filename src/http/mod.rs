@@ -43,6 +43,9 @@ pub struct AppState {
     pub probes: Arc<Probes>,
     /// Fetches calendar feeds (`POST /feeds/{id}/sync`).
     pub feeds: crate::feeds::FeedFetcher,
+    /// `PUBLIC_BASE_URL` (or the bound address): the start of the webhook
+    /// URLs handed out.
+    pub public_base_url: Arc<str>,
 }
 
 /// The whole router.
@@ -56,9 +59,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { error::ApiError::no_route() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            // The path only: query strings may carry tokens.
+            // The path only: query strings may carry tokens, and so may the
+            // path of a channel manager's webhook.
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            let path = webhooks::loggable_path(request.uri().path());
+            tracing::info_span!("http", method = %request.method(), path = %path, request_id = %id)
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -31,6 +31,7 @@ use super::api;
         api::staff::update,
         api::bookings::upsert,
         api::bookings::show,
+        api::integrations::create,
         api::trail::audit,
         api::trail::notifications,
     ),

@@ -1,12 +1,13 @@
-//! `GET/POST /webhooks/whatsapp`, `POST /webhooks/telegram`, `POST /webhooks/seam`: check the
-//! provider's proof, store every update, answer 200. The work happens after,
-//! in jobs.
+//! `GET/POST /webhooks/whatsapp`, `POST /webhooks/telegram`, `POST /webhooks/seam`,
+//! `POST /webhooks/integrations/{token}`: check the provider's proof, store
+//! every update, answer 200. The work happens after, in jobs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,6 +20,7 @@ use super::AppState;
 use crate::channels::whatsapp::{signature_is_valid, Webhook};
 use crate::channels::{inbox, telegram, Channel};
 use crate::devices::events::handle_seam_event;
+use crate::integrations::webhook::{self as channel_manager, Refused};
 use crate::lock_providers::seam::{verify_webhook as verify_seam, WebhookError as SeamWebhookError};
 
 /// The secrets that prove a webhook comes from its provider.
@@ -42,6 +44,40 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/whatsapp", get(whatsapp_handshake).post(whatsapp_update))
         .route("/webhooks/telegram", post(telegram_update))
         .route("/webhooks/seam", post(seam_event))
+        .route(&format!("{INTEGRATION_WEBHOOKS}{{token}}"), post(integration_event))
+}
+
+/// Where channel managers post; the rest of the path is the integration's token.
+const INTEGRATION_WEBHOOKS: &str = "/webhooks/integrations/";
+
+/// The path as it may be logged: a channel manager's webhook token is cut
+/// to its first four characters.
+pub fn loggable_path(path: &str) -> Cow<'_, str> {
+    match path.strip_prefix(INTEGRATION_WEBHOOKS) {
+        Some(token) => Cow::Owned(format!("{INTEGRATION_WEBHOOKS}{}…", token.chars().take(4).collect::<String>())),
+        None => Cow::Borrowed(path),
+    }
+}
+
+/// A channel manager's webhook (Smoobu, Beds24, Hostaway), proved by the
+/// random token in its URL: stored once, and the reservation it names is
+/// read back from the channel manager's API by a job.
+async fn integration_event(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, WebhookRejection> {
+    let channel = "integrations";
+    let body = body.map_err(|rejection| WebhookRejection::Body { channel, rejection })?;
+    match channel_manager::accept(&state.db, &token, &body).await {
+        Ok(accepted) => {
+            tracing::debug!(?accepted, "channel manager webhook");
+            Ok(StatusCode::OK)
+        }
+        Err(Refused::UnknownToken) => Err(WebhookRejection::BadSecret { channel, proof: "webhook URL" }),
+        Err(Refused::Malformed(error)) => Err(WebhookRejection::MalformedJson { channel, error }),
+        Err(Refused::Unavailable(error)) => Err(WebhookRejection::Unavailable(error.into())),
+    }
 }
 
 /// Seam's events, signed by Svix: a faster path than polling. An unlock

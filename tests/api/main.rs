@@ -9,6 +9,7 @@ mod faults;
 mod feeds;
 mod health;
 mod helpers;
+mod integrations;
 mod jobs;
 mod lifecycle;
 mod locks;

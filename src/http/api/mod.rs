@@ -3,6 +3,7 @@
 pub mod bookings;
 pub mod codes;
 pub mod feeds;
+pub mod integrations;
 pub mod locks;
 pub mod properties;
 pub mod staff;
@@ -37,6 +38,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/staff", post(staff::create))
         .route("/staff/{id}", axum::routing::patch(staff::update))
         .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show))
+        .route("/integrations", post(integrations::create))
         .route("/audit", get(trail::audit))
         .route("/notifications", get(trail::notifications))
         .fallback(|| async { super::error::ApiError::no_route() })
