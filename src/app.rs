@@ -180,6 +180,7 @@ pub fn registry() -> Registry<JobContext> {
         // Staff alerts (conversation/alerts.rs).
         .register::<core::AlertStaff>()
         .register::<core::CheckCodesSet>()
+        .register::<core::CheckGuestReachable>()
         .register::<crate::conversation::alerts::GuestAlert>()
         .register::<crate::conversation::alerts::HandoffReminder>()
         // Inbound updates (conversation/inbound.rs) and outbound messages.
@@ -296,6 +297,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 24, "{kinds:?}");
+        assert_eq!(kinds.len(), 25, "{kinds:?}");
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::access::phone::Phone;
 use crate::lock_providers::simulated::SimulatedSettings;
 
 /// A setting that could not be read.
@@ -156,6 +157,9 @@ pub struct Config {
     pub simulated: SimulatedSettings,
     /// WhatsApp, when configured.
     pub whatsapp: Option<WhatsappConfig>,
+    /// `WHATSAPP_DISPLAY_NUMBER`: the business number guests write to, in
+    /// international format, for `doorman claim-link`.
+    pub whatsapp_display_number: Option<Phone>,
     /// Telegram, when configured.
     pub telegram: Option<TelegramConfig>,
     /// The LLM fallback, when `OPENAI_API_KEY` is set.
@@ -232,6 +236,12 @@ impl Config {
                 offline: parse_or(&get, "SIMULATED_LOCK_OFFLINE", false)?,
             },
             whatsapp: whatsapp(&get)?,
+            whatsapp_display_number: match get("WHATSAPP_DISPLAY_NUMBER") {
+                Some(number) => {
+                    Some(Phone::parse(number.trim()).map_err(|e| problem("WHATSAPP_DISPLAY_NUMBER", e.to_string()))?)
+                }
+                None => None,
+            },
             telegram: telegram(&get)?,
             sms: match (get("AT_USERNAME"), get("AT_API_KEY")) {
                 (Some(username), Some(key)) => Some(SmsConfig {

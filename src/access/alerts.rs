@@ -78,6 +78,10 @@ pub enum StaffAlert {
     SuspiciousUse { lock_id: Uuid, lock: String, event_id: String, what: Suspicious, at: DateTime<Utc> },
     /// A lock is too full to keep its backup codes.
     BackupsDoNotFit { lock_id: Uuid, lock: String },
+    /// A guest checks in within 48 hours and doorman has no way to reach
+    /// them (no phone, no e-mail, no linked chat): staff are to send them
+    /// the claim link (`doorman claim-link --property <id>`).
+    GuestUnreachable { booking: BookingRef, property_id: Uuid, check_in_at: DateTime<Utc>, timezone: Timezone },
     /// A guest's code was not on the lock in time; they got a backup code.
     BackupGiven { code_id: Uuid, guest: String, reference: String, lock: String, masked: String, source: String },
 }
@@ -176,6 +180,7 @@ impl StaffAlert {
             Self::SuspiciousUse { lock_id, event_id, .. } => format!("suspicious_use:{lock_id}:{event_id}"),
             Self::BackupsDoNotFit { lock_id, .. } => format!("backup_full:{lock_id}"),
             Self::BackupGiven { code_id, .. } => format!("backup:{code_id}"),
+            Self::GuestUnreachable { booking, .. } => format!("unreachable:{}", booking.booking_id),
         }
     }
 }

@@ -78,7 +78,22 @@ pub fn render(alert: &StaffAlert) -> String {
             "{guest} ({reference}): their code was not on lock {lock} in time, so they got backup code {masked} ({source}) \
              instead."
         ),
+        GuestUnreachable { booking, property_id, check_in_at, timezone } => unreachable(booking, *property_id, *check_in_at, *timezone),
     }
+}
+
+fn unreachable(
+    booking: &BookingRef,
+    property_id: uuid::Uuid,
+    check_in_at: DateTime<Utc>,
+    timezone: Timezone,
+) -> String {
+    format!(
+        "{} checks in {} and doorman has no phone, e-mail or chat for them: send them the claim link through the \
+         booking platform's messages (doorman claim-link --property {property_id}).",
+        who(booking),
+        local(check_in_at, timezone)
+    )
 }
 
 /// `Ana Novak (BK-1, room 101)`.

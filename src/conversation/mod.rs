@@ -5,6 +5,7 @@
 pub mod alert_text;
 pub mod alerts;
 pub mod catalog;
+pub mod claims;
 pub mod commands;
 pub mod guest;
 pub mod handoffs;
@@ -93,6 +94,14 @@ pub async fn respond(
             _ => Vec::new(),
         });
     };
+    if guest.is_none() {
+        // A guest with no phone on file claiming the stay (SPEC §9); a wrong
+        // claim goes on below and gets what any stranger gets.
+        if let Some(answer) = claims::answer(tx, message, body).await? {
+            count(message, if answer.is_empty() { "claim_silenced" } else { "claim" });
+            return Ok(answer);
+        }
+    }
     if let Some(guest) = &guest {
         if forward_if_handed_off(tx, message, guest, body).await? {
             count(message, "handed_off");
@@ -146,7 +155,7 @@ async fn follows_a_lock_problem(tx: &mut PgConnection, booking_id: uuid::Uuid, b
 
 /// `doorman_inbound_messages_total`: messages answered, by channel and by
 /// what they were taken for (an intent, `staff_command`, `llm_fallback`,
-/// `handed_off`, `not_text`, `other_bot`). A job retried after a failure counts again.
+/// `handed_off`, `not_text`, `other_bot`, `claim`, `claim_silenced`). A job retried after a failure counts again.
 fn count(message: &InboundMessage, intent: &'static str) {
     metrics::counter!("doorman_inbound_messages_total", "channel" => message.channel.as_str(), "intent" => intent)
         .increment(1);
