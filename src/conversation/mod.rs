@@ -94,9 +94,10 @@ pub async fn respond(
             _ => Vec::new(),
         });
     };
-    if guest.is_none() {
-        // A guest with no phone on file claiming the stay (SPEC §9); a wrong
-        // claim goes on below and gets what any stranger gets.
+    if !has_a_stay_ahead(guest.as_ref()) {
+        // A guest with no phone on file claiming the stay (SPEC §9), also
+        // from a number known only from past stays; a wrong claim goes on
+        // below and gets what it would have got anyway.
         if let Some(answer) = claims::answer(tx, message, body).await? {
             count(message, if answer.is_empty() { "claim_silenced" } else { "claim" });
             return Ok(answer);
@@ -132,6 +133,13 @@ pub async fn respond(
     count(message, intent.as_str());
     let conversation = Conversation { ctx, message, guest: guest.as_ref(), language };
     conversation.answer(tx, intent, body).await
+}
+
+/// Whether the sender is the guest of a stay not cancelled whose check-out
+/// is ahead: they have nothing to claim.
+fn has_a_stay_ahead(guest: Option<&GuestContext>) -> bool {
+    let booking = guest.and_then(|g| g.booking.as_ref());
+    booking.is_some_and(|b| b.status != BookingStatus::Cancelled && b.check_out_at > Utc::now())
 }
 
 /// "Still not working": on its own a message the model leaves `unknown`

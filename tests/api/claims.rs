@@ -146,6 +146,27 @@ async fn a_claim_from_a_telegram_group_links_nothing() {
     assert_eq!(links_of(&c.app, "HMABCD1234").await, [("telegram".to_owned(), "1111111".to_owned())]);
 }
 
+/// A number known from a past stay only is no guest of the new booking
+/// yet: it may claim it; the guest of a stay ahead has nothing to claim.
+#[tokio::test]
+async fn a_returning_guest_claims_the_new_stay_from_the_number_of_the_old_one() {
+    let (c, fixture) = channels().await;
+    let check_in = Utc::now() - Duration::days(30);
+    let past = json!({
+        "property_id": fixture.property_id, "room": "102",
+        "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}"), "language": "en" },
+        "check_in_at": check_in, "check_out_at": check_in + Duration::days(3), "status": "confirmed"
+    });
+    assert!(c.app.put("/api/v1/bookings/BK-PAST", &past).await.status().is_success());
+    phoneless_booking(&c, &fixture, "HMNEW12345", Duration::days(5), Some("4048"), anna()).await;
+    say(&c, GUEST, "HMNEW12345 4048").await;
+    assert_eq!(links_of(&c.app, "HMNEW12345").await.len(), 1);
+
+    phoneless_booking(&c, &fixture, "HMTHIRD123", Duration::days(20), Some("4048"), anna()).await;
+    say(&c, GUEST, "HMTHIRD123 4048").await;
+    assert!(links_of(&c.app, "HMTHIRD123").await.is_empty(), "a guest with a stay ahead claims nothing");
+}
+
 #[tokio::test]
 async fn a_claim_after_check_out_links_nothing() {
     let (c, fixture) = channels().await;
