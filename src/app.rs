@@ -192,6 +192,7 @@ pub fn registry() -> Registry<JobContext> {
         // Staff alerts (conversation/alerts.rs).
         .register::<core::AlertStaff>()
         .register::<core::CheckCodesSet>()
+        .register::<core::CheckGuestReachable>()
         .register::<crate::conversation::alerts::GuestAlert>()
         .register::<crate::conversation::alerts::HandoffReminder>()
         // Inbound updates (conversation/inbound.rs) and outbound messages.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::access::phone::Phone;
 use crate::integrations::ApiBases;
 use crate::lock_providers::simulated::SimulatedSettings;
 
@@ -163,6 +164,9 @@ pub struct Config {
     pub simulated: SimulatedSettings,
     /// WhatsApp, when configured.
     pub whatsapp: Option<WhatsappConfig>,
+    /// `WHATSAPP_DISPLAY_NUMBER`: the business number guests write to, in
+    /// international format, for `doorman claim-link`.
+    pub whatsapp_display_number: Option<Phone>,
     /// Telegram, when configured.
     pub telegram: Option<TelegramConfig>,
     /// The LLM fallback, when `OPENAI_API_KEY` is set.
@@ -237,17 +241,9 @@ impl Config {
             inbound_per_sender_per_minute: parse_bounded(&get, "INBOUND_PER_SENDER_PER_MINUTE", 30, 1..=10_000)? as u32,
             feed_poll_minutes: parse_bounded(&get, "FEED_POLL_MINUTES", 10, 1..=1440)? as u32,
             feed_fetch_timeout_secs: parse_bounded(&get, "FEED_FETCH_TIMEOUT_SECS", 20, 1..=300)?,
-            simulated: SimulatedSettings {
-                failure_rate: parse_or(&get, "SIMULATED_LOCK_FAILURE_RATE", 0.0_f32).and_then(|rate| {
-                    match (0.0..=1.0).contains(&rate) {
-                        true => Ok(rate),
-                        false => Err(problem("SIMULATED_LOCK_FAILURE_RATE", "must be between 0 and 1")),
-                    }
-                })?,
-                confirm_delay_ms: parse_bounded(&get, "SIMULATED_LOCK_CONFIRM_DELAY_MS", 0, 0..=600_000)? as i32,
-                offline: parse_or(&get, "SIMULATED_LOCK_OFFLINE", false)?,
-            },
+            simulated: simulated(&get)?,
             whatsapp: whatsapp(&get)?,
+            whatsapp_display_number: display_number(&get)?,
             telegram: telegram(&get)?,
             sms: match (get("AT_USERNAME"), get("AT_API_KEY")) {
                 (Some(username), Some(key)) => Some(SmsConfig {
@@ -413,6 +409,27 @@ fn secret(
         }
         Some(value) => Ok(Some(SecretString::from(value.trim().to_owned()))),
     }
+}
+
+/// `WHATSAPP_DISPLAY_NUMBER`: the business number guests write to.
+fn display_number(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Phone>, ConfigError> {
+    get("WHATSAPP_DISPLAY_NUMBER")
+        .map(|number| Phone::parse(number.trim()).map_err(|e| problem("WHATSAPP_DISPLAY_NUMBER", e.to_string())))
+        .transpose()
+}
+
+/// `SIMULATED_LOCK_*`.
+fn simulated(get: &impl Fn(&str) -> Option<String>) -> Result<SimulatedSettings, ConfigError> {
+    Ok(SimulatedSettings {
+        failure_rate: parse_or(get, "SIMULATED_LOCK_FAILURE_RATE", 0.0_f32).and_then(|rate| {
+            match (0.0..=1.0).contains(&rate) {
+                true => Ok(rate),
+                false => Err(problem("SIMULATED_LOCK_FAILURE_RATE", "must be between 0 and 1")),
+            }
+        })?,
+        confirm_delay_ms: parse_bounded(get, "SIMULATED_LOCK_CONFIRM_DELAY_MS", 0, 0..=600_000)? as i32,
+        offline: parse_or(get, "SIMULATED_LOCK_OFFLINE", false)?,
+    })
 }
 
 #[cfg(test)]

@@ -97,6 +97,8 @@ pub struct DemoData {
 
 /// The Airbnb-like sample stay's confirmation code and phone digits.
 pub const AIRBNB_CODE: &str = "HMDEMO4048";
+/// A number no booking knows: the demo's guest who claims the Airbnb stay.
+pub const CLAIMING_PHONE: &str = "+421900000099";
 /// The last four digits of the phone on it.
 pub const AIRBNB_LAST4: &str = "4048";
 
@@ -325,7 +327,10 @@ fn feed_lines(data: &DemoData) -> String {
         ));
     }
     lines.push(format!(
-        "  The Airbnb stay {AIRBNB_CODE} in room 102 has no phone, only its last digits {AIRBNB_LAST4}."
+        "  The Airbnb stay {AIRBNB_CODE} in room 102 has no phone, only its last digits {AIRBNB_LAST4}. Claim it as"
+    ));
+    lines.push(format!(
+        "  its guest: cargo run -- chat --from {CLAIMING_PHONE}   then type: hi, my booking is {AIRBNB_CODE}, phone ends {AIRBNB_LAST4}"
     ));
     lines.join("\n")
 }

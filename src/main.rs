@@ -1,6 +1,7 @@
 //! The `doorman` binary: parse the command line, read the configuration,
 //! start telemetry, run the subcommand.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,11 +9,13 @@ use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
 use doorman::access::phone::Phone;
+use doorman::access::{properties, AccessError};
 use doorman::app::{job_context, shutdown_signal, Application, Database};
 use doorman::channels::console;
 use doorman::channels::telegram::client::TelegramClient;
+use doorman::channels::whatsapp::click_to_chat;
 use doorman::config::Config;
-use doorman::conversation::router;
+use doorman::conversation::{claims, router};
 use doorman::jobs::{Worker, WorkerSettings};
 use doorman::{db, demo, telemetry};
 
@@ -43,6 +46,17 @@ enum Command {
     /// Read one message a line on stdin, print one JSON object a line:
     /// `{"text","intent","confidence","language"}` (the router only, no LLM).
     Classify,
+    /// Print the https://wa.me/… link a guest with no phone on file claims
+    /// their stay with, and write it as a QR code (PNG), to paste into the
+    /// booking platform's scheduled message.
+    ClaimLink {
+        /// The property's id.
+        #[arg(long)]
+        property: uuid::Uuid,
+        /// Where the QR code is written.
+        #[arg(long, default_value = "claim-link.png")]
+        out: std::path::PathBuf,
+    },
     /// Register this service's URL as the Telegram bot's webhook (idempotent).
     SetTelegramWebhook {
         /// The public base URL, e.g. https://doorman.example.com
@@ -93,6 +107,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Demo => serve(&config, &database, true).await,
         Command::Chat { from } => chat(&config, &database, &from).await,
         Command::SetTelegramWebhook { url } => set_telegram_webhook(&config, &url).await,
+        Command::ClaimLink { property, out } => claim_link(&config, &database, property, &out).await,
         Command::Classify => classify().await,
     };
     database.close().await;
@@ -172,6 +187,25 @@ async fn classify() -> anyhow::Result<()> {
         stdout.write_all(format!("{output}\n").as_bytes()).await?;
     }
     stdout.flush().await?;
+    Ok(())
+}
+
+/// `doorman claim-link`: the link on stdout, its QR code in `out`.
+async fn claim_link(config: &Config, database: &Database, property: uuid::Uuid, out: &Path) -> anyhow::Result<()> {
+    let number = config
+        .whatsapp_display_number
+        .as_ref()
+        .context("set WHATSAPP_DISPLAY_NUMBER (the business number guests write to, e.g. +421900000123) first")?;
+    match properties::get_property(&database.pool, property).await {
+        Ok(_) => {}
+        Err(AccessError::NotFound { .. }) => anyhow::bail!("no property {property}"),
+        Err(e) => return Err(e).context("looking up the property"),
+    }
+    let link = click_to_chat::link(number, claims::CLAIM_LINK_TEXT);
+    let png = click_to_chat::qr_png(&link)?;
+    std::fs::write(out, png).with_context(|| format!("writing {}", out.display()))?;
+    println!("{link}");
+    eprintln!("QR code written to {}", out.display());
     Ok(())
 }
 

@@ -78,6 +78,10 @@ pub enum StaffAlert {
     SuspiciousUse { lock_id: Uuid, lock: String, event_id: String, what: Suspicious, at: DateTime<Utc> },
     /// A lock is too full to keep its backup codes.
     BackupsDoNotFit { lock_id: Uuid, lock: String },
+    /// A guest checks in within 48 hours and doorman has no way to reach
+    /// them (no phone, no e-mail, no linked chat): staff are to send them
+    /// the claim link (`doorman claim-link --property <id>`).
+    GuestUnreachable { booking: BookingRef, property_id: Uuid, check_in_at: DateTime<Utc>, timezone: Timezone },
     /// A guest's code was not on the lock in time; they got a backup code.
     BackupGiven { code_id: Uuid, guest: String, reference: String, lock: String, masked: String, source: String },
     /// A room's calendar feed has failed (or shown nothing) since `since`;
@@ -191,6 +195,7 @@ impl StaffAlert {
             Self::VanishedDuringStay { booking_id, .. } => format!("vanished:{booking_id}"),
             Self::UnknownUnit { integration_id, unit, .. } => format!("unknown_unit:{integration_id}:{unit}"),
             Self::ContactRejected { booking_id, .. } => format!("bad_contact:{booking_id}"),
+            Self::GuestUnreachable { booking, .. } => format!("unreachable:{}", booking.booking_id),
         }
     }
 }

@@ -134,6 +134,22 @@ impl Job for CheckCodesSet {
     }
 }
 
+/// 48 hours before check-in: tell staff when doorman has no way to reach
+/// the guest, so that they send the claim link (SPEC §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckGuestReachable {
+    /// The booking.
+    pub booking_id: Uuid,
+}
+
+impl Job for CheckGuestReachable {
+    const KIND: &'static str = "check_guest_reachable";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}
+
 /// Send a booking's live codes to its guest again, once per `key` (the stay moved to another room, a backup code replaced one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliverCodes {

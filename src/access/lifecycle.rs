@@ -20,7 +20,8 @@ use super::generate::DeviceConstraints;
 use super::generate::{generate, CodeRules};
 use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
 use crate::access::jobs::{
-    BookingConfirmed, CheckCodesSet, DeliverCodes, ExpireCode, PreArrival, ProgramCode, RemoveCode, UpdateCode,
+    BookingConfirmed, CheckCodesSet, CheckGuestReachable, DeliverCodes, ExpireCode, PreArrival, ProgramCode,
+    RemoveCode, UpdateCode,
 };
 use crate::jobs::queue;
 
@@ -233,6 +234,9 @@ async fn schedule_pre_arrival(
     // Confirmed at the last minute: give the locks a few minutes first.
     let earliest = now + chrono::Duration::minutes(10);
     queue::enqueue(conn, &CheckCodesSet { booking_id: booking.id }, deadline.max(earliest)).await?;
+    // SPEC §9: a guest doorman cannot reach is a job for staff (the claim link).
+    let reachable_by = booking.check_in_at - super::claims::UNREACHABLE_LEAD;
+    queue::enqueue(conn, &CheckGuestReachable { booking_id: booking.id }, reachable_by.max(now)).await?;
     Ok(())
 }
 

@@ -43,6 +43,9 @@ pub enum LinkedBy {
     TelegramContact,
     /// A staff member's `/link`.
     Staff(Uuid),
+    /// The guest's own claim: the booking reference and the last four
+    /// digits of its phone, or its surname (`access::claims`).
+    Claim,
 }
 
 impl LinkedBy {
@@ -50,6 +53,7 @@ impl LinkedBy {
         match self {
             Self::TelegramLink => "telegram_link".to_owned(),
             Self::TelegramContact => "telegram_contact".to_owned(),
+            Self::Claim => "claim".to_owned(),
             Self::Staff(id) => Actor::Staff(id).to_db(),
         }
     }
@@ -57,7 +61,7 @@ impl LinkedBy {
     fn actor(self) -> Actor {
         match self {
             Self::Staff(id) => Actor::Staff(id),
-            Self::TelegramLink | Self::TelegramContact => Actor::System,
+            Self::TelegramLink | Self::TelegramContact | Self::Claim => Actor::System,
         }
     }
 }
@@ -115,6 +119,20 @@ pub async fn telegram_chat_of(conn: &mut PgConnection, booking_id: Uuid) -> Acce
     Ok(sqlx::query_scalar!(
         "SELECT bc.address FROM booking_contacts bc JOIN bookings b ON b.id = bc.booking_id
          WHERE bc.booking_id = $1 AND bc.kind = 'telegram' AND bc.ended_at IS NULL AND b.check_out_at > now()
+         ORDER BY bc.created_at LIMIT 1",
+        booking_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The number a guest claimed this booking from (the first), where its
+/// messages go when the booking has no phone of its own.
+pub async fn claimed_phone_of(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT bc.address FROM booking_contacts bc JOIN bookings b ON b.id = bc.booking_id
+         WHERE bc.booking_id = $1 AND bc.kind = 'phone' AND bc.linked_by = 'claim' AND bc.ended_at IS NULL
+           AND b.check_out_at > now()
          ORDER BY bc.created_at LIMIT 1",
         booking_id
     )

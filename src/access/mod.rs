@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod bookings;
+pub mod claims;
 pub mod codes;
 pub mod confirmations;
 pub mod error;

@@ -71,29 +71,60 @@ pub fn render(alert: &StaffAlert) -> String {
             format!("Lock {lock} was opened with {} at {}.", suspicious(*what), at.format("%Y-%m-%d %H:%M UTC"))
         }
         BackupsDoNotFit { lock, .. } => format!("Lock {lock} is full: its backup codes cannot be kept on it."),
-        FeedFailing { room, url, since, error, .. } => format!(
-            "The calendar feed of room {room} ({url}) has not worked since {} UTC: {error}. Its bookings are kept \
-             as they were; check the link in the channel's settings.",
-            since.format("%Y-%m-%d %H:%M")
-        ),
-        VanishedDuringStay { reference, room, .. } => format!(
-            "{reference} vanished from the calendar of room {room} during the stay: the guest's code still works. \
-             If the stay was cancelled: /revoke room {room}"
-        ),
+        FeedFailing { room, url, since, error, .. } => feed_failing(room, url, *since, error),
+        VanishedDuringStay { reference, room, .. } => vanished(reference, room),
         BackupGiven { guest, reference, lock, masked, source, .. } => format!(
             "{guest} ({reference}): their code was not on lock {lock} in time, so they got backup code {masked} ({source}) \
              instead."
         ),
-        UnknownUnit { channel_manager, unit, reference, .. } => format!(
-            "{channel_manager} has reservation {reference} for its unit {unit}, which the integration maps to no room: \
-             no booking was made. Map unit {unit} to a room to import it."
-        ),
-        ContactRejected { reference, room, fields, .. } => format!(
-            "{reference} (room {room}) was imported without the guest's {}, which did not parse. The booking and its \
-             codes are stored; correct the contact in the channel manager to reach the guest.",
-            fields.join(" and ")
-        ),
+        UnknownUnit { channel_manager, unit, reference, .. } => unknown_unit(channel_manager, unit, reference),
+        ContactRejected { reference, room, fields, .. } => contact_rejected(reference, room, fields),
+        GuestUnreachable { booking, property_id, check_in_at, timezone } => unreachable(booking, *property_id, *check_in_at, *timezone),
     }
+}
+
+fn feed_failing(room: &str, url: &str, since: chrono::DateTime<chrono::Utc>, error: &str) -> String {
+    format!(
+        "The calendar feed of room {room} ({url}) has not worked since {} UTC: {error}. Its bookings are kept as \
+         they were; check the link in the channel's settings.",
+        since.format("%Y-%m-%d %H:%M")
+    )
+}
+
+fn vanished(reference: &str, room: &str) -> String {
+    format!(
+        "{reference} vanished from the calendar of room {room} during the stay: the guest's code still works. If \
+         the stay was cancelled: /revoke room {room}"
+    )
+}
+
+fn unknown_unit(channel_manager: &str, unit: &str, reference: &str) -> String {
+    format!(
+        "{channel_manager} has reservation {reference} for its unit {unit}, which the integration maps to no room: \
+         no booking was made. Map unit {unit} to a room to import it."
+    )
+}
+
+fn contact_rejected(reference: &str, room: &str, fields: &[String]) -> String {
+    format!(
+        "{reference} (room {room}) was imported without the guest's {}, which did not parse. The booking and its \
+         codes are stored; correct the contact in the channel manager to reach the guest.",
+        fields.join(" and ")
+    )
+}
+
+fn unreachable(
+    booking: &BookingRef,
+    property_id: uuid::Uuid,
+    check_in_at: chrono::DateTime<chrono::Utc>,
+    timezone: crate::access::timezone::Timezone,
+) -> String {
+    format!(
+        "{} checks in {} and doorman has no phone, e-mail or chat for them: send them the claim link through the \
+         booking platform's messages (doorman claim-link --property {property_id}).",
+        who(booking),
+        timezone.short_time(check_in_at)
+    )
 }
 
 /// `Ana Novak (BK-1, room 101)`.

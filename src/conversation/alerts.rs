@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::alert_text::render;
 use crate::access::alerts::{BookingRef, StaffAlert};
-use crate::access::jobs::{AlertStaff, CheckCodesSet};
+use crate::access::jobs::{AlertStaff, CheckCodesSet, CheckGuestReachable};
 use crate::access::model::CodeState;
 use crate::channels::outbox::{self, Senders};
 use crate::channels::{Channel, Outgoing, Template};
@@ -80,6 +80,12 @@ impl Run<JobContext> for HandoffReminder {
 impl Run<JobContext> for CheckCodesSet {
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         check_codes_set(ctx, self.booking_id).await
+    }
+}
+
+impl Run<JobContext> for CheckGuestReachable {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        check_guest_reachable(ctx, self.booking_id).await
     }
 }
 
@@ -293,6 +299,24 @@ pub async fn check_codes_set(ctx: &JobContext, booking_id: Uuid) -> Result<(), J
             let at = row.check_in_at.max(now + chrono::Duration::minutes(10));
             crate::jobs::queue::enqueue(&mut tx, &CheckCodesSet { booking_id }, at).await?;
         }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `CheckGuestReachable`: 48 hours before check-in, staff are told (once)
+/// when the guest has no phone, e-mail or linked chat, to send them the
+/// claim link; a guest who became reachable meanwhile is no alert.
+pub async fn check_guest_reachable(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    if let Some(found) = crate::access::claims::unreachable(&mut tx, booking_id).await? {
+        let alert = StaffAlert::GuestUnreachable {
+            booking: found.booking,
+            property_id: found.property_id,
+            check_in_at: found.check_in_at,
+            timezone: found.timezone,
+        };
+        alert_staff(&mut tx, &ctx.senders, found.property_id, &alert).await?;
     }
     tx.commit().await?;
     Ok(())

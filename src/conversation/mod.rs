@@ -5,6 +5,7 @@
 pub mod alert_text;
 pub mod alerts;
 pub mod catalog;
+pub mod claims;
 pub mod commands;
 pub mod guest;
 pub mod handoffs;
@@ -93,6 +94,15 @@ pub async fn respond(
             _ => Vec::new(),
         });
     };
+    if !has_a_stay_ahead(guest.as_ref()) {
+        // A guest with no phone on file claiming the stay (SPEC §9), also
+        // from a number known only from past stays; a wrong claim goes on
+        // below and gets what it would have got anyway.
+        if let Some(answer) = claims::answer(tx, message, body).await? {
+            count(message, if answer.is_empty() { "claim_silenced" } else { "claim" });
+            return Ok(answer);
+        }
+    }
     if let Some(guest) = &guest {
         if forward_if_handed_off(tx, message, guest, body).await? {
             count(message, "handed_off");
@@ -125,6 +135,13 @@ pub async fn respond(
     conversation.answer(tx, intent, body).await
 }
 
+/// Whether the sender is the guest of a stay not cancelled whose check-out
+/// is ahead: they have nothing to claim.
+fn has_a_stay_ahead(guest: Option<&GuestContext>) -> bool {
+    let booking = guest.and_then(|g| g.booking.as_ref());
+    booking.is_some_and(|b| b.status != BookingStatus::Cancelled && b.check_out_at > Utc::now())
+}
+
 /// "Still not working": on its own a message the model leaves `unknown`
 /// (the heating does not work either), but right after the guest reported
 /// a lock problem it is about the lock, when its words read so
@@ -146,7 +163,7 @@ async fn follows_a_lock_problem(tx: &mut PgConnection, booking_id: uuid::Uuid, b
 
 /// `doorman_inbound_messages_total`: messages answered, by channel and by
 /// what they were taken for (an intent, `staff_command`, `llm_fallback`,
-/// `handed_off`, `not_text`, `other_bot`). A job retried after a failure counts again.
+/// `handed_off`, `not_text`, `other_bot`, `claim`, `claim_silenced`). A job retried after a failure counts again.
 fn count(message: &InboundMessage, intent: &'static str) {
     metrics::counter!("doorman_inbound_messages_total", "channel" => message.channel.as_str(), "intent" => intent)
         .increment(1);

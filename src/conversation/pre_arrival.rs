@@ -398,6 +398,10 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingF
     };
     // Only a chat linked to this very booking (security review H1).
     booking.telegram_chat = links::telegram_chat_of(tx, booking_id).await?;
+    if booking.phone.is_none() {
+        // A guest with no phone on file who claimed the stay from a number.
+        booking.phone = links::claimed_phone_of(tx, booking_id).await?;
+    }
     Ok(Some(booking))
 }
 

@@ -82,6 +82,14 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
         before,
     )
     .await?;
+    // Wrong claims count for a day (SPEC §9); older tries are only weight.
+    let claims = in_batches(
+        ctx,
+        "DELETE FROM claim_attempts WHERE id IN (
+             SELECT id FROM claim_attempts WHERE attempted_at < $1 ORDER BY id LIMIT $2)",
+        Utc::now() - Duration::days(2),
+    )
+    .await?;
     // A message that carried a secret and got no delivery report within a
     // week will get none: its text goes too (security review M8).
     let week = Utc::now() - Duration::days(SETTLED_AFTER_DAYS);
@@ -101,7 +109,8 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
     metrics::counter!("doorman_pruned_rows_total", "table" => "inbound_updates").increment(updates);
     metrics::counter!("doorman_pruned_rows_total", "table" => "jobs").increment(jobs);
     metrics::counter!("doorman_pruned_rows_total", "table" => "notifications").increment(replies);
-    tracing::info!(updates, dead_jobs = jobs, replies, cleared, "pruned what is past retention");
+    metrics::counter!("doorman_pruned_rows_total", "table" => "claim_attempts").increment(claims);
+    tracing::info!(updates, dead_jobs = jobs, replies, cleared, claims, "pruned what is past retention");
     let mut conn = ctx.db.acquire().await?;
     queue::enqueue(&mut conn, &Prune {}, next_run(Utc::now())).await?;
     Ok(())

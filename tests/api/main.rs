@@ -3,6 +3,7 @@
 
 mod bookings;
 mod channels;
+mod claims;
 mod cli;
 mod conversation;
 mod faults;

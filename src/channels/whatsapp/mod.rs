@@ -1,6 +1,7 @@
 //! WhatsApp Cloud API: webhook signature, webhook payloads, and the client
 //! that sends text and template messages.
 
+pub mod click_to_chat;
 pub mod client;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
