@@ -29,6 +29,9 @@ use super::timezone::Timezone;
 
 /// Good fetches in a row a stay must be missing from before it is cancelled.
 pub const MISSING_FETCHES_TO_CANCEL: i32 = 3;
+/// The name a booking gets when the feed has none: what the guest is
+/// greeted with ("Hello Guest!") until someone knows better.
+pub const PLACEHOLDER_NAME: &str = "Guest";
 /// How long a feed fails before staff are told.
 pub const FAILING_BEFORE_ALERT: Duration = Duration::hours(1);
 
@@ -341,7 +344,7 @@ async fn apply_stay(
         counts.skipped += 1;
         return Ok(());
     }
-    let guest = stay.guest.clone().or(existing.map(|b| b.guest)).unwrap_or_else(|| placeholder(feed.source));
+    let guest = stay.guest.clone().or(existing.map(|b| b.guest)).unwrap_or_else(|| PLACEHOLDER_NAME.to_owned());
     let booking_id = upsert(conn, feed, stay, &reference, guest, counts).await?;
     sqlx::query!(
         "INSERT INTO feed_events (feed_id, uid, booking_id, fingerprint) VALUES ($1, $2, $3, $4)
@@ -355,17 +358,6 @@ async fn apply_stay(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// The name a booking gets when the feed has none.
-fn placeholder(source: FeedSource) -> String {
-    match source {
-        FeedSource::Airbnb => "Airbnb guest",
-        FeedSource::Booking => "Booking.com guest",
-        FeedSource::Vrbo => "VRBO guest",
-        FeedSource::Other => "Guest",
-    }
-    .to_owned()
 }
 
 async fn upsert(
