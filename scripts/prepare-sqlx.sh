@@ -4,13 +4,13 @@
 #
 #   scripts/prepare-sqlx.sh [postgres://user@host:port]
 #
-# It recreates the database doorman_sqlx_prepare on that server (default:
+# It recreates the database $PREPARE_DB (default doorman_sqlx_prepare) on that server (default:
 # $PREPARE_SERVER_URL or postgres://postgres@127.0.0.1:5432), applies the
 # migrations with psql, and rebuilds every target against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=${1:-${PREPARE_SERVER_URL:-postgres://postgres@127.0.0.1:5432}}
-db=doorman_sqlx_prepare
+db=${PREPARE_DB:-doorman_sqlx_prepare}
 psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 for migration in migrations/*.sql; do
   psql "$server/$db" -q -v ON_ERROR_STOP=1 -f "$migration"
