@@ -34,7 +34,9 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const FEEDS: usize = 200;
 const STAYS_PER_FEED: usize = 50;
-const CONCURRENCY: usize = 16;
+fn concurrency() -> usize {
+    std::env::var("FEED_SYNC_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
+}
 
 fn main() -> anyhow::Result<()> {
     let mut local = None;
@@ -174,7 +176,7 @@ fn lock(property_id: Uuid, room_id: Uuid, n: usize) -> NewLock {
 async fn sync_all(db: &PgPool, fetcher: &FeedFetcher, ids: &[Uuid]) -> anyhow::Result<usize> {
     let results: Vec<_> = stream::iter(ids)
         .map(|id| doorman::feeds::sync(db, fetcher, *id))
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency())
         .collect()
         .await;
     let mut total = 0;
@@ -199,7 +201,7 @@ async fn fetch_and_parse(db: &PgPool, fetcher: &FeedFetcher, ids: &[Uuid]) -> an
                 Fetched::Unchanged => Ok(0),
             }
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency())
         .collect()
         .await;
     results.into_iter().sum()

@@ -1,6 +1,6 @@
 //! Bookings pushed by the PMS, and their guests.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{PgConnection, PgExecutor};
@@ -10,8 +10,8 @@ use super::audit::{self, Actor, Subject};
 use super::error::{AccessError, AccessResult};
 use super::model::{BookingStatus, Language, RoomName};
 use super::phone::Phone;
-use super::properties::{find_room, get_property};
 use super::stay::Stay;
+use super::timezone::Timezone;
 
 /// A booking's reference in the PMS, e.g. `BK-10234`: 1–64 printable
 /// characters without spaces or slashes.
@@ -183,11 +183,8 @@ pub async fn upsert_booking(
     input: &BookingUpsert,
     actor: Actor,
 ) -> AccessResult<UpsertOutcome> {
-    let property = match get_property(&mut *conn, input.property_id).await {
-        Err(AccessError::NotFound { .. }) => return Err(AccessError::invalid("property_id", "no such property")),
-        other => other?,
-    };
-    let room = find_room(&mut *conn, property.id, &input.room).await?.ok_or_else(|| {
+    let property = placement(&mut *conn, input.property_id, &input.room).await?;
+    let room_id = property.room_id.ok_or_else(|| {
         AccessError::invalid("room", format!("{} has no room {:?}", property.name, input.room.as_str()))
     })?;
     let stay = match input.stay {
@@ -207,7 +204,7 @@ pub async fn upsert_booking(
     let current =
         BookingState {
             property_id: property.id,
-            room_id: room.id,
+            room_id,
             guest_id,
             check_in_at: stay.check_in_at,
             check_out_at: stay.check_out_at,
@@ -246,6 +243,31 @@ pub async fn upsert_booking(
     // code per lock: the sync is idempotent.
     super::lifecycle::sync_booking_codes(&mut *conn, booking_id, actor, Utc::now()).await?;
     Ok(UpsertOutcome { booking_id, previous, current })
+}
+
+/// What a booking needs of its property, and the room of that name.
+struct Placement {
+    id: Uuid,
+    name: String,
+    timezone: Timezone,
+    check_in_time: NaiveTime,
+    check_out_time: NaiveTime,
+    room_id: Option<Uuid>,
+}
+
+async fn placement(conn: &mut PgConnection, property_id: Uuid, room: &RoomName) -> AccessResult<Placement> {
+    sqlx::query_as!(
+        Placement,
+        r#"SELECT p.id, p.name, p.timezone AS "timezone: Timezone", p.check_in_time, p.check_out_time,
+               r.id AS "room_id?"
+           FROM properties p LEFT JOIN rooms r ON r.property_id = p.id AND r.name = $2
+           WHERE p.id = $1"#,
+        property_id,
+        room.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AccessError::invalid("property_id", "no such property"))
 }
 
 /// Lets the booking's codes be issued again after a revocation (`/regen`,

@@ -337,23 +337,38 @@ async fn apply_stay(
     }
     let existing = match &seen {
         Some(known) => Some(booking_row(conn, known.booking_id).await?),
-        None => same_stay_elsewhere(conn, feed, stay).await?,
+        None => match first_sight(conn, feed, stay).await? {
+            FirstSight::SameStay(booking) => Some(booking),
+            FirstSight::New => None,
+            FirstSight::OtherRoom => {
+                counts.skipped += 1;
+                return Ok(());
+            }
+        },
     };
     let reference = existing.as_ref().map_or(stay.reference.clone(), |b| b.reference.clone());
-    if !ours_to_change(conn, feed, &reference).await? {
+    if seen.is_some() && !ours_to_change(conn, feed, &reference).await? {
         counts.skipped += 1;
         return Ok(());
     }
     let guest = stay.guest.clone().or(existing.map(|b| b.guest)).unwrap_or_else(|| PLACEHOLDER_NAME.to_owned());
-    let booking_id = upsert(conn, feed, stay, &reference, guest, counts).await?;
+    let (booking_id, created) = upsert(conn, feed, stay, &reference, guest, counts).await?;
+    // The feed's own facts on the booking, and the event remembered.
     sqlx::query!(
-        "INSERT INTO feed_events (feed_id, uid, booking_id, fingerprint) VALUES ($1, $2, $3, $4)
+        "WITH booking AS (
+             UPDATE bookings SET source = CASE WHEN source = 'api' AND $5 THEN 'ical' ELSE source END,
+                 phone_last4 = COALESCE($6, phone_last4)
+             WHERE id = $3
+         )
+         INSERT INTO feed_events (feed_id, uid, booking_id, fingerprint) VALUES ($1, $2, $3, $4)
          ON CONFLICT (feed_id, uid) DO UPDATE SET booking_id = $3, fingerprint = $4, missing_fetches = 0,
              last_seen_at = now()",
         feed.id,
         stay.uid,
         booking_id,
-        stay.fingerprint
+        stay.fingerprint,
+        created,
+        stay.phone_last4,
     )
     .execute(&mut *conn)
     .await?;
@@ -367,7 +382,7 @@ async fn upsert(
     reference: &BookingRef,
     guest: String,
     counts: &mut SyncCounts,
-) -> AccessResult<Uuid> {
+) -> AccessResult<(Uuid, bool)> {
     let input = BookingUpsert {
         external_ref: reference.clone(),
         property_id: feed.property_id,
@@ -383,17 +398,7 @@ async fn upsert(
     } else {
         counts.changed += 1;
     }
-    sqlx::query!(
-        "UPDATE bookings SET source = CASE WHEN source = 'api' AND $3 THEN 'ical' ELSE source END,
-             phone_last4 = COALESCE($2, phone_last4)
-         WHERE id = $1",
-        outcome.booking_id,
-        stay.phone_last4,
-        outcome.created()
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(outcome.booking_id)
+    Ok((outcome.booking_id, outcome.created()))
 }
 
 /// A booking as the feed code needs it.
@@ -412,28 +417,43 @@ async fn booking_row(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<
     Ok(BookingRow { reference: BookingRef::parse(&row.external_ref)?, guest: row.name })
 }
 
-/// The same stay brought by another feed of this room (Airbnb's own feed
-/// and a channel manager's, say): same dates, one booking.
-async fn same_stay_elsewhere(
-    conn: &mut PgConnection,
-    feed: &Feed,
-    stay: &ImportedStay,
-) -> AccessResult<Option<BookingRow>> {
+/// A stay the feed shows for the first time.
+enum FirstSight {
+    /// The same stay brought by another feed of this room (Airbnb's own
+    /// feed and a channel manager's, say): same dates, one booking.
+    SameStay(BookingRow),
+    /// A booking to create.
+    New,
+    /// Its reference is a booking of another room or property: not the
+    /// feed's to move.
+    OtherRoom,
+}
+
+async fn first_sight(conn: &mut PgConnection, feed: &Feed, stay: &ImportedStay) -> AccessResult<FirstSight> {
     let (check_in_at, check_out_at) = instants(feed, stay.stay)?;
     let found = sqlx::query!(
-        "SELECT b.id FROM bookings b JOIN feed_events e ON e.booking_id = b.id
-         WHERE b.room_id = $1 AND b.check_in_at = $2 AND b.check_out_at = $3 AND e.feed_id <> $4
-         LIMIT 1",
+        r#"SELECT
+               (SELECT b.id FROM bookings b JOIN feed_events e ON e.booking_id = b.id
+                WHERE b.room_id = $1 AND b.check_in_at = $2 AND b.check_out_at = $3 AND e.feed_id <> $4
+                LIMIT 1) AS same_stay,
+               (SELECT room_id FROM bookings WHERE external_ref = $5) AS reference_room"#,
         feed.room_id,
         check_in_at,
         check_out_at,
-        feed.id
+        feed.id,
+        stay.reference.as_str()
     )
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    match found {
-        Some(row) => Ok(Some(booking_row(conn, row.id).await?)),
-        None => Ok(None),
+    if let Some(booking_id) = found.same_stay {
+        return Ok(FirstSight::SameStay(booking_row(conn, booking_id).await?));
+    }
+    match found.reference_room {
+        Some(room_id) if room_id != feed.room_id => {
+            tracing::warn!(feed_id = %feed.id, "a feed's stay has the reference of another room's booking: skipped");
+            Ok(FirstSight::OtherRoom)
+        }
+        _ => Ok(FirstSight::New),
     }
 }
 

@@ -5,7 +5,7 @@
 //! Every function here runs in the caller's transaction: a code's change,
 //! its audit event and the job that carries it to the lock commit together.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -118,13 +118,15 @@ pub async fn sync_booking_codes(
             for code in &kept {
                 move_window(conn, &booking, code, actor).await?;
             }
+            // The codes' jobs and the stay's, written in one statement.
+            let mut jobs = queue::Batch::default();
             if booking.codes_revoked_at.is_none() {
                 let covered: HashSet<Uuid> = kept.iter().map(|c| c.lock_id).collect();
                 let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
                 // The value the guest was told, kept on the new room's locks
                 // where it fits.
                 let told = kept.first().or(moved_off.first()).map(|c| c.code.clone());
-                issue_guest_codes(conn, &booking, missing, told, actor).await?;
+                issue_guest_codes(conn, &booking, missing, told, actor, &mut jobs).await?;
             }
             // A door the stay no longer uses (a room move, a lock taken out):
             // its code goes at once, even during the stay (review H2). The
@@ -136,7 +138,8 @@ pub async fn sync_booking_codes(
             if !moved_off.is_empty() {
                 tell_of_moved_codes(conn, &booking, &moved_off, now).await?;
             }
-            schedule_pre_arrival(conn, &booking, now).await
+            schedule_pre_arrival(&booking, now, &mut jobs)?;
+            Ok(jobs.enqueue(conn).await?)
         }
     }
 }
@@ -215,28 +218,24 @@ async fn room_name(conn: &mut PgConnection, room_id: Uuid) -> AccessResult<Strin
 /// Queues the pre-arrival message for `code_release_hours` before check-in,
 /// or now when that moment has passed. Moved dates move it; the job itself
 /// checks status and verification when it runs, and sends once per channel.
-async fn schedule_pre_arrival(
-    conn: &mut PgConnection,
-    booking: &BookingWindow,
-    now: DateTime<Utc>,
-) -> AccessResult<()> {
+fn schedule_pre_arrival(booking: &BookingWindow, now: DateTime<Utc>, jobs: &mut queue::Batch) -> AccessResult<()> {
     if now >= booking.check_out_at {
         return Ok(());
     }
     let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
     // The confirmation goes once per channel (the outbox dedupes); the
     // pre-arrival message with the code at release time.
-    queue::enqueue(conn, &BookingConfirmed { booking_id: booking.id }, now).await?;
-    queue::enqueue(conn, &PreArrival { booking_id: booking.id }, release_at.max(now)).await?;
+    jobs.add(&BookingConfirmed { booking_id: booking.id }, now)?;
+    jobs.add(&PreArrival { booking_id: booking.id }, release_at.max(now))?;
     // SPEC §3.8: a code not on the lock this long before check-in is a
     // problem for a person.
     let deadline = booking.check_in_at - CODE_SET_LEAD;
     // Confirmed at the last minute: give the locks a few minutes first.
     let earliest = now + chrono::Duration::minutes(10);
-    queue::enqueue(conn, &CheckCodesSet { booking_id: booking.id }, deadline.max(earliest)).await?;
+    jobs.add(&CheckCodesSet { booking_id: booking.id }, deadline.max(earliest))?;
     // SPEC §9: a guest doorman cannot reach is a job for staff (the claim link).
     let reachable_by = booking.check_in_at - super::claims::UNREACHABLE_LEAD;
-    queue::enqueue(conn, &CheckGuestReachable { booking_id: booking.id }, reachable_by.max(now)).await?;
+    jobs.add(&CheckGuestReachable { booking_id: booking.id }, reachable_by.max(now))?;
     Ok(())
 }
 
@@ -360,14 +359,51 @@ pub async fn revoke_code(
 /// Live codes on a lock: everything not removed or failed, plus codes found
 /// on the device that doorman does not manage.
 pub async fn live_count(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<i64> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state = ANY($2))
-                + (SELECT count(*) FROM device_codes WHERE lock_id = $1 AND NOT managed) AS "n!""#,
-        lock_id,
+    let occupancy = occupancy(conn, &[lock_id]).await?;
+    Ok(occupancy.live.get(&lock_id).copied().unwrap_or(0))
+}
+
+/// The codes on some locks, read in one query.
+struct Occupancy {
+    /// Per lock, the codes that fill one of its slots (see [`live_count`]).
+    live: HashMap<Uuid, i64>,
+    /// Values a new code must not take on any of them: live codes, and
+    /// codes found on the devices that doorman does not manage.
+    taken: HashSet<String>,
+}
+
+/// One lock's row of [`occupancy`].
+struct LockOccupancy {
+    lock_id: Uuid,
+    live: i64,
+    taken: Vec<String>,
+}
+
+/// Each lock's codes are looked up by `lock_id = l.id`, never with
+/// `lock_id = ANY(…)`: a plan cached while the tables were small (the first
+/// calendar sync of a new install) would then scan every code of every lock.
+async fn occupancy(conn: &mut PgConnection, lock_ids: &[Uuid]) -> AccessResult<Occupancy> {
+    let rows = sqlx::query_as!(
+        LockOccupancy,
+        r#"SELECT l.id AS "lock_id!",
+               (SELECT count(*) FROM access_codes c WHERE c.lock_id = l.id AND c.state = ANY($2))
+                 + (SELECT count(*) FROM device_codes d WHERE d.lock_id = l.id AND NOT d.managed) AS "live!",
+               ARRAY(SELECT c.code FROM access_codes c WHERE c.lock_id = l.id AND c.state <> 'removed'
+                     UNION
+                     SELECT d.code FROM device_codes d
+                     WHERE d.lock_id = l.id AND NOT d.managed AND d.code IS NOT NULL) AS "taken!"
+           FROM UNNEST($1::uuid[]) AS l (id)"#,
+        lock_ids,
         CodeState::IN_A_SLOT as &[CodeState]
     )
-    .fetch_one(&mut *conn)
-    .await?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut occupancy = Occupancy { live: HashMap::new(), taken: HashSet::new() };
+    for row in rows {
+        occupancy.live.insert(row.lock_id, row.live);
+        occupancy.taken.extend(row.taken);
+    }
+    Ok(occupancy)
 }
 
 async fn issue_guest_codes(
@@ -376,10 +412,16 @@ async fn issue_guest_codes(
     locks: Vec<LockSlot>,
     told: Option<String>,
     actor: Actor,
+    jobs: &mut queue::Batch,
 ) -> AccessResult<()> {
+    if locks.is_empty() {
+        return Ok(());
+    }
+    let lock_ids: Vec<Uuid> = locks.iter().map(|l| l.id).collect();
+    let Occupancy { live, taken } = occupancy(conn, &lock_ids).await?;
     let mut open = Vec::new();
     for lock in locks {
-        let live = live_count(conn, lock.id).await?;
+        let live = live.get(&lock.id).copied().unwrap_or(0);
         if live >= i64::from(lock.capacity) {
             let subject = Subject {
                 property_id: Some(lock.property_id),
@@ -406,11 +448,13 @@ async fn issue_guest_codes(
     match shared {
         Some(rules) => {
             let slots: Vec<&LockSlot> = open.iter().map(|(lock, _)| lock).collect();
-            insert_shared(conn, booking, &slots, &rules, told, actor).await?;
+            let drawn = Drawn { preferred: told, taken: Some(taken) };
+            insert_shared(conn, booking, &slots, &rules, drawn, actor, jobs).await?;
         }
         None => {
             for (lock, _) in &open {
-                insert_shared(conn, booking, &[lock], &lock.rules(CodeKind::Guest), told.clone(), actor).await?;
+                let drawn = Drawn { preferred: told.clone(), taken: Some(taken.clone()) };
+                insert_shared(conn, booking, &[lock], &lock.rules(CodeKind::Guest), drawn, actor, jobs).await?;
             }
         }
     }
@@ -420,6 +464,13 @@ async fn issue_guest_codes(
     Ok(())
 }
 
+/// What a new value is drawn from: the value the guest was told, if any,
+/// and the values taken on the locks when the caller read them already.
+struct Drawn {
+    preferred: Option<String>,
+    taken: Option<HashSet<String>>,
+}
+
 /// Inserts one guest code per lock with a single value, drawing again when
 /// a concurrent writer took the value first.
 async fn insert_shared(
@@ -427,30 +478,37 @@ async fn insert_shared(
     booking: &BookingWindow,
     locks: &[&LockSlot],
     rules: &CodeRules,
-    mut preferred: Option<String>,
+    mut drawn: Drawn,
     actor: Actor,
+    jobs: &mut queue::Batch,
 ) -> AccessResult<()> {
+    if locks.is_empty() {
+        return Ok(());
+    }
     let lock_ids: Vec<Uuid> = locks.iter().map(|l| l.id).collect();
     for _ in 0..INSERT_ATTEMPTS {
-        let taken = taken_values(conn, &lock_ids).await?;
-        let value = match preferred.take().filter(|v| rules.accepts(v) && !taken.contains(v)) {
+        let taken = match drawn.taken.take() {
+            Some(taken) => taken,
+            None => taken_values(conn, &lock_ids).await?,
+        };
+        let value = match drawn.preferred.take().filter(|v| rules.accepts(v) && !taken.contains(v)) {
             Some(value) => value,
             None => generate(rules, &taken).ok_or_else(no_free_value)?,
         };
+        if let [lock] = locks {
+            // One lock: nothing to undo when the value was taken meanwhile.
+            match insert_code(&mut *conn, &guest_code(booking, lock), &value, actor, jobs).await {
+                Ok(_) => return Ok(()),
+                Err(InsertError::ValueTaken) => continue,
+                Err(InsertError::Other(e)) => return Err(e),
+            }
+        }
+        // Several: all of them, or none and a new value.
         let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
         let mut lost_race = false;
+        let mut these = queue::Batch::default();
         for lock in locks {
-            let new = NewCode {
-                lock,
-                kind: CodeKind::Guest,
-                booking_id: Some(booking.id),
-                booking_ref: Some(&booking.external_ref),
-                staff_id: None,
-                label: None,
-                valid_from: booking.check_in_at,
-                valid_until: Some(booking.check_out_at),
-            };
-            match insert_code(&mut savepoint, &new, &value, actor).await {
+            match insert_code(&mut savepoint, &guest_code(booking, lock), &value, actor, &mut these).await {
                 Ok(_) => {}
                 Err(InsertError::ValueTaken) => {
                     lost_race = true;
@@ -464,9 +522,24 @@ async fn insert_shared(
             continue;
         }
         savepoint.commit().await?;
+        jobs.append(these);
         return Ok(());
     }
     Err(no_free_value())
+}
+
+/// The guest code of `booking` on `lock`, valid for the stay.
+fn guest_code<'a>(booking: &'a BookingWindow, lock: &'a LockSlot) -> NewCode<'a> {
+    NewCode {
+        lock,
+        kind: CodeKind::Guest,
+        booking_id: Some(booking.id),
+        booking_ref: Some(&booking.external_ref),
+        staff_id: None,
+        label: None,
+        valid_from: booking.check_in_at,
+        valid_until: Some(booking.check_out_at),
+    }
 }
 
 /// Inserts a code of a freshly drawn value; `None` when the booking already
@@ -481,8 +554,10 @@ async fn insert_code_drawing(
         let taken = taken_values(conn, &[new.lock.id]).await?;
         let value = generate(rules, &taken).ok_or_else(no_free_value)?;
         let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
-        match insert_code(&mut savepoint, new, &value, actor).await {
+        let mut jobs = queue::Batch::default();
+        match insert_code(&mut savepoint, new, &value, actor, &mut jobs).await {
             Ok(id) => {
+                jobs.enqueue(&mut savepoint).await?;
                 savepoint.commit().await?;
                 return Ok(id);
             }
@@ -513,17 +588,23 @@ enum InsertError {
     Other(AccessError),
 }
 
-/// Inserts the row, its audit event, its programming job and its expiry.
-/// `Ok(None)`: the booking already has a live code on this lock.
+/// Inserts the row and its audit event, and adds its programming job and
+/// its expiry to `jobs`. `Ok(None)`: the booking already has a live code on
+/// this lock.
 async fn insert_code(
     conn: &mut PgConnection,
     new: &NewCode<'_>,
     value: &str,
     actor: Actor,
+    jobs: &mut queue::Batch,
 ) -> Result<Option<Uuid>, InsertError> {
+    // A value on the device that doorman does not manage, or live on the
+    // lock, is taken; the trigger and the unique index stay the backstop.
     let inserted = sqlx::query_scalar!(
         "INSERT INTO access_codes (lock_id, code, kind, booking_id, staff_id, label, valid_from, valid_until, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+         WHERE NOT EXISTS (SELECT 1 FROM device_codes d WHERE d.lock_id = $1 AND d.code = $2 AND NOT d.managed)
+         ON CONFLICT DO NOTHING
          RETURNING id",
         new.lock.id,
         value,
@@ -535,10 +616,12 @@ async fn insert_code(
         new.valid_until,
         actor.to_db(),
     )
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await;
     let id = match inserted {
-        Ok(id) => id,
+        Ok(Some(id)) => id,
+        Ok(None) if has_live_code(conn, new).await.map_err(InsertError::Other)? => return Ok(None),
+        Ok(None) => return Err(InsertError::ValueTaken),
         Err(e) => {
             let constraint = e.as_database_error().and_then(|d| d.constraint()).map(str::to_owned);
             return match constraint.as_deref() {
@@ -564,14 +647,30 @@ async fn insert_code(
     });
     let queued = async {
         audit::record(&mut *conn, actor, "code.created", subject, details).await?;
-        queue::enqueue(conn, &ProgramCode { code_id: id }, Utc::now()).await?;
+        jobs.add(&ProgramCode { code_id: id }, Utc::now())?;
         if let Some(until) = new.valid_until {
-            queue::enqueue(conn, &ExpireCode { code_id: id }, until).await?;
+            jobs.add(&ExpireCode { code_id: id }, until)?;
         }
         AccessResult::Ok(())
     };
     queued.await.map_err(InsertError::Other)?;
     Ok(Some(id))
+}
+
+/// Whether the booking of `new` already has its live guest code on the lock
+/// (what `access_codes_booking_lock_key` keeps unique).
+async fn has_live_code(conn: &mut PgConnection, new: &NewCode<'_>) -> AccessResult<bool> {
+    let Some(booking_id) = new.booking_id.filter(|_| new.kind == CodeKind::Guest) else {
+        return Ok(false);
+    };
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM access_codes WHERE booking_id = $1 AND lock_id = $2 AND kind = 'guest'
+               AND state NOT IN ('removing', 'removed')) AS "exists!""#,
+        booking_id,
+        new.lock.id
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 async fn move_window(
@@ -751,15 +850,7 @@ async fn load_lock(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<LockS
 /// Values a new code must not take on these locks: live codes, and codes
 /// found on the devices that doorman does not manage.
 async fn taken_values(conn: &mut PgConnection, lock_ids: &[Uuid]) -> AccessResult<HashSet<String>> {
-    let rows = sqlx::query_scalar!(
-        r#"SELECT code AS "code!" FROM access_codes WHERE lock_id = ANY($1) AND state <> 'removed'
-           UNION
-           SELECT code AS "code!" FROM device_codes WHERE lock_id = ANY($1) AND NOT managed AND code IS NOT NULL"#,
-        lock_ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().collect())
+    Ok(occupancy(conn, lock_ids).await?.taken)
 }
 
 /// Takes a code found on the lock (an orphan, SPEC §3.10) as a staff

@@ -21,7 +21,16 @@ pub struct FeedFetcher {
     client: reqwest::Client,
     /// `FEED_POLL_MINUTES`: how often each feed is fetched.
     pub poll: chrono::Duration,
+    /// Feeds written to the database at once by this instance.
+    writers: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// How many changed feeds one instance writes at once. Fetching waits on
+/// the network and runs at the scheduler's concurrency; writing a changed
+/// feed is all database work, and more transactions at once than the
+/// database has cores only make each slower (a first sync of 200 feeds
+/// took a quarter more CPU at 16 than at 4).
+pub const CONCURRENT_WRITES: usize = 4;
 
 /// What a fetch brought.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +77,14 @@ impl FeedFetcher {
             .user_agent(concat!("doorman/", env!("CARGO_PKG_VERSION"), " (calendar sync)"))
             .build()
             .unwrap_or_default();
-        Self { client, poll }
+        Self { client, poll, writers: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_WRITES)) }
+    }
+
+    /// Waits for a turn to write a changed feed; the turn ends when the
+    /// permit is dropped.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        // The semaphore is never closed; `None` would only let the write go on.
+        self.writers.clone().acquire_owned().await.ok()
     }
 
     /// One conditional GET.

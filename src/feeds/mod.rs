@@ -73,6 +73,10 @@ pub async fn sync(db: &PgPool, fetcher: &FeedFetcher, feed_id: Uuid) -> Result<O
     let last = Validators { etag: feed.etag.clone(), last_modified: feed.last_modified.clone() };
     let fetched = fetcher.fetch(&feed.url, &last).await;
     let now = Utc::now();
+    let _turn = match fetched {
+        Ok(Fetched::Body { .. }) => fetcher.write_turn().await,
+        _ => None,
+    };
     let mut tx = db.begin().await?;
     let counts = match fetched {
         Ok(Fetched::Unchanged) => {

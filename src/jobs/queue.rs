@@ -50,26 +50,104 @@ impl Claimed {
 /// job with the same dedupe key is merged as the job's [`Merge`] says.
 /// Workers are woken at commit.
 pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J, run_at: DateTime<Utc>) -> sqlx::Result<()> {
-    let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query!(
-        "INSERT INTO jobs (kind, payload, dedupe_key, run_at, max_attempts) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (dedupe_key) WHERE state = 'queued'
-         DO UPDATE SET
-             run_at = CASE WHEN $6 THEN LEAST(jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END,
-             payload = EXCLUDED.payload, updated_at = now()",
-        J::KIND,
-        payload,
-        job.dedupe_key(),
-        run_at,
-        J::MAX_ATTEMPTS,
-        J::MERGE == Merge::KeepEarliest,
-    )
-    .execute(&mut *conn)
-    .await?;
-    if run_at <= Utc::now() {
-        sqlx::query!("SELECT pg_notify($1, '')", CHANNEL).execute(&mut *conn).await?;
+    let mut batch = Batch::default();
+    batch.add(job, run_at)?;
+    batch.enqueue(conn).await
+}
+
+/// Several jobs added in one statement (one round trip), each merged with a
+/// waiting job of the same dedupe key as its [`Merge`] says, as
+/// [`enqueue`] does one at a time.
+#[derive(Debug, Default)]
+pub struct Batch(Vec<Entry>);
+
+/// One job of a [`Batch`].
+#[derive(Debug)]
+struct Entry {
+    kind: &'static str,
+    payload: serde_json::Value,
+    key: Option<String>,
+    run_at: DateTime<Utc>,
+    max_attempts: i32,
+    keep_earliest: bool,
+}
+
+impl Batch {
+    /// Adds `job`, due at `run_at`.
+    pub fn add<J: Job>(&mut self, job: &J, run_at: DateTime<Utc>) -> sqlx::Result<&mut Self> {
+        let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        self.push(Entry {
+            kind: J::KIND,
+            payload,
+            key: job.dedupe_key(),
+            run_at,
+            max_attempts: J::MAX_ATTEMPTS,
+            keep_earliest: J::MERGE == Merge::KeepEarliest,
+        });
+        Ok(self)
     }
-    Ok(())
+
+    /// Adds every job of `other`.
+    pub fn append(&mut self, other: Batch) {
+        for entry in other.0 {
+            self.push(entry);
+        }
+    }
+
+    /// A job of the same dedupe key added before is merged here, as the
+    /// queue would merge it (one statement cannot touch a row twice).
+    fn push(&mut self, entry: Entry) {
+        let same = self.0.iter_mut().find(|e| e.key.is_some() && e.key == entry.key);
+        match same {
+            Some(earlier) => {
+                earlier.run_at = if entry.keep_earliest { earlier.run_at.min(entry.run_at) } else { entry.run_at };
+                earlier.payload = entry.payload;
+            }
+            None => self.0.push(entry),
+        }
+    }
+
+    /// Writes the jobs in the caller's transaction; workers are woken at
+    /// commit when one is due already.
+    pub async fn enqueue(self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let due = self.0.iter().any(|e| e.run_at <= now);
+        let kinds: Vec<String> = self.0.iter().map(|e| e.kind.to_owned()).collect();
+        let keys: Vec<Option<String>> = self.0.iter().map(|e| e.key.clone()).collect();
+        let keeping_earliest: Vec<String> =
+            self.0.iter().filter(|e| e.keep_earliest).filter_map(|e| e.key.clone()).collect();
+        let run_at: Vec<DateTime<Utc>> = self.0.iter().map(|e| e.run_at).collect();
+        let max_attempts: Vec<i32> = self.0.iter().map(|e| e.max_attempts).collect();
+        let payloads: Vec<serde_json::Value> = self.0.into_iter().map(|e| e.payload).collect();
+        sqlx::query!(
+            "WITH added AS (
+                 INSERT INTO jobs (kind, payload, dedupe_key, run_at, max_attempts)
+                 SELECT kind, payload, dedupe_key, run_at, max_attempts
+                 FROM UNNEST($1::text[], $2::jsonb[], $3::text[], $4::timestamptz[], $5::int[])
+                     AS j (kind, payload, dedupe_key, run_at, max_attempts)
+                 ON CONFLICT (dedupe_key) WHERE state = 'queued'
+                 DO UPDATE SET
+                     run_at = CASE WHEN EXCLUDED.dedupe_key = ANY($6::text[])
+                         THEN LEAST(jobs.run_at, EXCLUDED.run_at) ELSE EXCLUDED.run_at END,
+                     payload = EXCLUDED.payload, updated_at = now()
+             )
+             SELECT pg_notify($7, '') WHERE $8",
+            &kinds,
+            &payloads,
+            &keys as &[Option<String>],
+            &run_at,
+            &max_attempts,
+            &keeping_earliest,
+            CHANNEL,
+            due,
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Claims up to `limit` due jobs for `worker`, leased for `lease`. Commits at
