@@ -288,7 +288,8 @@ async fn revoke_for_new_guest(conn: &mut PgConnection, booking_id: Uuid, actor: 
 
 /// A booking by its PMS reference, with its room and guest.
 pub async fn get_booking_by_ref(db: impl PgExecutor<'_>, external_ref: &str) -> AccessResult<Booking> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        BookingRow,
         r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, r.name AS room, b.check_in_at, b.check_out_at,
                b.status AS "status: BookingStatus", b.verified, b.arrived_at, b.created_at, b.updated_at,
                g.id AS guest_id, g.name AS guest_name, g.phone AS "guest_phone: Phone", b.guest_email,
@@ -302,27 +303,117 @@ pub async fn get_booking_by_ref(db: impl PgExecutor<'_>, external_ref: &str) -> 
     .fetch_optional(db)
     .await?
     .ok_or(AccessError::NotFound { entity: "booking" })?;
-    Ok(Booking {
-        id: row.id,
-        external_ref: row.external_ref,
-        property_id: row.property_id,
-        room_id: row.room_id,
-        room: row.room,
-        guest: Guest {
-            id: row.guest_id,
-            name: row.guest_name,
-            phone: row.guest_phone,
-            email: row.guest_email,
-            language: row.guest_language,
-        },
-        check_in_at: row.check_in_at,
-        check_out_at: row.check_out_at,
-        status: row.status,
-        verified: row.verified,
-        arrived_at: row.arrived_at,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
+    Ok(row.into())
+}
+
+/// Which bookings `GET /api/v1/bookings` lists.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter {
+    /// Only this property's (404 when it does not exist).
+    pub property_id: Option<Uuid>,
+    /// Only rooms of this name (any case).
+    pub room: Option<String>,
+    /// Only stays that end after the start of this day, in their
+    /// property's timezone.
+    pub from: Option<NaiveDate>,
+    /// Only stays that begin before the end of this day, there.
+    pub to: Option<NaiveDate>,
+    /// At most this many.
+    pub limit: i64,
+    /// After skipping this many.
+    pub offset: i64,
+}
+
+/// A page of bookings.
+#[derive(Debug, Clone)]
+pub struct BookingPage {
+    /// The bookings, by check-in, then reference.
+    pub bookings: Vec<Booking>,
+    /// Whether more follow this page.
+    pub more: bool,
+}
+
+/// The bookings matching `filter`, by check-in then reference, a page at a
+/// time (offset paging: stable while no booking is added or moved).
+pub async fn list_bookings(conn: &mut PgConnection, filter: &BookingFilter) -> AccessResult<BookingPage> {
+    if let Some(property_id) = filter.property_id {
+        get_property(&mut *conn, property_id).await?;
+    }
+    let mut rows = sqlx::query_as!(
+        BookingRow,
+        r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, r.name AS room, b.check_in_at, b.check_out_at,
+               b.status AS "status: BookingStatus", b.verified, b.arrived_at, b.created_at, b.updated_at,
+               g.id AS guest_id, g.name AS guest_name, g.phone AS "guest_phone: Phone", b.guest_email,
+               g.language AS guest_language
+           FROM bookings b
+           JOIN rooms r ON r.id = b.room_id
+           JOIN guests g ON g.id = b.guest_id
+           JOIN properties p ON p.id = b.property_id
+           WHERE ($1::uuid IS NULL OR b.property_id = $1)
+             AND ($2::text IS NULL OR lower(r.name) = lower($2))
+             AND ($3::date IS NULL OR b.check_out_at > ($3::date)::timestamp AT TIME ZONE p.timezone)
+             AND ($4::date IS NULL OR b.check_in_at < ($4::date + 1)::timestamp AT TIME ZONE p.timezone)
+           ORDER BY b.check_in_at, b.external_ref
+           LIMIT $5 OFFSET $6"#,
+        filter.property_id,
+        filter.room.as_deref().map(str::trim),
+        filter.from,
+        filter.to,
+        filter.limit + 1,
+        filter.offset,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(usize::try_from(filter.limit).unwrap_or_default());
+    Ok(BookingPage { bookings: rows.into_iter().map(Booking::from).collect(), more })
+}
+
+/// A booking's row joined with its room's name and its guest.
+struct BookingRow {
+    id: Uuid,
+    external_ref: String,
+    property_id: Uuid,
+    room_id: Uuid,
+    room: String,
+    check_in_at: DateTime<Utc>,
+    check_out_at: DateTime<Utc>,
+    status: BookingStatus,
+    verified: bool,
+    arrived_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    guest_id: Uuid,
+    guest_name: String,
+    guest_phone: Option<Phone>,
+    guest_email: Option<String>,
+    guest_language: String,
+}
+
+impl From<BookingRow> for Booking {
+    fn from(row: BookingRow) -> Self {
+        Self {
+            id: row.id,
+            external_ref: row.external_ref,
+            property_id: row.property_id,
+            room_id: row.room_id,
+            room: row.room,
+            guest: Guest {
+                id: row.guest_id,
+                name: row.guest_name,
+                phone: row.guest_phone,
+                email: row.guest_email,
+                language: row.guest_language,
+            },
+            check_in_at: row.check_in_at,
+            check_out_at: row.check_out_at,
+            status: row.status,
+            verified: row.verified,
+            arrived_at: row.arrived_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 /// The id of a booking by its PMS reference.

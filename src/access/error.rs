@@ -61,11 +61,22 @@ impl From<sqlx::Error> for AccessError {
         if let sqlx::Error::RowNotFound = err {
             return Self::NotFound { entity: "record" };
         }
+        // Class 22 is PostgreSQL's "data exception": a value it cannot
+        // store, such as a NUL character in a text or a date out of its
+        // range. The request's fault, never the server's.
+        if err.as_database_error().and_then(|db| db.code()).is_some_and(|code| code.starts_with("22")) {
+            return Self::Invalid(
+                "a value cannot be stored: text must not contain NUL characters, and dates and \
+                 numbers must be within range"
+                    .into(),
+            );
+        }
         let constraint = err.as_database_error().and_then(|db| db.constraint()).map(str::to_owned);
         let Some(constraint) = constraint else {
             return Self::Database(err);
         };
         match constraint.as_str() {
+            "feeds_room_url_key" => Self::Conflict("the room already reads this calendar".into()),
             "rooms_property_name_key" => Self::Conflict("a room with this name already exists in the property".into()),
             "locks_provider_device_key" => {
                 Self::Conflict("a lock with this provider and device id is already registered".into())

@@ -246,8 +246,12 @@ pub async fn record_failure(
         status,
         error
     )
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
+    // Removed while it was being fetched: there is nothing left to record.
+    let Some(since) = since else {
+        return Ok(());
+    };
     if now - since >= FAILING_BEFORE_ALERT {
         let alert = StaffAlert::FeedFailing {
             feed_id: feed.id,

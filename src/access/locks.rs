@@ -87,6 +87,159 @@ pub struct Lock {
     pub created_at: DateTime<Utc>,
 }
 
+/// The shortest guest code a property-wide entrance may use.
+pub const ENTRANCE_MIN_LENGTH: usize = 6;
+/// The most codes a lock may be said to hold.
+pub const MAX_CAPACITY: i32 = 10_000;
+/// The most backup codes doorman keeps on one lock.
+pub const MAX_BACKUP_CODES: i32 = 10;
+/// The longest display name of a lock, in characters.
+pub const MAX_LOCK_NAME: usize = 100;
+
+/// A lock's display name: trimmed, 1 to 100 characters.
+pub fn parse_lock_name(raw: &str) -> AccessResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > MAX_LOCK_NAME {
+        return Err(AccessError::invalid("name", "1 to 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// The rules a lock's settings obey together, on registration and on every
+/// change: a capacity of 1 to 10000; on a property-wide entrance (no room)
+/// guest codes of at least 6 characters; 0 to 10 backup codes, fewer than
+/// the capacity.
+pub fn check_lock_settings(
+    room_id: Option<Uuid>,
+    code_length: CodeLength,
+    capacity: i32,
+    backup_codes: i32,
+) -> AccessResult<()> {
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
+        return Err(AccessError::invalid("capacity", "between 1 and 10000"));
+    }
+    if room_id.is_none() && code_length.get() < ENTRANCE_MIN_LENGTH {
+        // A shared entrance holds every guest's code: with 4 or 5
+        // characters a few hundred live codes make guessing easy.
+        return Err(AccessError::invalid(
+            "code_length",
+            format!("at least {ENTRANCE_MIN_LENGTH} for a property-wide entrance (a lock without room_id)"),
+        ));
+    }
+    if !(0..=MAX_BACKUP_CODES).contains(&backup_codes) || backup_codes >= capacity {
+        return Err(AccessError::invalid("backup_codes", "between 0 and 10, and below the capacity"));
+    }
+    Ok(())
+}
+
+/// Changes to a lock (`PATCH /api/v1/locks/{id}`); `None` keeps a field.
+/// Its property, room, provider and device are what the lock *is*: to
+/// change them, register another lock.
+#[derive(Debug, Clone, Default)]
+pub struct LockChanges {
+    /// Display name.
+    pub name: Option<String>,
+    /// Manufacturer.
+    pub brand: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// How a guest operates it.
+    pub kind: Option<LockKind>,
+    /// Characters its new codes use.
+    pub code_format: Option<CodeFormat>,
+    /// Length of its new guest codes.
+    pub code_length: Option<CodeLength>,
+    /// How many codes it holds.
+    pub capacity: Option<i32>,
+    /// Whether doorman programs codes on it.
+    pub status: Option<LockStatus>,
+    /// How many backup codes doorman keeps on it.
+    pub backup_codes: Option<i32>,
+}
+
+/// Changes a lock's settings, checked together with what is stored
+/// ([`check_lock_settings`]), audited as `lock.updated` with each changed
+/// field's old and new value. Codes already issued keep their format and
+/// length; new ones follow the change.
+#[tracing::instrument(skip_all, fields(%id))]
+pub async fn update_lock(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &LockChanges,
+    actor: super::audit::Actor,
+) -> AccessResult<Lock> {
+    sqlx::query_scalar!("SELECT id FROM locks WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AccessError::NotFound { entity: "lock" })?;
+    let mut lock = get_lock(&mut *conn, id).await?;
+    let changed = apply_lock_changes(&mut lock, changes)?;
+    if changed.is_empty() {
+        return Ok(lock);
+    }
+    sqlx::query!(
+        "UPDATE locks SET name = $2, brand = $3, model = $4, kind = $5, code_format = $6, code_length = $7,
+             capacity = $8, status = $9, backup_codes = $10
+         WHERE id = $1",
+        id,
+        lock.name,
+        lock.brand,
+        lock.model,
+        lock.kind.as_str(),
+        lock.code_format.as_str(),
+        lock.code_length,
+        lock.capacity,
+        lock.status.as_str(),
+        lock.backup_codes,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let subject =
+        super::audit::Subject { property_id: Some(lock.property_id), lock_id: Some(id), ..Default::default() };
+    let details = serde_json::Value::Object(changed);
+    super::audit::record(&mut *conn, actor, "lock.updated", subject, details).await?;
+    get_lock(&mut *conn, id).await
+}
+
+/// Applies `changes` to `lock` after checking the result; returns each
+/// changed field with `{"from", "to"}`.
+fn apply_lock_changes(
+    lock: &mut Lock,
+    changes: &LockChanges,
+) -> AccessResult<serde_json::Map<String, serde_json::Value>> {
+    let code_length = changes.code_length.map_or(lock.code_length, |l| l.get() as i32);
+    let stored_length = CodeLength::new(i64::from(code_length)).map_err(|e| AccessError::invalid("code_length", e))?;
+    let capacity = changes.capacity.unwrap_or(lock.capacity);
+    let backup_codes = changes.backup_codes.unwrap_or(lock.backup_codes);
+    check_lock_settings(lock.room_id, stored_length, capacity, backup_codes)?;
+    let mut changed = serde_json::Map::new();
+    let mut note = |name: &str, from: serde_json::Value, to: serde_json::Value| {
+        if from != to {
+            changed.insert(name.to_owned(), serde_json::json!({ "from": from, "to": to }));
+        }
+    };
+    let new = Lock {
+        name: changes.name.clone().unwrap_or_else(|| lock.name.clone()),
+        brand: changes.brand.clone().unwrap_or_else(|| lock.brand.clone()),
+        model: changes.model.clone().unwrap_or_else(|| lock.model.clone()),
+        kind: changes.kind.unwrap_or(lock.kind),
+        code_format: changes.code_format.unwrap_or(lock.code_format),
+        code_length,
+        capacity,
+        status: changes.status.unwrap_or(lock.status),
+        backup_codes,
+        ..lock.clone()
+    };
+    let old = serde_json::to_value(&*lock).unwrap_or_default();
+    let now = serde_json::to_value(&new).unwrap_or_default();
+    for field in ["name", "brand", "model", "kind", "code_format", "code_length", "capacity", "status", "backup_codes"]
+    {
+        note(field, old[field].clone(), now[field].clone());
+    }
+    *lock = new;
+    Ok(changed)
+}
+
 /// Registers a lock. The room, when given, must belong to the property.
 #[tracing::instrument(skip_all, fields(property_id = %new.property_id, lock.name = %new.name))]
 pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult<Lock> {
@@ -171,4 +324,24 @@ pub async fn request_orphan_removal(
     let subject = super::audit::Subject { lock_id: Some(lock_id), ..Default::default() };
     let details = serde_json::json!({ "provider_ref": provider_ref });
     super::audit::record(&mut *conn, actor, "lock.orphan_purge_requested", subject, details).await
+}
+
+/// The locks of one property (404 when it does not exist), or of every
+/// property: by property, entrances first, then by name.
+pub async fn list_locks(conn: &mut PgConnection, property_id: Option<Uuid>) -> AccessResult<Vec<Lock>> {
+    if let Some(property_id) = property_id {
+        super::properties::get_property(&mut *conn, property_id).await?;
+        return list_property_locks(&mut *conn, property_id).await;
+    }
+    Ok(sqlx::query_as!(
+        Lock,
+        r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
+               provider AS "provider: ProviderKind", provider_device_id,
+               code_format AS "code_format: CodeFormat", code_length, capacity,
+               status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
+               keypad_battery_low, status_checked_at, reconciled_at, created_at
+           FROM locks ORDER BY property_id, room_id IS NOT NULL, name, id"#
+    )
+    .fetch_all(&mut *conn)
+    .await?)
 }

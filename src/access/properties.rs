@@ -13,18 +13,25 @@ use super::timezone::Timezone;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Knowledge {
     /// How to get in: door, keypad, floor.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub entry_instructions: Option<String>,
     /// The wifi network's name.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub wifi_name: Option<String>,
     /// The wifi password; given only to a current guest.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub wifi_password: Option<String>,
     /// Where and how to park.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub parking: Option<String>,
     /// How to find the property.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub directions: Option<String>,
     /// What to do when leaving.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub checkout_instructions: Option<String>,
     /// Rules of the house.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub house_rules: Option<String>,
 }
 
@@ -56,6 +63,16 @@ impl NewProperty {
     pub const CHANNELS: [&'static str; 4] = ["whatsapp", "telegram", "sms", "email"];
     /// The most hours before check-in a code may be released: 30 days.
     pub const MAX_RELEASE_HOURS: i32 = 720;
+    /// The local check-in time when none is given.
+    pub const DEFAULT_CHECK_IN: NaiveTime = match NaiveTime::from_hms_opt(15, 0, 0) {
+        Some(time) => time,
+        None => NaiveTime::MIN,
+    };
+    /// The local check-out time when none is given.
+    pub const DEFAULT_CHECK_OUT: NaiveTime = match NaiveTime::from_hms_opt(11, 0, 0) {
+        Some(time) => time,
+        None => NaiveTime::MIN,
+    };
 }
 
 /// A stored property.
@@ -148,7 +165,8 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
 
 /// A property by id.
 pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Property> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, created_at
@@ -158,27 +176,252 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
     .fetch_optional(db)
     .await?
     .ok_or(AccessError::NotFound { entity: "property" })?;
-    Ok(Property {
-        id: row.id,
-        name: row.name,
-        timezone: row.timezone,
-        address: row.address,
-        check_in_time: row.check_in_time,
-        check_out_time: row.check_out_time,
-        code_release_hours: row.code_release_hours,
-        requires_verification: row.requires_verification,
-        knowledge: Knowledge {
-            entry_instructions: row.entry_instructions,
-            wifi_name: row.wifi_name,
-            wifi_password: row.wifi_password,
-            parking: row.parking,
-            directions: row.directions,
-            checkout_instructions: row.checkout_instructions,
-            house_rules: row.house_rules,
-        },
-        notify_channels: row.notify_channels,
-        created_at: row.created_at,
-    })
+    Ok(row.into())
+}
+
+/// Every property, by name (`GET /api/v1/properties`).
+pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Property>> {
+    let rows = sqlx::query_as!(
+        PropertyRow,
+        r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
+               code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
+               parking, directions, checkout_instructions, house_rules, notify_channels, created_at
+           FROM properties ORDER BY name, created_at"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Property::from).collect())
+}
+
+/// A `properties` row as stored, the knowledge base in its own columns.
+struct PropertyRow {
+    id: Uuid,
+    name: String,
+    timezone: Timezone,
+    address: String,
+    check_in_time: NaiveTime,
+    check_out_time: NaiveTime,
+    code_release_hours: i32,
+    requires_verification: bool,
+    entry_instructions: Option<String>,
+    wifi_name: Option<String>,
+    wifi_password: Option<String>,
+    parking: Option<String>,
+    directions: Option<String>,
+    checkout_instructions: Option<String>,
+    house_rules: Option<String>,
+    notify_channels: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<PropertyRow> for Property {
+    fn from(row: PropertyRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            timezone: row.timezone,
+            address: row.address,
+            check_in_time: row.check_in_time,
+            check_out_time: row.check_out_time,
+            code_release_hours: row.code_release_hours,
+            requires_verification: row.requires_verification,
+            knowledge: Knowledge {
+                entry_instructions: row.entry_instructions,
+                wifi_name: row.wifi_name,
+                wifi_password: row.wifi_password,
+                parking: row.parking,
+                directions: row.directions,
+                checkout_instructions: row.checkout_instructions,
+                house_rules: row.house_rules,
+            },
+            notify_channels: row.notify_channels,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Changes to a property (`PATCH /api/v1/properties/{id}`), already
+/// parsed; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PropertyChanges {
+    /// Display name.
+    pub name: Option<String>,
+    /// Where local times are computed.
+    pub timezone: Option<Timezone>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Local check-in time.
+    pub check_in_time: Option<NaiveTime>,
+    /// Local check-out time.
+    pub check_out_time: Option<NaiveTime>,
+    /// Hours before check-in a code may be released.
+    pub code_release_hours: Option<i32>,
+    /// Whether a booking must be verified before its code is released.
+    pub requires_verification: Option<bool>,
+    /// Knowledge base entries: `Some(None)` clears one.
+    pub knowledge: KnowledgeChanges,
+    /// Channels guest messages use.
+    pub notify_channels: Option<Vec<String>>,
+}
+
+/// Changes to a knowledge base, entry by entry: `None` keeps an entry,
+/// `Some(None)` clears it, `Some(Some(text))` sets it.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeChanges {
+    /// How to get in.
+    pub entry_instructions: Option<Option<String>>,
+    /// The wifi network's name.
+    pub wifi_name: Option<Option<String>>,
+    /// The wifi password.
+    pub wifi_password: Option<Option<String>>,
+    /// Where and how to park.
+    pub parking: Option<Option<String>>,
+    /// How to find the property.
+    pub directions: Option<Option<String>>,
+    /// What to do when leaving.
+    pub checkout_instructions: Option<Option<String>>,
+    /// Rules of the house.
+    pub house_rules: Option<Option<String>>,
+}
+
+impl KnowledgeChanges {
+    /// Applies the changes, returning the names of the entries that changed.
+    fn apply(&self, knowledge: &mut Knowledge) -> Vec<&'static str> {
+        let entries = [
+            ("knowledge.entry_instructions", &self.entry_instructions, &mut knowledge.entry_instructions),
+            ("knowledge.wifi_name", &self.wifi_name, &mut knowledge.wifi_name),
+            ("knowledge.wifi_password", &self.wifi_password, &mut knowledge.wifi_password),
+            ("knowledge.parking", &self.parking, &mut knowledge.parking),
+            ("knowledge.directions", &self.directions, &mut knowledge.directions),
+            ("knowledge.checkout_instructions", &self.checkout_instructions, &mut knowledge.checkout_instructions),
+            ("knowledge.house_rules", &self.house_rules, &mut knowledge.house_rules),
+        ];
+        let mut changed = Vec::new();
+        for (name, change, entry) in entries {
+            if let Some(value) = change {
+                if entry != value {
+                    entry.clone_from(value);
+                    changed.push(name);
+                }
+            }
+        }
+        changed
+    }
+}
+
+/// The longest display name of a property, in characters.
+pub const MAX_PROPERTY_NAME: usize = 200;
+
+/// A property's display name: trimmed, 1 to 200 characters.
+pub fn parse_property_name(raw: &str) -> AccessResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > MAX_PROPERTY_NAME {
+        return Err(AccessError::invalid("name", "1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// A local time of day, `HH:MM` or `HH:MM:SS`, for the field `field`.
+pub fn parse_local_time(field: &str, raw: &str) -> AccessResult<NaiveTime> {
+    hh_mm::parse(raw).ok_or_else(|| AccessError::invalid(field, format!("{raw:?} is not HH:MM")))
+}
+
+/// Hours before check-in a code may be released: 0 to 720.
+pub fn check_release_hours(hours: i32) -> AccessResult<i32> {
+    if !(0..=NewProperty::MAX_RELEASE_HOURS).contains(&hours) {
+        return Err(AccessError::invalid("code_release_hours", "between 0 and 720"));
+    }
+    Ok(hours)
+}
+
+/// The channels guest messages use: each one of [`NewProperty::CHANNELS`].
+pub fn check_notify_channels(channels: Vec<String>) -> AccessResult<Vec<String>> {
+    if let Some(bad) = channels.iter().find(|c| !NewProperty::CHANNELS.contains(&c.as_str())) {
+        return Err(AccessError::invalid(
+            "notify_channels",
+            format!("{bad:?} is not one of whatsapp, telegram, sms, email"),
+        ));
+    }
+    Ok(channels)
+}
+
+/// Changes a property, audited as `property.updated` with the names of the
+/// fields that changed (never their values: one may be the wifi password).
+/// A change that changes nothing is no event.
+#[tracing::instrument(skip_all, fields(%id))]
+pub async fn update_property(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &PropertyChanges,
+    actor: super::audit::Actor,
+) -> AccessResult<Property> {
+    sqlx::query_scalar!("SELECT id FROM properties WHERE id = $1 FOR UPDATE", id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AccessError::NotFound { entity: "property" })?;
+    let mut property = get_property(&mut *conn, id).await?;
+    let changed = apply_property_changes(&mut property, changes);
+    if changed.is_empty() {
+        return Ok(property);
+    }
+    store_property(&mut *conn, &property).await?;
+    let subject = super::audit::Subject { property_id: Some(id), ..Default::default() };
+    let details = serde_json::json!({ "changed": changed });
+    super::audit::record(&mut *conn, actor, "property.updated", subject, details).await?;
+    Ok(property)
+}
+
+fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) -> Vec<&'static str> {
+    fn set<T: PartialEq + Clone>(changed: &mut Vec<&'static str>, name: &'static str, field: &mut T, to: &Option<T>) {
+        if let Some(value) = to {
+            if field != value {
+                field.clone_from(value);
+                changed.push(name);
+            }
+        }
+    }
+    let mut changed = Vec::new();
+    set(&mut changed, "name", &mut property.name, &changes.name);
+    set(&mut changed, "timezone", &mut property.timezone, &changes.timezone);
+    set(&mut changed, "address", &mut property.address, &changes.address);
+    set(&mut changed, "check_in_time", &mut property.check_in_time, &changes.check_in_time);
+    set(&mut changed, "check_out_time", &mut property.check_out_time, &changes.check_out_time);
+    set(&mut changed, "code_release_hours", &mut property.code_release_hours, &changes.code_release_hours);
+    let verification = &changes.requires_verification;
+    set(&mut changed, "requires_verification", &mut property.requires_verification, verification);
+    set(&mut changed, "notify_channels", &mut property.notify_channels, &changes.notify_channels);
+    changed.extend(changes.knowledge.apply(&mut property.knowledge));
+    changed
+}
+
+async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessResult<()> {
+    let k = &property.knowledge;
+    sqlx::query!(
+        "UPDATE properties SET name = $2, timezone = $3, address = $4, check_in_time = $5, check_out_time = $6,
+             code_release_hours = $7, requires_verification = $8, entry_instructions = $9, wifi_name = $10,
+             wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
+             house_rules = $15, notify_channels = $16
+         WHERE id = $1",
+        property.id,
+        property.name,
+        property.timezone.name(),
+        property.address,
+        property.check_in_time,
+        property.check_out_time,
+        property.code_release_hours,
+        property.requires_verification,
+        k.entry_instructions,
+        k.wifi_name,
+        k.wifi_password,
+        k.parking,
+        k.directions,
+        k.checkout_instructions,
+        k.house_rules,
+        &property.notify_channels,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Finds a property by its exact name (the demo's idempotent seeding).

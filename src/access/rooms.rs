@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::error::AccessResult;
-use super::model::{CodeKind, CodeState, ProviderKind};
+use super::audit::{self, Actor, Subject};
+use super::error::{AccessError, AccessResult};
+use super::model::{CodeKind, CodeState, ProviderKind, RoomName};
+use super::properties::Room;
 use super::release::release_time;
 use super::staff::StaffMember;
 use super::timezone::Timezone;
@@ -210,4 +212,58 @@ pub async fn property_locks(conn: &mut PgConnection, property_id: Uuid) -> Acces
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Changes to a room (`PATCH /api/v1/rooms/{id}`); `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct RoomChanges {
+    /// A new name, unique within the property.
+    pub name: Option<RoomName>,
+    /// Its own entry instructions: `Some(None)` clears them.
+    pub entry_instructions: Option<Option<String>>,
+}
+
+/// Renames a room or changes its entry instructions, audited as
+/// `room.updated` with the fields that changed. A name another room of the
+/// property has is a conflict. The bookings of the room follow it: they
+/// hold its id, not its name.
+#[tracing::instrument(skip_all, fields(%room_id))]
+pub async fn update_room(
+    conn: &mut PgConnection,
+    room_id: Uuid,
+    changes: &RoomChanges,
+    actor: Actor,
+) -> AccessResult<Room> {
+    let mut room = sqlx::query_as!(
+        Room,
+        "SELECT id, property_id, name, entry_instructions FROM rooms WHERE id = $1 FOR UPDATE",
+        room_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AccessError::NotFound { entity: "room" })?;
+    let mut changed = Vec::new();
+    if let Some(name) = changes.name.as_ref().filter(|n| n.as_str() != room.name) {
+        room.name = name.as_str().to_owned();
+        changed.push("name");
+    }
+    if let Some(instructions) = changes.entry_instructions.as_ref().filter(|i| **i != room.entry_instructions) {
+        room.entry_instructions.clone_from(instructions);
+        changed.push("entry_instructions");
+    }
+    if changed.is_empty() {
+        return Ok(room);
+    }
+    sqlx::query!(
+        "UPDATE rooms SET name = $2, entry_instructions = $3 WHERE id = $1",
+        room.id,
+        room.name,
+        room.entry_instructions
+    )
+    .execute(&mut *conn)
+    .await?;
+    let subject = Subject { property_id: Some(room.property_id), ..Default::default() };
+    let details = serde_json::json!({ "room_id": room.id, "changed": changed });
+    audit::record(&mut *conn, actor, "room.updated", subject, details).await?;
+    Ok(room)
 }

@@ -142,7 +142,7 @@ async fn write_roles(conn: &mut PgConnection, staff_id: Uuid, roles: &StaffRoles
         .fetch_one(&mut *conn)
         .await?;
     if known != property_ids.len() as i64 {
-        return Err(AccessError::invalid("property_ids", "one or more properties do not exist"));
+        return Err(AccessError::NotFound { entity: "property" });
     }
     sqlx::query!(
         "INSERT INTO staff_properties (staff_id, property_id, role) SELECT $1, * FROM unnest($2::uuid[], $3::text[])",

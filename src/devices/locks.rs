@@ -271,7 +271,7 @@ fn on_device(device: &DeviceCode) -> drift::OnDevice {
 #[tracing::instrument(skip_all, fields(%lock_id))]
 pub async fn reconcile(db: &PgPool, providers: &Providers, lock_id: Uuid) -> Result<Reconciliation, ObserveError> {
     let lock = lock_row(db, lock_id).await?.ok_or(AccessError::NotFound { entity: "lock" })?;
-    let provider = providers.get(lock.provider)?;
+    let provider = providers.get(lock.provider).map_err(|_| ObserveError::NotConfigured(lock.provider))?;
     let ours = our_codes(db, lock_id).await?;
     let listed = provider.list_codes(&lock.device()).await?;
     let mut report = Reconciliation { lock_id, on_device: listed.len(), ..Reconciliation::default() };
@@ -363,6 +363,7 @@ pub async fn reconcile_job(ctx: &JobContext, lock_id: Uuid) -> Result<(), JobErr
         Ok(_) => Ok(()),
         Err(ObserveError::Provider(e)) => Err(e.into()),
         Err(ObserveError::Access(e)) => Err(e.into()),
+        Err(e @ ObserveError::NotConfigured(_)) => Err(JobError::Permanent(anyhow::Error::new(e))),
     }
 }
 

@@ -15,6 +15,7 @@ use super::codes::code_name;
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::mask;
 use crate::access::locks::get_lock;
+use crate::access::model::ProviderKind;
 use crate::access::AccessError;
 use crate::lock_providers::{Device, DeviceCode, DeviceCodeStatus, ProviderError, Providers};
 
@@ -54,6 +55,9 @@ pub enum ObserveError {
     /// The provider failed.
     #[error("the lock provider failed: {0}")]
     Provider(#[from] ProviderError),
+    /// This instance has no credentials for the lock's provider.
+    #[error("the {0} provider is not configured on this instance")]
+    NotConfigured(ProviderKind),
 }
 
 impl From<sqlx::Error> for ObserveError {
@@ -71,7 +75,7 @@ pub async fn observe_device_codes(
     lock_id: Uuid,
 ) -> Result<Vec<ObservedCode>, ObserveError> {
     let lock = get_lock(db, lock_id).await?;
-    let provider = providers.get(lock.provider)?;
+    let provider = providers.get(lock.provider).map_err(|_| ObserveError::NotConfigured(lock.provider))?;
     let device = Device { lock_id, device_id: lock.provider_device_id.clone() };
     let listed = provider.list_codes(&device).await?;
     record_listing(db, lock_id, listed).await

@@ -78,6 +78,11 @@ impl From<ObserveError> for ApiError {
                 tracing::warn!(error = %e, "lock provider failed");
                 Self::new(StatusCode::BAD_GATEWAY, "provider_error", format!("the lock provider failed: {e}"))
             }
+            ObserveError::NotConfigured(kind) => Self::new(
+                StatusCode::CONFLICT,
+                "provider_not_configured",
+                format!("the lock's provider ({kind}) is not configured on this instance"),
+            ),
         }
     }
 }

@@ -33,7 +33,7 @@ async fn staff_input_is_validated() {
     assert_error(app.post("/api/v1/staff", &bad_role).await, 422, "invalid_value").await;
     let unknown_property =
         json!({ "name": "A", "phone": "+421900000003", "role": "staff", "property_ids": [Uuid::new_v4()] });
-    assert_error(app.post("/api/v1/staff", &unknown_property).await, 422, "invalid_value").await;
+    assert_error(app.post("/api/v1/staff", &unknown_property).await, 404, "not_found").await;
 
     let first =
         json!({ "name": "A", "phone": "+421900000003", "role": "staff", "property_ids": [fixture.property_id] });

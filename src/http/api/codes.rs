@@ -20,17 +20,21 @@ use crate::http::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ManualCodeRequest {
     /// `standalone` (e.g. a contractor), `master`, `staff` or `guest`.
+    #[schema(schema_with = super::schema::manual_code_kind)]
     pub kind: CodeKind,
-    /// For `guest` codes: the booking.
+    /// For `guest` codes: the booking's PMS reference.
+    #[schema(max_length = 64, pattern = "^[^\\u0000]*$")]
     pub booking_ref: Option<String>,
     /// For `staff` codes: the staff member.
     pub staff_id: Option<Uuid>,
     /// Start of validity (default: now, or the booking's check-in).
+    #[schema(schema_with = super::schema::optional_date_time)]
     pub valid_from: Option<DateTime<Utc>>,
-    /// End of validity; required for `standalone`.
+    /// End of validity, after its start; required for `standalone`.
+    #[schema(schema_with = super::schema::optional_date_time)]
     pub valid_until: Option<DateTime<Utc>>,
-    /// Free text, e.g. "plumber".
-    #[schema(example = "plumber")]
+    /// Free text, e.g. "plumber", at most 100 characters (trimmed).
+    #[schema(example = "plumber", max_length = 100, pattern = "^[^\\u0000]*$")]
     pub label: Option<String>,
 }
 
@@ -38,6 +42,7 @@ pub struct ManualCodeRequest {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RevokeRequest {
     /// Recorded in the audit trail.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub reason: Option<String>,
     /// Revoke even the code of a stay in progress.
     #[serde(default)]
@@ -45,9 +50,10 @@ pub struct RevokeRequest {
 }
 
 /// Create a manual code on a lock; it is programmed by the scheduler.
-#[utoipa::path(post, path = "/api/v1/locks/{id}/codes", tag = "codes", request_body = ManualCodeRequest,
-    responses((status = 201, body = AccessCode), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 409, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/locks/{id}/codes", tag = "codes", operation_id = "create_code",
+    params(super::schema::LockId), request_body = ManualCodeRequest,
+    responses((status = 201, description = "Created; programmed by the scheduler.", body = AccessCode),
+        super::schema::NotFound, super::schema::Conflict, super::schema::Invalid),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -79,9 +85,11 @@ pub async fn create(
 /// Revoke a code end to end: `removing` until the provider confirms.
 /// 409 `stay_in_progress` for a guest code of a stay in progress without
 /// `force`.
-#[utoipa::path(post, path = "/api/v1/codes/{id}/revoke", tag = "codes", request_body = RevokeRequest,
-    responses((status = 200, body = AccessCode), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 409, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/codes/{id}/revoke", tag = "codes", operation_id = "revoke_code",
+    params(super::schema::CodeId),
+    request_body(content = Option<RevokeRequest>, description = "Optional: an empty body revokes with the default reason."),
+    responses((status = 200, description = "The code, now `removing`.", body = AccessCode), super::schema::NotFound,
+        super::schema::Conflict),
     security(("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -89,10 +97,11 @@ pub async fn revoke(
     body: axum::body::Bytes,
 ) -> Result<Json<AccessCode>, ApiError> {
     // The body is optional: an empty POST revokes with the default reason.
+    // So is a JSON `null`.
     let request: RevokeRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RevokeRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
+        serde_json::from_slice::<Option<RevokeRequest>>(&body).map(Option::unwrap_or_default).map_err(|e| {
             let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
             let code = if e.is_data() { "invalid_value" } else { "malformed_json" };
             ApiError::new(status, code, e.to_string())
@@ -111,9 +120,10 @@ pub async fn revoke(
 
 /// What the provider reports is on the lock now, each code `managed` or
 /// `orphan`.
-#[utoipa::path(get, path = "/api/v1/locks/{id}/device-codes", tag = "codes",
-    responses((status = 200, body = Vec<ObservedCode>), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 502, body = crate::http::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/locks/{id}/device-codes", tag = "codes", operation_id = "list_device_codes",
+    params(super::schema::LockId),
+    responses((status = 200, description = "What is on the lock.", body = Vec<ObservedCode>), super::schema::NotFound,
+        super::schema::NotConfigured, super::schema::ProviderFailed),
     security(("bearer" = [])))]
 pub async fn device_codes(
     State(state): State<AppState>,
@@ -135,9 +145,12 @@ pub struct AdoptRequest {
 /// Take a code found on the lock (an orphan from `device-codes`) as a staff
 /// member's persistent code, instead of generating a new one.
 #[utoipa::path(post, path = "/api/v1/locks/{id}/device-codes/{provider_ref}/adopt", tag = "codes",
+    operation_id = "adopt_device_code",
+    params(super::schema::LockId,
+        ("provider_ref" = String, Path, description = "The provider's reference of the code, from `device-codes`.")),
     request_body = AdoptRequest,
-    responses((status = 201, body = AccessCode), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 409, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)),
+    responses((status = 201, description = "Adopted.", body = AccessCode), super::schema::NotFound,
+        super::schema::Conflict, super::schema::Invalid),
     security(("bearer" = [])))]
 pub async fn adopt(
     State(state): State<AppState>,

@@ -15,8 +15,13 @@ use crate::http::AppState;
 /// A calendar link to read.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FeedRequest {
-    /// The calendar's export address (`https://…`).
-    #[schema(example = "https://www.airbnb.com/calendar/ical/12345.ics?s=0123456789abcdef")]
+    /// The calendar's export address (`https://…`), printable ASCII, at
+    /// most 2048 characters.
+    #[schema(
+        example = "https://www.airbnb.com/calendar/ical/12345.ics?s=0123456789abcdef",
+        max_length = 2048,
+        pattern = "^https?://[!-~]*$"
+    )]
     pub url: String,
     /// `airbnb`, `booking`, `vrbo` or `other`.
     pub source: FeedSource,
@@ -24,9 +29,10 @@ pub struct FeedRequest {
 
 /// Add a calendar feed to a room; it is fetched at once, then every
 /// `FEED_POLL_MINUTES`.
-#[utoipa::path(post, path = "/api/v1/rooms/{id}/feeds", tag = "feeds", request_body = FeedRequest,
-    responses((status = 201, body = Feed), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 409, body = crate::http::error::ErrorBody), (status = 422, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/rooms/{id}/feeds", tag = "feeds", operation_id = "create_feed",
+    params(super::schema::RoomId), request_body = FeedRequest,
+    responses((status = 201, description = "Added; fetched at once.", body = Feed), super::schema::NotFound,
+        super::schema::Conflict, super::schema::Invalid),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -44,15 +50,18 @@ pub async fn create(
 }
 
 /// A room's feeds, each with its last fetch and how many stays it shows.
-#[utoipa::path(get, path = "/api/v1/rooms/{id}/feeds", tag = "feeds",
-    responses((status = 200, body = Vec<Feed>)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/rooms/{id}/feeds", tag = "feeds", operation_id = "list_feeds",
+    params(super::schema::RoomId),
+    responses((status = 200, description = "The feeds; none for an unknown room.", body = Vec<Feed>)),
+    security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, Path(room_id): Path<Uuid>) -> Result<Json<Vec<Feed>>, ApiError> {
     Ok(Json(feeds::list_room_feeds(&state.db, room_id).await?))
 }
 
 /// Stop reading a feed; the bookings it brought stay.
-#[utoipa::path(delete, path = "/api/v1/feeds/{id}", tag = "feeds",
-    responses((status = 204), (status = 404, body = crate::http::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/v1/feeds/{id}", tag = "feeds", operation_id = "delete_feed",
+    params(super::schema::FeedId),
+    responses((status = 204, description = "Removed."), super::schema::NotFound), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
     let mut conn = state.db.acquire().await.map_err(AccessError::from)?;
     feeds::delete_feed(&mut conn, id).await?;
@@ -60,8 +69,9 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<Uuid>) -> Resu
 }
 
 /// Fetch a feed now and say what changed.
-#[utoipa::path(post, path = "/api/v1/feeds/{id}/sync", tag = "feeds",
-    responses((status = 200, body = SyncCounts), (status = 404, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/feeds/{id}/sync", tag = "feeds", operation_id = "sync_feed",
+    params(super::schema::FeedId),
+    responses((status = 200, description = "What changed.", body = SyncCounts), super::schema::NotFound),
     security(("bearer" = [])))]
 pub async fn sync(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<SyncCounts>, ApiError> {
     match crate::feeds::sync(&state.db, &state.feeds, id).await {

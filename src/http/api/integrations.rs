@@ -65,8 +65,10 @@ impl TryFrom<IntegrationRequest> for NewIntegration {
 }
 
 /// Connect a channel manager: its webhooks become bookings of the property.
-#[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", request_body = IntegrationRequest,
-    responses((status = 201, body = IntegrationCreated), (status = 422, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", operation_id = "create_integration",
+    request_body = IntegrationRequest,
+    responses((status = 201, description = "Connected; the webhook URL is shown this once.", body = IntegrationCreated),
+        super::schema::NotFound, super::schema::Invalid),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,

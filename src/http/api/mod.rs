@@ -6,10 +6,11 @@ pub mod feeds;
 pub mod integrations;
 pub mod locks;
 pub mod properties;
+pub mod schema;
 pub mod staff;
 pub mod trail;
 
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 
 use super::{auth, AppState};
@@ -22,21 +23,23 @@ pub const MAX_LIMIT: i64 = 1000;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/properties", post(properties::create))
-        .route("/properties/{id}", get(properties::show))
+        .route("/properties", post(properties::create).get(properties::list))
+        .route("/properties/{id}", get(properties::show).patch(properties::update))
         .route("/properties/{id}/rooms", post(properties::create_room))
+        .route("/rooms/{id}", patch(properties::update_room))
         .route("/rooms/{id}/feeds", post(feeds::create).get(feeds::list))
         .route("/feeds/{id}", axum::routing::delete(feeds::delete))
         .route("/feeds/{id}/sync", post(feeds::sync))
-        .route("/locks", post(locks::create))
-        .route("/locks/{id}", get(locks::show))
+        .route("/locks", post(locks::create).get(locks::list))
+        .route("/locks/{id}", get(locks::show).patch(locks::update))
         .route("/locks/{id}/codes", get(locks::codes).post(codes::create))
         .route("/locks/{id}/device-codes", get(codes::device_codes))
         .route("/locks/{id}/device-codes/{provider_ref}/adopt", post(codes::adopt))
         .route("/locks/{id}/reconcile", post(locks::reconcile_now))
         .route("/codes/{id}/revoke", post(codes::revoke))
         .route("/staff", post(staff::create))
-        .route("/staff/{id}", axum::routing::patch(staff::update))
+        .route("/staff/{id}", patch(staff::update))
+        .route("/bookings", get(bookings::list))
         .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show))
         .route("/integrations", post(integrations::create))
         .route("/audit", get(trail::audit))

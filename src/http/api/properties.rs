@@ -1,37 +1,80 @@
-//! `POST /properties`, `GET /properties/{id}`, `POST /properties/{id}/rooms`.
+//! `POST /properties`, `GET /properties`, `GET /properties/{id}`,
+//! `PATCH /properties/{id}`, `POST /properties/{id}/rooms`,
+//! `PATCH /rooms/{id}`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::schema;
+use crate::access::audit::Actor;
 use crate::access::locks::{list_property_locks, Lock};
 use crate::access::model::RoomName;
-use crate::access::properties::{self, hh_mm, Knowledge, NewProperty, Property, Room};
+use crate::access::properties::{self, Knowledge, KnowledgeChanges, NewProperty, Property, PropertyChanges, Room};
+use crate::access::rooms::{self, RoomChanges};
 use crate::access::timezone::Timezone;
 use crate::access::{AccessError, AccessResult};
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
 
+/// A channel guest messages may use.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyChannel {
+    /// WhatsApp.
+    Whatsapp,
+    /// Telegram.
+    Telegram,
+    /// SMS.
+    Sms,
+    /// E-mail.
+    Email,
+}
+
+impl NotifyChannel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Whatsapp => "whatsapp",
+            Self::Telegram => "telegram",
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+}
+
+fn channel_names(channels: Vec<NotifyChannel>) -> AccessResult<Vec<String>> {
+    properties::check_notify_channels(channels.into_iter().map(|c| c.as_str().to_owned()).collect())
+}
+
 /// A property to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PropertyRequest {
-    /// Display name.
-    #[schema(example = "Old Town Flats")]
+    /// Display name, 1 to 200 characters (trimmed).
+    #[schema(
+        example = "Old Town Flats",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\s\\u0000\\u0085][^\\u0000]*$"
+    )]
     pub name: String,
-    /// IANA timezone.
-    #[schema(example = "Europe/Bratislava")]
+    /// IANA timezone, as in the tz database (case-sensitive).
+    #[schema(schema_with = schema::timezone)]
     pub timezone: String,
     /// Street address.
     #[serde(default)]
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub address: String,
     /// Local check-in time, `HH:MM` (default 15:00).
-    #[schema(example = "15:00")]
+    #[schema(example = "15:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub check_in_time: Option<String>,
     /// Local check-out time, `HH:MM` (default 11:00).
-    #[schema(example = "11:00")]
+    #[schema(example = "11:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub check_out_time: Option<String>,
-    /// Hours before check-in a guest may receive the code (default 24).
+    /// Hours before check-in a guest may receive the code, 0 to 720
+    /// (default 24).
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 0, maximum = 720)]
     pub code_release_hours: Option<i32>,
     /// Whether a booking must be verified before its code is released.
     #[serde(default)]
@@ -40,43 +83,132 @@ pub struct PropertyRequest {
     #[serde(default)]
     pub knowledge: Knowledge,
     /// Channels guest messages use (default all: whatsapp, telegram, sms, email).
-    pub notify_channels: Option<Vec<String>>,
+    pub notify_channels: Option<Vec<NotifyChannel>>,
 }
 
 impl TryFrom<PropertyRequest> for NewProperty {
     type Error = AccessError;
 
     fn try_from(request: PropertyRequest) -> AccessResult<Self> {
-        let name = request.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AccessError::invalid("name", "1 to 200 characters"));
-        }
-        let time = |field: &str, raw: Option<String>, default: (u32, u32)| match raw {
-            None => Ok(chrono::NaiveTime::from_hms_opt(default.0, default.1, 0).expect("valid default")),
-            Some(raw) => hh_mm::parse(&raw).ok_or_else(|| AccessError::invalid(field, format!("{raw:?} is not HH:MM"))),
+        let time = |field: &str, raw: Option<String>, default: chrono::NaiveTime| match raw {
+            None => Ok(default),
+            Some(raw) => properties::parse_local_time(field, &raw),
         };
-        let code_release_hours = request.code_release_hours.unwrap_or(24);
-        if !(0..=NewProperty::MAX_RELEASE_HOURS).contains(&code_release_hours) {
-            return Err(AccessError::invalid("code_release_hours", "between 0 and 720"));
-        }
-        let notify_channels =
-            request.notify_channels.unwrap_or_else(|| NewProperty::CHANNELS.map(str::to_owned).to_vec());
-        if let Some(bad) = notify_channels.iter().find(|c| !NewProperty::CHANNELS.contains(&c.as_str())) {
-            return Err(AccessError::invalid(
-                "notify_channels",
-                format!("{bad:?} is not one of whatsapp, telegram, sms, email"),
-            ));
-        }
+        let notify_channels = match request.notify_channels {
+            None => NewProperty::CHANNELS.map(str::to_owned).to_vec(),
+            Some(channels) => channel_names(channels)?,
+        };
         Ok(NewProperty {
             notify_channels,
-            name,
+            name: properties::parse_property_name(&request.name)?,
             timezone: Timezone::parse(&request.timezone).map_err(|e| AccessError::invalid("timezone", e))?,
             address: request.address.trim().to_owned(),
-            check_in_time: time("check_in_time", request.check_in_time, (15, 0))?,
-            check_out_time: time("check_out_time", request.check_out_time, (11, 0))?,
-            code_release_hours,
+            check_in_time: time("check_in_time", request.check_in_time, NewProperty::DEFAULT_CHECK_IN)?,
+            check_out_time: time("check_out_time", request.check_out_time, NewProperty::DEFAULT_CHECK_OUT)?,
+            code_release_hours: properties::check_release_hours(request.code_release_hours.unwrap_or(24))?,
             requires_verification: request.requires_verification,
             knowledge: request.knowledge,
+        })
+    }
+}
+
+/// Changes to a property: only the fields given change (`null` is the same
+/// as absent). Validated as on creation.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyPatch {
+    /// Display name, 1 to 200 characters (trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000\\u0085][^\\u0000]*$")]
+    pub name: Option<String>,
+    /// IANA timezone. Bookings already stored keep their instants.
+    #[schema(schema_with = schema::optional_timezone)]
+    pub timezone: Option<String>,
+    /// Street address.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub address: Option<String>,
+    /// Local check-in time, `HH:MM`, for bookings given by dates from now on.
+    #[schema(example = "15:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
+    pub check_in_time: Option<String>,
+    /// Local check-out time, `HH:MM`, for bookings given by dates from now on.
+    #[schema(example = "11:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
+    pub check_out_time: Option<String>,
+    /// Hours before check-in a guest may receive the code, 0 to 720.
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 0, maximum = 720)]
+    pub code_release_hours: Option<i32>,
+    /// Whether a booking must be verified before its code is released.
+    pub requires_verification: Option<bool>,
+    /// Knowledge base entries to change; the others stay.
+    pub knowledge: Option<KnowledgePatch>,
+    /// Channels guest messages use.
+    pub notify_channels: Option<Vec<NotifyChannel>>,
+}
+
+/// Knowledge base entries to change: a text sets an entry, an empty text
+/// clears it, an absent or `null` entry stays as it is.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgePatch {
+    /// How to get in: door, keypad, floor.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub entry_instructions: Option<String>,
+    /// The wifi network's name.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub wifi_name: Option<String>,
+    /// The wifi password; given only to a current guest.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub wifi_password: Option<String>,
+    /// Where and how to park.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub parking: Option<String>,
+    /// How to find the property.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub directions: Option<String>,
+    /// What to do when leaving.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub checkout_instructions: Option<String>,
+    /// Rules of the house.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub house_rules: Option<String>,
+}
+
+/// A text that sets an entry, or (empty) clears it.
+fn entry(value: Option<String>) -> Option<Option<String>> {
+    value.map(|text| Some(text).filter(|t| !t.trim().is_empty()))
+}
+
+impl From<KnowledgePatch> for KnowledgeChanges {
+    fn from(patch: KnowledgePatch) -> Self {
+        Self {
+            entry_instructions: entry(patch.entry_instructions),
+            wifi_name: entry(patch.wifi_name),
+            wifi_password: entry(patch.wifi_password),
+            parking: entry(patch.parking),
+            directions: entry(patch.directions),
+            checkout_instructions: entry(patch.checkout_instructions),
+            house_rules: entry(patch.house_rules),
+        }
+    }
+}
+
+impl TryFrom<PropertyPatch> for PropertyChanges {
+    type Error = AccessError;
+
+    fn try_from(patch: PropertyPatch) -> AccessResult<Self> {
+        let time = |field: &str, raw: Option<String>| raw.map(|r| properties::parse_local_time(field, &r)).transpose();
+        Ok(Self {
+            name: patch.name.map(|n| properties::parse_property_name(&n)).transpose()?,
+            timezone: patch
+                .timezone
+                .map(|t| Timezone::parse(&t).map_err(|e| AccessError::invalid("timezone", e)))
+                .transpose()?,
+            address: patch.address.map(|a| a.trim().to_owned()),
+            check_in_time: time("check_in_time", patch.check_in_time)?,
+            check_out_time: time("check_out_time", patch.check_out_time)?,
+            code_release_hours: patch.code_release_hours.map(properties::check_release_hours).transpose()?,
+            requires_verification: patch.requires_verification,
+            knowledge: patch.knowledge.map(KnowledgeChanges::from).unwrap_or_default(),
+            notify_channels: patch.notify_channels.map(channel_names).transpose()?,
         })
     }
 }
@@ -96,16 +228,51 @@ pub struct PropertyView {
 /// A room to add.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RoomRequest {
-    /// Name such as `101`.
-    #[schema(example = "101")]
+    /// Name such as `101`: 1 to 32 characters (trimmed), no control
+    /// characters.
+    #[schema(
+        example = "101",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// Entry instructions of its own.
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub entry_instructions: Option<String>,
 }
 
+/// Changes to a room: only the fields given change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomPatch {
+    /// A new name, unique within the property: 1 to 32 characters
+    /// (trimmed), no control characters. Its bookings follow it.
+    #[schema(
+        example = "101",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
+    pub name: Option<String>,
+    /// Entry instructions of its own; an empty text clears them.
+    #[schema(pattern = "^[^\\u0000]*$")]
+    pub entry_instructions: Option<String>,
+}
+
+impl TryFrom<RoomPatch> for RoomChanges {
+    type Error = AccessError;
+
+    fn try_from(patch: RoomPatch) -> AccessResult<Self> {
+        let name = patch.name.map(|n| RoomName::parse(&n)).transpose().map_err(|e| AccessError::invalid("name", e))?;
+        Ok(Self { name, entry_instructions: entry(patch.entry_instructions) })
+    }
+}
+
 /// Create a property.
-#[utoipa::path(post, path = "/api/v1/properties", tag = "properties", request_body = PropertyRequest,
-    responses((status = 201, body = Property), (status = 422, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/properties", tag = "properties", operation_id = "create_property",
+    request_body = PropertyRequest,
+    responses((status = 201, description = "Created.", body = Property), schema::Invalid),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -116,9 +283,18 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(property)))
 }
 
+/// Every property, by name.
+#[utoipa::path(get, path = "/api/v1/properties", tag = "properties", operation_id = "list_properties",
+    responses((status = 200, description = "The properties.", body = Vec<Property>)),
+    security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Property>>, ApiError> {
+    Ok(Json(properties::list_properties(&state.db).await?))
+}
+
 /// A property with its rooms and locks.
-#[utoipa::path(get, path = "/api/v1/properties/{id}", tag = "properties",
-    responses((status = 200, body = PropertyView), (status = 404, body = crate::http::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/properties/{id}", tag = "properties", operation_id = "show_property",
+    params(schema::PropertyId),
+    responses((status = 200, description = "The property.", body = PropertyView), schema::NotFound),
     security(("bearer" = [])))]
 pub async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<PropertyView>, ApiError> {
     let property = properties::get_property(&state.db, id).await?;
@@ -127,10 +303,30 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result
     Ok(Json(PropertyView { property, rooms, locks }))
 }
 
+/// Change a property's settings or knowledge base; audited
+/// (`property.updated`, naming the fields changed).
+#[utoipa::path(patch, path = "/api/v1/properties/{id}", tag = "properties", operation_id = "update_property",
+    params(schema::PropertyId), request_body = PropertyPatch,
+    responses((status = 200, description = "The property as stored now.", body = Property),
+        schema::NotFound, schema::Invalid),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<PropertyPatch>,
+) -> Result<Json<Property>, ApiError> {
+    let changes = PropertyChanges::try_from(patch)?;
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let property = properties::update_property(&mut tx, id, &changes, Actor::Api).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok(Json(property))
+}
+
 /// Add a room to a property.
-#[utoipa::path(post, path = "/api/v1/properties/{id}/rooms", tag = "properties", request_body = RoomRequest,
-    responses((status = 201, body = Room), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 409, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/properties/{id}/rooms", tag = "properties", operation_id = "create_room",
+    params(schema::PropertyId), request_body = RoomRequest,
+    responses((status = 201, description = "Created.", body = Room), schema::NotFound, schema::Conflict,
+        schema::Invalid),
     security(("bearer" = [])))]
 pub async fn create_room(
     State(state): State<AppState>,
@@ -141,4 +337,23 @@ pub async fn create_room(
     let mut conn = state.db.acquire().await.map_err(AccessError::from)?;
     let room = properties::create_room(&mut conn, id, &name, request.entry_instructions.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(room)))
+}
+
+/// Rename a room or change its entry instructions; audited
+/// (`room.updated`). 409 when another room of the property has the name.
+#[utoipa::path(patch, path = "/api/v1/rooms/{id}", tag = "properties", operation_id = "update_room",
+    params(schema::RoomId), request_body = RoomPatch,
+    responses((status = 200, description = "The room as stored now.", body = Room), schema::NotFound,
+        schema::Conflict, schema::Invalid),
+    security(("bearer" = [])))]
+pub async fn update_room(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(patch): Json<RoomPatch>,
+) -> Result<Json<Room>, ApiError> {
+    let changes = RoomChanges::try_from(patch)?;
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let room = rooms::update_room(&mut tx, id, &changes, Actor::Api).await?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok(Json(room))
 }

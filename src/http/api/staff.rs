@@ -19,12 +19,16 @@ use crate::http::AppState;
 /// `role` with `property_ids` (the same role at each; `admin`: everywhere).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StaffRequest {
-    /// Full name.
+    /// Full name, 1 to 200 characters (trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\s\\u0000\\u0085][^\\u0000]*$")]
     pub name: String,
-    /// WhatsApp number in international format.
-    #[schema(example = "+421900000002")]
+    /// WhatsApp number in international format, a valid number of its
+    /// country; empty is the same as absent.
+    #[schema(example = "+421900000002", format = "phone")]
     pub phone: Option<String>,
-    /// Telegram user id.
+    /// Telegram user id, a positive number.
+    #[serde(default, deserialize_with = "super::schema::whole_number")]
+    #[schema(minimum = 1)]
     pub telegram_user_id: Option<i64>,
     /// `admin`, `manager` or `staff`, the same at every property listed.
     pub role: Option<Role>,
@@ -32,6 +36,7 @@ pub struct StaffRequest {
     #[serde(default)]
     pub property_ids: Vec<Uuid>,
     /// Their role at each property: `{"<property_id>": "manager", …}`.
+    #[schema(schema_with = super::schema::per_property_roles)]
     pub roles: Option<BTreeMap<Uuid, Role>>,
 }
 
@@ -72,9 +77,9 @@ impl TryFrom<StaffRequest> for NewStaff {
 }
 
 /// Register a staff member.
-#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = StaffRequest,
-    responses((status = 201, body = Staff), (status = 409, body = crate::http::error::ErrorBody),
-        (status = 422, body = crate::http::error::ErrorBody)),
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", operation_id = "create_staff", request_body = StaffRequest,
+    responses((status = 201, description = "Registered.", body = Staff), super::schema::NotFound,
+        super::schema::Conflict, super::schema::Invalid),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -92,7 +97,8 @@ pub async fn create(
 pub struct StaffPatch {
     /// `false` deactivates: commands stop, their codes and the standalone
     /// codes they issued leave the locks, the numbers they linked are
-    /// unlinked.
+    /// unlinked. `true` is refused: register them again.
+    #[schema(schema_with = super::schema::only_false)]
     pub active: Option<bool>,
     /// The same role at each of `property_ids`.
     pub role: Option<Role>,
@@ -100,6 +106,7 @@ pub struct StaffPatch {
     #[serde(default)]
     pub property_ids: Vec<Uuid>,
     /// Their role at each property.
+    #[schema(schema_with = super::schema::per_property_roles)]
     pub roles: Option<BTreeMap<Uuid, Role>>,
 }
 
@@ -116,9 +123,10 @@ pub struct StaffPatched {
 }
 
 /// Deactivate a staff member or change their roles.
-#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", request_body = StaffPatch,
-    responses((status = 200, body = StaffPatched), (status = 404, body = crate::http::error::ErrorBody),
-        (status = 422, body = crate::http::error::ErrorBody)),
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", operation_id = "update_staff",
+    params(super::schema::StaffId), request_body = StaffPatch,
+    responses((status = 200, description = "The staff member now.", body = StaffPatched), super::schema::NotFound,
+        super::schema::Invalid),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,

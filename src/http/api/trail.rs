@@ -13,18 +13,21 @@ use crate::http::AppState;
 
 /// Filters of the trail endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrailQuery {
-    /// Only this booking.
+    /// Only this booking, by its PMS reference (404 when there is none).
+    #[param(max_length = 64, pattern = "^[^\\u0000]*$")]
     pub booking_ref: Option<String>,
     /// Only this lock.
     pub lock_id: Option<Uuid>,
-    /// At most this many of the latest (default 200, at most 1000).
+    /// At most this many of the latest, 1 to 1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
 /// Audit events, oldest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "trail", params(TrailQuery),
-    responses((status = 200, body = Vec<AuditEvent>), (status = 404, body = crate::http::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "trail", operation_id = "list_audit", params(TrailQuery),
+    responses((status = 200, description = "The events.", body = Vec<AuditEvent>), super::schema::NotFound),
     security(("bearer" = [])))]
 pub async fn audit(
     State(state): State<AppState>,
@@ -40,8 +43,9 @@ pub async fn audit(
 }
 
 /// Outbound messages with their delivery status, oldest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "trail", params(TrailQuery),
-    responses((status = 200, body = Vec<Notification>), (status = 404, body = crate::http::error::ErrorBody)),
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "trail", operation_id = "list_notifications",
+    params(TrailQuery),
+    responses((status = 200, description = "The messages.", body = Vec<Notification>), super::schema::NotFound),
     security(("bearer" = [])))]
 pub async fn notifications(
     State(state): State<AppState>,
