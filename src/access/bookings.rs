@@ -337,7 +337,7 @@ pub struct BookingPage {
 /// time (offset paging: stable while no booking is added or moved).
 pub async fn list_bookings(conn: &mut PgConnection, filter: &BookingFilter) -> AccessResult<BookingPage> {
     if let Some(property_id) = filter.property_id {
-        get_property(&mut *conn, property_id).await?;
+        super::properties::get_property(&mut *conn, property_id).await?;
     }
     let mut rows = sqlx::query_as!(
         BookingRow,
