@@ -183,7 +183,7 @@ pub async fn upsert_booking(
     input: &BookingUpsert,
     actor: Actor,
 ) -> AccessResult<UpsertOutcome> {
-    let property = placement(&mut *conn, input.property_id, &input.room).await?;
+    let property = placement(&mut *conn, input.property_id, &input.room, &input.external_ref).await?;
     let room_id = property.room_id.ok_or_else(|| {
         AccessError::invalid("room", format!("{} has no room {:?}", property.name, input.room.as_str()))
     })?;
@@ -246,6 +246,11 @@ pub async fn upsert_booking(
 }
 
 /// What a booking needs of its property, and the room of that name.
+///
+/// Reading it also takes the transaction-scoped advisory lock on the
+/// booking's reference, before anything reads the booking: a row lock cannot
+/// serialize two *first* upserts of one reference (there is no row yet), so
+/// concurrent upserts of one booking run one by one on this lock.
 struct Placement {
     id: Uuid,
     name: String,
@@ -255,19 +260,34 @@ struct Placement {
     room_id: Option<Uuid>,
 }
 
-async fn placement(conn: &mut PgConnection, property_id: Uuid, room: &RoomName) -> AccessResult<Placement> {
-    sqlx::query_as!(
-        Placement,
-        r#"SELECT p.id, p.name, p.timezone AS "timezone: Timezone", p.check_in_time, p.check_out_time,
-               r.id AS "room_id?"
-           FROM properties p LEFT JOIN rooms r ON r.property_id = p.id AND r.name = $2
-           WHERE p.id = $1"#,
+async fn placement(
+    conn: &mut PgConnection,
+    property_id: Uuid,
+    room: &RoomName,
+    reference: &BookingRef,
+) -> AccessResult<Placement> {
+    let row = sqlx::query!(
+        r#"SELECT locked.held IS NOT NULL AS "locked!", p.id AS "id?", p.name AS "name?",
+               p.timezone AS "timezone?: Timezone", p.check_in_time AS "check_in_time?",
+               p.check_out_time AS "check_out_time?", r.id AS "room_id?"
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)) AS held) locked
+           LEFT JOIN properties p ON p.id = $1
+           LEFT JOIN rooms r ON r.property_id = p.id AND r.name = $2"#,
         property_id,
-        room.as_str()
+        room.as_str(),
+        reference.as_str()
     )
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| AccessError::invalid("property_id", "no such property"))
+    .fetch_one(&mut *conn)
+    .await?;
+    let no_property = || AccessError::invalid("property_id", "no such property");
+    Ok(Placement {
+        id: row.id.ok_or_else(no_property)?,
+        name: row.name.ok_or_else(no_property)?,
+        timezone: row.timezone.ok_or_else(no_property)?,
+        check_in_time: row.check_in_time.ok_or_else(no_property)?,
+        check_out_time: row.check_out_time.ok_or_else(no_property)?,
+        room_id: row.room_id,
+    })
 }
 
 /// Lets the booking's codes be issued again after a revocation (`/regen`,
@@ -430,12 +450,7 @@ async fn lock_booking(
     conn: &mut PgConnection,
     external_ref: &BookingRef,
 ) -> AccessResult<Option<(Uuid, BookingState)>> {
-    // A row lock cannot serialize two *first* upserts of one reference (there
-    // is no row yet), so take a transaction-scoped advisory lock on the
-    // reference itself: concurrent upserts of one booking run one by one.
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", external_ref.as_str())
-        .execute(&mut *conn)
-        .await?;
+    // The reference's advisory lock is held already (see `placement`).
     let row = sqlx::query!(
         r#"SELECT id, property_id, room_id, guest_id, check_in_at, check_out_at,
                status AS "status: BookingStatus", verified, guest_email

@@ -84,6 +84,8 @@ struct BookingWindow {
     status: BookingStatus,
     release_hours: i32,
     codes_revoked_at: Option<DateTime<Utc>>,
+    /// Whether it has a guest code that is live (a new booking has none).
+    has_live_codes: bool,
 }
 
 impl BookingWindow {
@@ -106,7 +108,7 @@ pub async fn sync_booking_codes(
     now: DateTime<Utc>,
 ) -> AccessResult<()> {
     let booking = load_booking(conn, booking_id).await?;
-    let live = live_guest_codes(conn, booking_id).await?;
+    let live = if booking.has_live_codes { live_guest_codes(conn, booking_id).await? } else { Vec::new() };
     match booking.status {
         BookingStatus::Pending => hold_for_staff(conn, &booking, &live, actor, "set back to pending", now).await,
         BookingStatus::Cancelled => hold_for_staff(conn, &booking, &live, actor, "cancelled", now).await,
@@ -795,9 +797,12 @@ async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult
     sqlx::query_as!(
         BookingWindow,
         r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, b.check_in_at, b.check_out_at,
-               b.status AS "status: BookingStatus", p.code_release_hours AS release_hours, b.codes_revoked_at
+               b.status AS "status: BookingStatus", p.code_release_hours AS release_hours, b.codes_revoked_at,
+               EXISTS (SELECT 1 FROM access_codes c
+                       WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state = ANY($2)) AS "has_live_codes!"
            FROM bookings b JOIN properties p ON p.id = b.property_id WHERE b.id = $1"#,
-        booking_id
+        booking_id,
+        CodeState::LIVE as &[CodeState]
     )
     .fetch_optional(&mut *conn)
     .await?
