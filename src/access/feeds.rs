@@ -291,10 +291,16 @@ pub async fn apply_fetch(
     }
     let mut known = known_events(conn, feed.id).await?;
     let mut counts = SyncCounts { skipped, ..Default::default() };
+    let mut sights = first_sights(conn, feed, stays.iter().filter(|s| !known.contains_key(&s.uid))).await?;
+    let mut applied = Vec::new();
     for stay in stays {
-        let seen = known.remove(&stay.uid);
-        apply_stay(conn, feed, stay, seen, &mut counts).await?;
+        let previously = match known.remove(&stay.uid) {
+            Some(known) => Previously::Seen(known),
+            None => Previously::New(sights.remove(&stay.uid).unwrap_or_default()),
+        };
+        applied.extend(apply_stay(conn, feed, stay, previously, &mut counts).await?);
     }
+    remember(conn, feed.id, applied).await?;
     for (uid, gone) in known {
         counts.disappeared += usize::from(missing(conn, feed, &uid, gone, now).await?);
     }
@@ -329,50 +335,96 @@ async fn apply_stay(
     conn: &mut PgConnection,
     feed: &Feed,
     stay: &ImportedStay,
-    seen: Option<Known>,
+    previously: Previously,
     counts: &mut SyncCounts,
-) -> AccessResult<()> {
+) -> AccessResult<Option<Applied>> {
+    let (seen, sight) = match previously {
+        Previously::Seen(known) => (Some(known), None),
+        Previously::New(sight) => (None, Some(sight)),
+    };
     if let Some(known) = seen.as_ref().filter(|k| k.fingerprint == stay.fingerprint) {
         if known.missing_fetches > 0 {
             set_missing(conn, feed.id, &stay.uid, 0).await?;
         }
         counts.unchanged += 1;
-        return Ok(());
+        return Ok(None);
     }
-    let existing = match &seen {
-        Some(known) => Some(booking_row(conn, known.booking_id).await?),
-        None => match first_sight(conn, feed, stay).await? {
+    let existing = match (&seen, sight) {
+        (Some(known), _) => Some(booking_row(conn, known.booking_id).await?),
+        (None, sight) => match first_sight(conn, feed, sight.unwrap_or_default()).await? {
             FirstSight::SameStay(booking) => Some(booking),
             FirstSight::New => None,
             FirstSight::OtherRoom => {
                 counts.skipped += 1;
-                return Ok(());
+                return Ok(None);
             }
         },
     };
     let reference = existing.as_ref().map_or(stay.reference.clone(), |b| b.reference.clone());
     if seen.is_some() && !ours_to_change(conn, feed, &reference).await? {
         counts.skipped += 1;
-        return Ok(());
+        return Ok(None);
     }
     let guest = stay.guest.clone().or(existing.map(|b| b.guest)).unwrap_or_else(|| PLACEHOLDER_NAME.to_owned());
     let (booking_id, created) = upsert(conn, feed, stay, &reference, guest, counts).await?;
-    // The feed's own facts on the booking, and the event remembered.
-    sqlx::query!(
-        "WITH booking AS (
-             UPDATE bookings SET source = CASE WHEN source = 'api' AND $5 THEN 'ical' ELSE source END,
-                 phone_last4 = COALESCE($6, phone_last4)
-             WHERE id = $3
-         )
-         INSERT INTO feed_events (feed_id, uid, booking_id, fingerprint) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (feed_id, uid) DO UPDATE SET booking_id = $3, fingerprint = $4, missing_fetches = 0,
-             last_seen_at = now()",
-        feed.id,
-        stay.uid,
+    Ok(Some(Applied {
+        uid: stay.uid.clone(),
         booking_id,
-        stay.fingerprint,
+        fingerprint: stay.fingerprint.clone(),
         created,
-        stay.phone_last4,
+        phone_last4: stay.phone_last4.clone(),
+    }))
+}
+
+/// A stay written to its booking by this fetch.
+struct Applied {
+    uid: String,
+    booking_id: Uuid,
+    fingerprint: String,
+    created: bool,
+    phone_last4: Option<String>,
+}
+
+/// The feed's own facts on the bookings it wrote, and its events
+/// remembered, in one statement at the end of the fetch.
+async fn remember(conn: &mut PgConnection, feed_id: Uuid, applied: Vec<Applied>) -> AccessResult<()> {
+    // One row per event: a statement cannot change one row twice.
+    let by_uid: HashMap<String, Applied> = applied.into_iter().map(|a| (a.uid.clone(), a)).collect();
+    if by_uid.is_empty() {
+        return Ok(());
+    }
+    let mut uids = Vec::with_capacity(by_uid.len());
+    let mut bookings = Vec::with_capacity(by_uid.len());
+    let mut fingerprints = Vec::with_capacity(by_uid.len());
+    let mut created = Vec::with_capacity(by_uid.len());
+    let mut last4 = Vec::with_capacity(by_uid.len());
+    for (uid, a) in by_uid {
+        uids.push(uid);
+        bookings.push(a.booking_id);
+        fingerprints.push(a.fingerprint);
+        created.push(a.created);
+        last4.push(a.phone_last4);
+    }
+    sqlx::query!(
+        "WITH seen AS (
+             SELECT * FROM UNNEST($2::text[], $3::uuid[], $4::text[], $5::bool[], $6::text[])
+                 AS s (uid, booking_id, fingerprint, created, phone_last4)
+         ),
+         booking AS (
+             UPDATE bookings b SET source = CASE WHEN b.source = 'api' AND s.created THEN 'ical' ELSE b.source END,
+                 phone_last4 = COALESCE(s.phone_last4, b.phone_last4)
+             FROM seen s WHERE b.id = s.booking_id
+         )
+         INSERT INTO feed_events (feed_id, uid, booking_id, fingerprint)
+         SELECT $1, uid, booking_id, fingerprint FROM seen
+         ON CONFLICT (feed_id, uid) DO UPDATE SET booking_id = EXCLUDED.booking_id,
+             fingerprint = EXCLUDED.fingerprint, missing_fetches = 0, last_seen_at = now()",
+        feed_id,
+        &uids,
+        &bookings,
+        &fingerprints,
+        &created,
+        &last4 as &[Option<String>],
     )
     .execute(&mut *conn)
     .await?;
@@ -421,6 +473,62 @@ async fn booking_row(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<
     Ok(BookingRow { reference: BookingRef::parse(&row.external_ref)?, guest: row.name })
 }
 
+/// What the feed showed of a stay before.
+enum Previously {
+    /// The event, by its `UID`.
+    Seen(Known),
+    /// Nothing: what the database holds of such a stay.
+    New(Sight),
+}
+
+/// What the database holds of a stay the feed shows for the first time.
+#[derive(Debug, Default)]
+struct Sight {
+    /// The same stay brought by another feed of this room.
+    same_stay: Option<Uuid>,
+    /// The room of a booking that has the stay's reference already.
+    reference_room: Option<Uuid>,
+}
+
+/// The [`Sight`] of every stay the feed shows for the first time, by
+/// `UID`, in one query.
+async fn first_sights<'a>(
+    conn: &mut PgConnection,
+    feed: &Feed,
+    stays: impl Iterator<Item = &'a ImportedStay>,
+) -> AccessResult<HashMap<String, Sight>> {
+    let (mut uids, mut check_ins, mut check_outs, mut references) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for stay in stays {
+        let (check_in_at, check_out_at) = instants(feed, stay.stay)?;
+        uids.push(stay.uid.clone());
+        check_ins.push(check_in_at);
+        check_outs.push(check_out_at);
+        references.push(stay.reference.as_str().to_owned());
+    }
+    if uids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query!(
+        r#"SELECT s.uid AS "uid!",
+               (SELECT b.id FROM bookings b JOIN feed_events e ON e.booking_id = b.id
+                WHERE b.room_id = $1 AND b.check_in_at = s.check_in_at AND b.check_out_at = s.check_out_at
+                  AND e.feed_id <> $2
+                LIMIT 1) AS same_stay,
+               (SELECT b.room_id FROM bookings b WHERE b.external_ref = s.reference) AS reference_room
+           FROM UNNEST($3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[])
+               AS s (uid, check_in_at, check_out_at, reference)"#,
+        feed.room_id,
+        feed.id,
+        &uids,
+        &check_ins,
+        &check_outs,
+        &references
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.uid, Sight { same_stay: r.same_stay, reference_room: r.reference_room })).collect())
+}
+
 /// A stay the feed shows for the first time.
 enum FirstSight {
     /// The same stay brought by another feed of this room (Airbnb's own
@@ -433,26 +541,11 @@ enum FirstSight {
     OtherRoom,
 }
 
-async fn first_sight(conn: &mut PgConnection, feed: &Feed, stay: &ImportedStay) -> AccessResult<FirstSight> {
-    let (check_in_at, check_out_at) = instants(feed, stay.stay)?;
-    let found = sqlx::query!(
-        r#"SELECT
-               (SELECT b.id FROM bookings b JOIN feed_events e ON e.booking_id = b.id
-                WHERE b.room_id = $1 AND b.check_in_at = $2 AND b.check_out_at = $3 AND e.feed_id <> $4
-                LIMIT 1) AS same_stay,
-               (SELECT room_id FROM bookings WHERE external_ref = $5) AS reference_room"#,
-        feed.room_id,
-        check_in_at,
-        check_out_at,
-        feed.id,
-        stay.reference.as_str()
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if let Some(booking_id) = found.same_stay {
+async fn first_sight(conn: &mut PgConnection, feed: &Feed, sight: Sight) -> AccessResult<FirstSight> {
+    if let Some(booking_id) = sight.same_stay {
         return Ok(FirstSight::SameStay(booking_row(conn, booking_id).await?));
     }
-    match found.reference_room {
+    match sight.reference_room {
         Some(room_id) if room_id != feed.room_id => {
             tracing::warn!(feed_id = %feed.id, "a feed's stay has the reference of another room's booking: skipped");
             Ok(FirstSight::OtherRoom)
