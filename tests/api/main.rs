@@ -5,6 +5,7 @@ mod bookings;
 mod channels;
 mod claims;
 mod cli;
+mod console;
 mod conversation;
 mod faults;
 mod feeds;
