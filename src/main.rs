@@ -138,7 +138,9 @@ async fn serve(config: &Config, database: &Database, demo_data: bool) -> anyhow:
             .await
             .context("connecting the sample calendars")?;
         let token = config.admin_api_token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
-        println!("{}", demo::instructions(&format!("http://{}", app.local_addr()), &token, &data));
+        let base_url = format!("http://{}", app.local_addr());
+        data.console_link = demo::console_link(&database.pool, &base_url).await.context("making the console link")?;
+        println!("{}", demo::instructions(&base_url, &token, &data));
         // The console chat: stdin as the demo guest, replies on stdout.
         let db = database.pool.clone();
         tokio::spawn(async move {

@@ -26,17 +26,10 @@ pub struct Row {
     room: String,
     /// The time that matters on this list (check-in or check-out).
     when: String,
-    codes: Vec<LockBadge>,
-    message: Badge,
-    verification: Badge,
-    arrival: Badge,
-}
-
-/// A lock's name with its code's state.
-#[derive(Debug, Serialize)]
-pub struct LockBadge {
-    lock: String,
-    badge: Badge,
+    /// The codes' states on the locks.
+    codes: Vec<Badge>,
+    /// Pre-arrival message (arrivals only), verification, arrival.
+    badges: Vec<Badge>,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,14 +119,16 @@ fn day_view(
     let tz = property.timezone;
     let on = |at: DateTime<Utc>| property.date_of(at) == date;
     let arrivals =
-        stays.iter().filter(|s| on(s.check_in_at)).map(|s| row(property, s, view::time(tz, s.check_in_at), now));
-    let departures =
-        stays.iter().filter(|s| on(s.check_out_at)).map(|s| row(property, s, view::time(tz, s.check_out_at), now));
+        stays.iter().filter(|s| on(s.check_in_at)).map(|s| row(property, s, view::time(tz, s.check_in_at), now, true));
+    let departures = stays
+        .iter()
+        .filter(|s| on(s.check_out_at))
+        .map(|s| row(property, s, view::time(tz, s.check_out_at), now, false));
     // In the house on the day: arrived before it, leaving after it.
     let in_house = stays
         .iter()
         .filter(|s| property.date_of(s.check_in_at) < date && property.date_of(s.check_out_at) > date)
-        .map(|s| row(property, s, format!("until {}", view::local(tz, s.check_out_at)), now));
+        .map(|s| row(property, s, format!("until {}", view::local(tz, s.check_out_at)), now, false));
     DayView {
         title: format!("{name}, {}", date.format("%a %-d %b")),
         sections: vec![
@@ -144,7 +139,16 @@ fn day_view(
     }
 }
 
-fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<Utc>) -> Row {
+fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<Utc>, arriving: bool) -> Row {
+    // An arrival shows everything; a stay under way only what still matters.
+    let mut badges = Vec::with_capacity(3);
+    if arriving {
+        badges.push(message(stay));
+    }
+    if arriving || (property.requires_verification && !stay.verified) {
+        badges.push(verification(property, stay));
+    }
+    badges.push(arrival(property, stay, now));
     Row {
         reference: stay.reference.clone(),
         href: format!("/admin/bookings/{}", urlencode(&stay.reference)),
@@ -152,17 +156,32 @@ fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<U
         room: stay.room.clone(),
         when,
         codes: codes(stay),
-        message: message(stay),
-        verification: verification(property, stay),
-        arrival: arrival(property, stay, now),
+        badges,
     }
 }
 
-fn codes(stay: &BoardStay) -> Vec<LockBadge> {
+/// One green badge when every code is on its lock, else one per lock
+/// that is not there yet.
+fn codes(stay: &BoardStay) -> Vec<Badge> {
     if stay.codes.is_empty() {
-        return vec![LockBadge { lock: "all locks".into(), badge: Badge::action("no code") }];
+        return vec![Badge::action("no code")];
     }
-    stay.codes.iter().map(|c| LockBadge { lock: c.lock.clone(), badge: view::code_state(&c.state) }).collect()
+    if stay.codes.iter().all(|c| c.state == "set") {
+        let locks = stay.codes.len();
+        return vec![Badge::ready(if locks == 1 {
+            "code on the lock".to_owned()
+        } else {
+            format!("code on {locks} locks")
+        })];
+    }
+    stay.codes
+        .iter()
+        .filter(|c| c.state != "set")
+        .map(|c| {
+            let badge = view::code_state(&c.state);
+            Badge { label: format!("{}: {}", c.lock, badge.label), ..badge }
+        })
+        .collect()
 }
 
 fn message(stay: &BoardStay) -> Badge {

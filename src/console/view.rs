@@ -65,7 +65,7 @@ pub fn local(timezone: Timezone, at: DateTime<Utc>) -> String {
 
 /// An instant's time of day there: `15:00`.
 pub fn time(timezone: Timezone, at: DateTime<Utc>) -> String {
-    timezone.short_time(at)
+    at.with_timezone(&timezone.tz()).format("%H:%M").to_string()
 }
 
 /// A code as listings show it: `••••91`.

@@ -2,6 +2,7 @@
 //! a fresh PostgreSQL database, driven over HTTP.
 
 mod bookings;
+mod browser;
 mod channels;
 mod claims;
 mod cli;
