@@ -227,8 +227,7 @@ async fn admin_link(config: &Config, database: &Database, staff: &str) -> anyhow
     let mut conn = database.pool.acquire().await?;
     let member = if let Ok(id) = staff.parse::<uuid::Uuid>() {
         staff::member_by_id(&mut conn, id).await?
-    } else if let (false, Ok(telegram)) = (staff.starts_with("00"), staff.parse::<i64>()) {
-        // Digits alone are a Telegram user id; a phone starts with + or 00.
+    } else if let Some(telegram) = telegram_user_id(staff) {
         staff::find_member(&mut conn, None, Some(telegram)).await?
     } else {
         let phone = Phone::parse(staff).map_err(|e| anyhow::anyhow!("--staff: {e}"))?;
@@ -240,6 +239,12 @@ async fn admin_link(config: &Config, database: &Database, staff: &str) -> anyhow
     println!("{}/admin/login?token={token}", base.trim_end_matches('/'));
     eprintln!("Sign-in link for {}: works once, within {} minutes.", member.name, sessions::LINK_VALID.num_minutes());
     Ok(())
+}
+
+/// Digits alone are a Telegram user id; a phone starts with `+` or `00`.
+fn telegram_user_id(raw: &str) -> Option<i64> {
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with("00");
+    digits.then(|| raw.parse().ok()).flatten()
 }
 
 async fn set_telegram_webhook(config: &Config, url: &str) -> anyhow::Result<()> {

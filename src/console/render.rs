@@ -39,6 +39,10 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    // No indentation of the templates in the pages: Today for a hotel is
+    // a long list, and every byte of it is sent.
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
     for (name, source) in TEMPLATES {
         env.add_template(name, source).unwrap_or_else(|e| panic!("template {name}: {e}"));
     }
@@ -70,10 +74,12 @@ fn with_headers(status: StatusCode, html: String) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     // Pages may show a revealed code: never cached, never in a frame, and
-    // the login link's token never leaves in a Referer.
+    // the login link's token never leaves for another site in a Referer
+    // (`same-origin`, not `no-referrer`: with that, browsers send
+    // `Origin: null`, and the sign-in checks the origin).
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("content-security-policy", HeaderValue::from_static(POLICY));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     response

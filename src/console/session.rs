@@ -125,8 +125,17 @@ pub async fn login_page(Query(link): Query<LinkToken>) -> Result<Response, Conso
     render::page("login.html", minijinja::context! { token, expired => false })
 }
 
-/// `POST /admin/login`: trades the link for a session cookie, once.
-pub async fn login(State(console): State<Arc<Console>>, Form(link): Form<LinkToken>) -> Result<Response, ConsoleError> {
+/// `POST /admin/login`: trades the link for a session cookie, once. Only
+/// from our own page: a form on another site cannot sign a browser in to
+/// someone else's session.
+pub async fn login(
+    State(console): State<Arc<Console>>,
+    headers: HeaderMap,
+    Form(link): Form<LinkToken>,
+) -> Result<Response, ConsoleError> {
+    if !same_origin(&headers) {
+        return Err(ConsoleError::Csrf);
+    }
     let token = link.token.unwrap_or_default();
     let mut tx = console.db().begin().await?;
     let session = sessions::redeem_login_link(&mut tx, &token, Utc::now()).await?;
@@ -145,6 +154,17 @@ pub async fn login(State(console): State<Arc<Console>>, Form(link): Form<LinkTok
     let value = HeaderValue::from_str(&cookie).map_err(|e| ConsoleError::Internal(anyhow::Error::new(e)))?;
     response.headers_mut().insert(SET_COOKIE, value);
     Ok(response)
+}
+
+/// Whether the request's `Origin`, when the browser sends one, is this
+/// service's own host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
 /// `POST /admin/logout`: ends the session and clears the cookie.
@@ -167,6 +187,19 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_in_from_another_site_is_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(axum::http::header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&headers), "no Origin: not a browser's cross-site form");
+        headers.insert(axum::http::header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&headers));
+        headers.insert(axum::http::header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&headers));
+        headers.insert(axum::http::header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&headers));
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

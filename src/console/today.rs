@@ -17,6 +17,9 @@ use super::{render, Console};
 use crate::access::today::{self, Board, BoardProperty, BoardStay, LockAttention};
 use crate::conversation::handoffs::{self, OpenHandoff};
 
+/// How many things that need action Today lists before "and N more".
+const ATTENTION_ON_TODAY: usize = 15;
+
 /// One stay's row.
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -72,7 +75,10 @@ pub async fn page(
     let mut conn = console.db().acquire().await?;
     let board = today::board(&mut conn, &session.member.property_ids, now).await?;
     let handoffs = handoffs::list_open(&mut conn, &session.member.property_ids).await?;
-    let attention = attention(&board, now);
+    let mut attention = attention(&board, now);
+    // The top of the page stays short; the Alerts screen lists them all.
+    let more = attention.len().saturating_sub(ATTENTION_ON_TODAY);
+    attention.truncate(ATTENTION_ON_TODAY);
     let properties: Vec<PropertyView> = board.properties.iter().map(|p| property_view(p, &board.stays, now)).collect();
     render::page(
         "today.html",
@@ -80,6 +86,7 @@ pub async fn page(
             chrome => Chrome::new(&session, "today", &done),
             properties,
             attention,
+            more,
             handoffs => handoff_views(&handoffs),
         },
     )
@@ -129,14 +136,16 @@ fn day_view(
         .iter()
         .filter(|s| property.date_of(s.check_in_at) < date && property.date_of(s.check_out_at) > date)
         .map(|s| row(property, s, format!("until {}", view::local(tz, s.check_out_at)), now, false));
-    DayView {
-        title: format!("{name}, {}", date.format("%a %-d %b")),
-        sections: vec![
-            Section { title: "Arrivals", rows: arrivals.collect() },
-            Section { title: "Departures", rows: departures.collect() },
-            Section { title: "In house", rows: in_house.collect() },
-        ],
+    let mut sections = vec![
+        Section { title: "Arrivals", rows: arrivals.collect() },
+        Section { title: "Departures", rows: departures.collect() },
+    ];
+    // Tomorrow's guests in the house are today's, less who leaves, plus
+    // who arrives: listed once, today.
+    if date == property.today(now) {
+        sections.push(Section { title: "In house", rows: in_house.collect() });
     }
+    DayView { title: format!("{name}, {}", date.format("%a %-d %b")), sections }
 }
 
 fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<Utc>, arriving: bool) -> Row {

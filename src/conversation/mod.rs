@@ -76,10 +76,6 @@ pub async fn respond(
                 queue::enqueue(tx, &StaffCommand { update_id }, Utc::now()).await?;
                 return Ok(Vec::new());
             }
-            if message.group && staff::is_login(command) {
-                // A sign-in link is for one person's eyes, never a group's.
-                return Ok(vec![staff_reply(message, staff::replies::login_in_private())]);
-            }
             let answer = staff::run(ctx, tx, &member, command).await?;
             return Ok(vec![staff_reply(message, answer)]);
         }

@@ -134,6 +134,9 @@ async fn the_console_works_in_a_real_browser_at_phone_and_desktop_width() {
     client.goto(&format!("{}/admin/bookings/BK-1", chat.app.address)).await.unwrap();
     full_height(&client, 375).await;
     screenshot(&client, "booking-375").await;
+    viewport(&client, 1280, 900).await;
+    full_height(&client, 1280).await;
+    screenshot(&client, "booking-1280").await;
     client.find(Locator::Id("reveal")).await.unwrap().click().await.unwrap();
     let shown = client.wait().for_element(Locator::Css(".revealed")).await.unwrap().text().await.unwrap();
     assert_eq!(shown, code_of(&arriving));

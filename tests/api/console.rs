@@ -231,9 +231,19 @@ async fn no_page_shows_a_full_code_unless_it_was_a_reveal() {
     chat.say(MANAGER, "/master room 101").await;
     let tomorrow = (chrono::Utc::now() + Duration::days(1)).date_naive();
     chat.say(MANAGER, &format!("/issue room 102 {tomorrow} 09:00 17:00 plumber")).await;
+    // A calendar feed whose address holds its secret, a channel manager
+    // with credentials and a webhook token.
+    let room: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM rooms WHERE name = '101'").fetch_one(&chat.app.db).await.unwrap();
+    let feed = json!({ "url": "http://127.0.0.1:9/calendar/ical/1.ics?s=feed-secret-abc", "source": "airbnb" });
+    assert_eq!(chat.app.post(&format!("/api/v1/rooms/{room}/feeds"), &feed).await.status(), 201);
+    let integration = json!({ "kind": "smoobu", "property_id": chat.property_id, "credentials": { "api_key": "smoobu-secret-key" }, "rooms": { "1": "101" } });
+    let created: Value = chat.app.post("/api/v1/integrations", &integration).await.json().await.unwrap();
+    let webhook_token = created["webhook_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
     let mut browser = sign_in(&chat, MANAGER).await;
     let codes = every_code_value(&chat).await;
     assert!(codes.len() >= 4, "{codes:?}");
+    let secrets = ["feed-secret-abc", "smoobu-secret-key", webhook_token.as_str(), crate::helpers::TOKEN];
     for (path, status, html) in every_page(&chat, &mut browser, &["BK-1", "BK-2"]).await {
         assert_eq!(status, 200, "{path}: {html}");
         for code in &codes {
@@ -441,4 +451,40 @@ async fn a_stay_in_progress_is_revoked_only_through_the_confirmation_and_every_a
     }
     let (_, mine) = browser.get(&format!("/admin/audit?actor={me}")).await;
     assert!(mine.contains("handoff.resolved") && !mine.contains(">api<"), "{mine}");
+}
+
+/// The test database's URL, for the `doorman` binary.
+fn database_url(db: &sqlx::PgPool) -> String {
+    let options = db.connect_options();
+    let (host, port, user) = (options.get_host(), options.get_port(), options.get_username());
+    let name = options.get_database().unwrap_or("postgres");
+    match host.starts_with('/') {
+        true => format!("postgres://{user}@localhost:{port}/{name}?host={host}"),
+        false => format!("postgres://{user}@{host}:{port}/{name}"),
+    }
+}
+
+#[tokio::test]
+async fn doorman_admin_link_prints_a_link_for_a_staff_member_by_phone() {
+    let chat = spawn().await;
+    let run = |staff: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_doorman"))
+            .args(["admin-link", "--staff", staff])
+            .env("DATABASE_URL", database_url(&chat.app.db))
+            .env("PUBLIC_BASE_URL", &chat.app.address)
+            .env_remove("ADMIN_API_TOKEN")
+            .env_remove("BIND_ADDR")
+            .output()
+            .expect("running doorman admin-link")
+    };
+    let output = run(&format!("+{MANAGER}"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let link = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(link.starts_with(&format!("{}/admin/login?token=", chat.app.address)), "{link}");
+    let mut browser = Browser::new(&chat.app.address);
+    assert_eq!(browser.open_link(&link).await.status(), 303);
+    assert_eq!(browser.get("/admin").await.0, 200);
+    let unknown = run("+421900000099");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no active staff member"));
 }

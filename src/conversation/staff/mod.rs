@@ -41,11 +41,6 @@ pub fn asks_the_locks(text: &str) -> bool {
     matches!(commands::parse(text), Ok(Command::Status { .. } | Command::Audit { .. }))
 }
 
-/// Whether a command is `/login` (answered only in a private chat).
-pub fn is_login(text: &str) -> bool {
-    matches!(commands::parse(text), Ok(Command::Login))
-}
-
 /// `StaffCommand`: runs a command that asks the locks, then queues its reply.
 pub async fn run_deferred(ctx: &JobContext, update_id: i64) -> Result<(), JobError> {
     let payload = inbox::stored_payload(&ctx.db, update_id)

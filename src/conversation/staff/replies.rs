@@ -111,11 +111,6 @@ pub fn login_link(link: &str, minutes: i64) -> String {
     format!("Your console sign-in link (works once, for {minutes} minutes; do not forward it):\n{link}")
 }
 
-/// `/login` in a group chat.
-pub fn login_in_private() -> String {
-    "Send /login to me in a private chat: a sign-in link is for your eyes only.".to_owned()
-}
-
 /// A confirmed `/audit` purge.
 pub fn purging(count: usize, room: &str) -> String {
     format!("Removing {count} unknown code(s) from room {room}'s locks.")
