@@ -144,7 +144,7 @@ async fn seed(db: &PgPool, name: &str, rooms: usize, manager: &str) -> anyhow::R
     let today = Utc::now().date_naive();
     for i in 0..rooms {
         let room_name = format!("{}", 100 + i);
-        let room = create_room(&mut *tx, property.id, &RoomName::parse(&room_name).expect("valid"), None).await?;
+        let room = create_room(&mut tx, property.id, &RoomName::parse(&room_name).expect("valid"), None).await?;
         create_lock(&mut tx, &lock(property.id, Some(room.id), &format!("Room {room_name}"))).await?;
         // Two stays of three nights back to back, spread over the week:
         // arrivals, departures and guests in the house every day.

@@ -41,7 +41,7 @@ impl Badge {
 pub fn code_state(state: &str) -> Badge {
     match state {
         "set" => Badge::ready("on the lock"),
-        "pending" | "programming" => Badge::progress(format!("{state}")),
+        "pending" | "programming" => Badge::progress(state.to_owned()),
         "failed" => Badge::action("failed"),
         "removing" => Badge::progress("removing"),
         other => Badge::past(other.to_owned()),

@@ -253,6 +253,9 @@ async fn no_page_shows_a_full_code_unless_it_was_a_reveal() {
             !html.contains("welcome-2026") || path.starts_with("/admin/properties/"),
             "{path} shows the wifi password"
         );
+        for secret in secrets {
+            assert!(!html.contains(secret), "{path} shows {secret}");
+        }
     }
     // The reveal shows them, once, and it is audited.
     browser.get("/admin/bookings/BK-1").await;
