@@ -66,6 +66,7 @@ async fn run(server: PgConnectOptions, snapshotter: Snapshotter) -> anyhow::Resu
         inbound_per_minute: 30,
         feeds: doorman::feeds::FeedFetcher::new(chrono::Duration::minutes(10), doorman::feeds::fetch::FETCH_TIMEOUT),
         channel_managers: doorman::integrations::Clients::default(),
+        public_base_url: "http://127.0.0.1:8080".into(),
     };
 
     println!("job queue benchmark: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));

@@ -82,7 +82,8 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("binding BIND_ADDR {}", config.bind_addr))?;
-        let jobs = job_context(config, &pool)?;
+        let mut jobs = job_context(config, &pool)?;
+        jobs.public_base_url = public_base_url(config, &listener);
         let state = AppState {
             db: pool,
             admin_token: config.admin_api_token.clone().map(Arc::new),
@@ -97,7 +98,8 @@ impl Application {
             }),
             metrics_token: config.metrics_token.clone().map(Arc::new),
             probes: Arc::default(),
-            public_base_url: public_base_url(config, &listener),
+            public_base_url: jobs.public_base_url.clone(),
+            console: crate::console::Console::new(jobs.clone(), &jobs.public_base_url),
         };
         if state.admin_token.is_none() {
             tracing::info!("admin API: off (ADMIN_API_TOKEN unset)");
@@ -281,6 +283,10 @@ pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext>
             std::time::Duration::from_secs(config.feed_fetch_timeout_secs),
         ),
         channel_managers: crate::integrations::Clients::new(&config.channel_managers),
+        public_base_url: match &config.public_base_url {
+            Some(url) => url.as_str().into(),
+            None => format!("http://{}", config.bind_addr).into(),
+        },
     })
 }
 

@@ -25,6 +25,9 @@ pub struct JobContext {
     pub feeds: crate::feeds::FeedFetcher,
     /// The channel managers' APIs (Smoobu, Beds24, Hostaway).
     pub channel_managers: crate::integrations::Clients,
+    /// Where this service is reached (`PUBLIC_BASE_URL`, else the bound
+    /// address): the start of the console's login links.
+    pub public_base_url: std::sync::Arc<str>,
 }
 
 impl crate::jobs::JobEnv for JobContext {

@@ -93,6 +93,8 @@ pub struct DemoData {
     pub lock_ids: Vec<Uuid>,
     /// The sample calendar feeds, once connected.
     pub feeds: Vec<SampleFeed>,
+    /// The console sign-in link of the manager, once made.
+    pub console_link: Option<String>,
 }
 
 /// The Airbnb-like sample stay's confirmation code and phone digits.
@@ -213,7 +215,18 @@ pub async fn seed(db: &PgPool) -> AccessResult<DemoData> {
     upsert_booking(&mut tx, &booking, Actor::System).await?;
     let lock_ids = list_property_locks(&mut *tx, property_id).await?.into_iter().map(|l| l.id).collect();
     tx.commit().await?;
-    Ok(DemoData { property_id, lock_ids, feeds: Vec::new() })
+    Ok(DemoData { property_id, lock_ids, feeds: Vec::new(), console_link: None })
+}
+
+/// A one-time console sign-in link for the demo's manager.
+pub async fn console_link(db: &PgPool, base_url: &str) -> AccessResult<Option<String>> {
+    let mut conn = db.acquire().await?;
+    let manager = Phone::parse(MANAGER_PHONE).expect("a valid number");
+    let Some(staff_id) = find_staff_by_phone(&mut conn, &manager).await? else {
+        return Ok(None);
+    };
+    let token = crate::access::sessions::issue_login_link(&mut conn, staff_id, Actor::System, Utc::now()).await?;
+    Ok(Some(format!("{}/admin/login?token={token}", base_url.trim_end_matches('/'))))
 }
 
 async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid> {
@@ -299,6 +312,10 @@ pub fn instructions(base_url: &str, token: &str, data: &DemoData) -> String {
         format!("  Manager   Marek Horváth {MANAGER_PHONE}"),
         String::new(),
         feed_lines(data),
+        String::new(),
+        "The operator console, signed in as Marek (works once, within 15 minutes; for another, send /login".to_owned(),
+        "in the manager's chat):".to_owned(),
+        format!("  {}", data.console_link.as_deref().unwrap_or("(no manager)")),
         String::new(),
         "You are chatting as Anna (the console channel): type a message and press Enter.".to_owned(),
         format!("Another terminal: cargo run -- chat --from {MANAGER_PHONE}   (the manager)"),

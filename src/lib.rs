@@ -10,12 +10,14 @@
 //! - [`lock_providers`]: the provider trait, the simulated lock (Nuki, Seam).
 //! - [`integrations`]: channel managers (Smoobu, Beds24, Hostaway): webhooks
 //!   as triggers, reservations read back and upserted.
+//! - [`console`]: the operator console, server-rendered pages under `/admin`.
 //! - [`app`]: wiring: build the service from a [`config::Config`] and run it.
 
 pub mod access;
 pub mod app;
 pub mod channels;
 pub mod config;
+pub mod console;
 pub mod context;
 pub mod conversation;
 pub mod db;

@@ -8,8 +8,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
+use doorman::access::audit::Actor;
 use doorman::access::phone::Phone;
-use doorman::access::{properties, AccessError};
+use doorman::access::{properties, sessions, staff, AccessError};
 use doorman::app::{job_context, shutdown_signal, Application, Database};
 use doorman::channels::console;
 use doorman::channels::telegram::client::TelegramClient;
@@ -56,6 +57,14 @@ enum Command {
         /// Where the QR code is written.
         #[arg(long, default_value = "claim-link.png")]
         out: std::path::PathBuf,
+    },
+    /// Print a one-time sign-in link to the operator console (valid 15
+    /// minutes) for a staff member.
+    AdminLink {
+        /// Their phone number (international format), Telegram user id, or
+        /// staff id.
+        #[arg(long)]
+        staff: String,
     },
     /// Register this service's URL as the Telegram bot's webhook (idempotent).
     SetTelegramWebhook {
@@ -108,6 +117,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Chat { from } => chat(&config, &database, &from).await,
         Command::SetTelegramWebhook { url } => set_telegram_webhook(&config, &url).await,
         Command::ClaimLink { property, out } => claim_link(&config, &database, property, &out).await,
+        Command::AdminLink { staff } => admin_link(&config, &database, &staff).await,
         Command::Classify => classify().await,
     };
     database.close().await;
@@ -128,7 +138,9 @@ async fn serve(config: &Config, database: &Database, demo_data: bool) -> anyhow:
             .await
             .context("connecting the sample calendars")?;
         let token = config.admin_api_token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
-        println!("{}", demo::instructions(&format!("http://{}", app.local_addr()), &token, &data));
+        let base_url = format!("http://{}", app.local_addr());
+        data.console_link = demo::console_link(&database.pool, &base_url).await.context("making the console link")?;
+        println!("{}", demo::instructions(&base_url, &token, &data));
         // The console chat: stdin as the demo guest, replies on stdout.
         let db = database.pool.clone();
         tokio::spawn(async move {
@@ -207,6 +219,32 @@ async fn claim_link(config: &Config, database: &Database, property: uuid::Uuid, 
     println!("{link}");
     eprintln!("QR code written to {}", out.display());
     Ok(())
+}
+
+/// `doorman admin-link --staff`: a console sign-in link on stdout.
+async fn admin_link(config: &Config, database: &Database, staff: &str) -> anyhow::Result<()> {
+    db::migrate(&database.pool).await?;
+    let mut conn = database.pool.acquire().await?;
+    let member = if let Ok(id) = staff.parse::<uuid::Uuid>() {
+        staff::member_by_id(&mut conn, id).await?
+    } else if let Some(telegram) = telegram_user_id(staff) {
+        staff::find_member(&mut conn, None, Some(telegram)).await?
+    } else {
+        let phone = Phone::parse(staff).map_err(|e| anyhow::anyhow!("--staff: {e}"))?;
+        staff::find_member(&mut conn, Some(phone.as_str()), None).await?
+    };
+    let member = member.with_context(|| format!("no active staff member {staff}"))?;
+    let token = sessions::issue_login_link(&mut conn, member.id, Actor::System, chrono::Utc::now()).await?;
+    let base = config.public_base_url.clone().unwrap_or_else(|| format!("http://{}", config.bind_addr));
+    println!("{}/admin/login?token={token}", base.trim_end_matches('/'));
+    eprintln!("Sign-in link for {}: works once, within {} minutes.", member.name, sessions::LINK_VALID.num_minutes());
+    Ok(())
+}
+
+/// Digits alone are a Telegram user id; a phone starts with `+` or `00`.
+fn telegram_user_id(raw: &str) -> Option<i64> {
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with("00");
+    digits.then(|| raw.parse().ok()).flatten()
 }
 
 async fn set_telegram_webhook(config: &Config, url: &str) -> anyhow::Result<()> {

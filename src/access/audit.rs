@@ -124,3 +124,42 @@ pub async fn list(conn: &mut PgConnection, filter: &AuditFilter) -> AccessResult
     events.reverse();
     Ok(events)
 }
+
+/// Filters of the console's audit screen: within some properties.
+#[derive(Debug, Clone, Default)]
+pub struct ScopedFilter {
+    /// Only events of these properties (of their locks or bookings).
+    pub property_ids: Vec<Uuid>,
+    /// Only events of this booking.
+    pub booking_id: Option<Uuid>,
+    /// Only events of this lock.
+    pub lock_id: Option<Uuid>,
+    /// Only events of this actor (`staff:<id>`, `api`, `system`, ...).
+    pub actor: Option<String>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// The latest events within `filter.property_ids` matching the filter,
+/// newest first.
+pub async fn list_scoped(conn: &mut PgConnection, filter: &ScopedFilter) -> AccessResult<Vec<AuditEvent>> {
+    Ok(sqlx::query_as!(
+        AuditEvent,
+        "SELECT e.id, e.occurred_at, e.actor, e.action, e.property_id, e.lock_id, e.code_id, e.booking_id, e.details
+         FROM audit_events e
+         WHERE (e.property_id = ANY($1)
+                OR e.lock_id IN (SELECT id FROM locks WHERE property_id = ANY($1))
+                OR e.booking_id IN (SELECT id FROM bookings WHERE property_id = ANY($1)))
+           AND ($2::uuid IS NULL OR e.booking_id = $2) AND ($3::uuid IS NULL OR e.lock_id = $3)
+           AND ($4::text IS NULL OR e.actor = $4)
+         ORDER BY e.id DESC
+         LIMIT $5",
+        &filter.property_ids,
+        filter.booking_id,
+        filter.lock_id,
+        filter.actor,
+        filter.limit,
+    )
+    .fetch_all(conn)
+    .await?)
+}

@@ -23,8 +23,11 @@ pub mod phone;
 pub mod properties;
 pub mod release;
 pub mod rooms;
+pub mod sessions;
+pub mod settings;
 pub mod staff;
 pub mod stay;
 pub mod timezone;
+pub mod today;
 
 pub use error::{AccessError, AccessResult};

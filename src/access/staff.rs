@@ -309,13 +309,32 @@ pub async fn find_member(
     let Some(row) = row else {
         return Ok(None);
     };
-    let roles = member_roles(conn, row.id, row.admin).await?;
-    let role = match row.admin {
+    Ok(Some(member(conn, row.id, row.name, row.admin).await?))
+}
+
+/// The active staff member with this id, with their role at each property
+/// (the console's session).
+pub async fn member_by_id(conn: &mut PgConnection, staff_id: Uuid) -> AccessResult<Option<StaffMember>> {
+    let row = sqlx::query!(
+        r#"SELECT s.id, s.name, s.role = 'admin' AS "admin!" FROM staff s WHERE s.active AND s.id = $1"#,
+        staff_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(member(conn, row.id, row.name, row.admin).await?))
+}
+
+async fn member(conn: &mut PgConnection, id: Uuid, name: String, admin: bool) -> AccessResult<StaffMember> {
+    let roles = member_roles(conn, id, admin).await?;
+    let role = match admin {
         true => Role::Admin,
         false => roles.iter().map(|(_, r)| *r).max_by_key(|r| r.rank()).unwrap_or(Role::Staff),
     };
     let property_ids = roles.iter().map(|(p, _)| *p).collect();
-    Ok(Some(StaffMember { id: row.id, name: row.name, role, roles, property_ids }))
+    Ok(StaffMember { id, name, role, roles, property_ids })
 }
 
 /// An admin's role at every property, else the roles they were given.

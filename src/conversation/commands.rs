@@ -41,6 +41,8 @@ pub enum Command {
     Confirm { token: String },
     /// `/cancel`
     Cancel,
+    /// `/login`: a one-time link to the console
+    Login,
 }
 
 /// Which day `/arrivals` lists.
@@ -117,6 +119,12 @@ pub const COMMANDS: &[Spec] = &[
         does: "go ahead with what you were asked to confirm",
     },
     Spec { name: "cancel", usage: "/cancel", role: Role::Staff, does: "drop what you were asked to confirm" },
+    Spec {
+        name: "login",
+        usage: "/login",
+        role: Role::Staff,
+        does: "a link that signs you in to the web console (once, within 15 minutes)",
+    },
 ];
 
 /// Why a command could not be read: the usage line of the command, or
@@ -232,6 +240,7 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
             _ => return Err(usage()),
         },
         "cancel" => Command::Cancel,
+        "login" => Command::Login,
         _ => return Err(Unreadable(None)),
     })
 }

@@ -21,6 +21,8 @@ pub struct OpenHandoff {
     pub guest: Option<String>,
     /// The room of their current (else latest) stay, when known.
     pub room: Option<String>,
+    /// The property it was opened at.
+    pub property_id: Option<Uuid>,
 }
 
 /// Opens a hand-off for the chat of `message`; `None` when one is open.
@@ -64,7 +66,7 @@ pub async fn open_for(conn: &mut PgConnection, message: &InboundMessage) -> sqlx
 pub async fn list_open(conn: &mut PgConnection, property_ids: &[Uuid]) -> sqlx::Result<Vec<OpenHandoff>> {
     sqlx::query_as!(
         OpenHandoff,
-        r#"SELECT h.id, g.name AS "guest?", r.name AS "room?" FROM handoffs h
+        r#"SELECT h.id, g.name AS "guest?", r.name AS "room?", h.property_id AS "property_id?" FROM handoffs h
            LEFT JOIN guests g ON g.id = h.guest_id
            LEFT JOIN LATERAL (SELECT b.room_id FROM bookings b WHERE b.guest_id = h.guest_id AND b.property_id = h.property_id
                               ORDER BY (b.check_out_at > now()) DESC, b.check_in_at LIMIT 1) stay ON true

@@ -110,10 +110,31 @@ pub async fn prune(ctx: &JobContext) -> Result<(), JobError> {
     metrics::counter!("doorman_pruned_rows_total", "table" => "jobs").increment(jobs);
     metrics::counter!("doorman_pruned_rows_total", "table" => "notifications").increment(replies);
     metrics::counter!("doorman_pruned_rows_total", "table" => "claim_attempts").increment(claims);
+    metrics::counter!("doorman_pruned_rows_total", "table" => "console").increment(prune_console(ctx).await?);
     tracing::info!(updates, dead_jobs = jobs, replies, cleared, claims, "pruned what is past retention");
     let mut conn = ctx.db.acquire().await?;
     queue::enqueue(&mut conn, &Prune {}, next_run(Utc::now())).await?;
     Ok(())
+}
+
+/// Console sign-in links and sessions a day past their end: only weight.
+async fn prune_console(ctx: &JobContext) -> Result<u64, JobError> {
+    let day_ago = Utc::now() - Duration::days(1);
+    let links = in_batches(
+        ctx,
+        "DELETE FROM console_links WHERE token_hash IN (
+             SELECT token_hash FROM console_links WHERE expires_at < $1 LIMIT $2)",
+        day_ago,
+    )
+    .await?;
+    let sessions = in_batches(
+        ctx,
+        "DELETE FROM console_sessions WHERE token_hash IN (
+             SELECT token_hash FROM console_sessions WHERE expires_at < $1 LIMIT $2)",
+        day_ago,
+    )
+    .await?;
+    Ok(links + sessions)
 }
 
 async fn in_batches(ctx: &JobContext, statement: &str, before: DateTime<Utc>) -> Result<u64, JobError> {

@@ -1,5 +1,6 @@
-//! The HTTP surface: health, the admin API and its OpenAPI document (and,
-//! with the channels, the webhooks). Handlers parse, call one core
+//! The HTTP surface: health, the admin API and its OpenAPI document, the
+//! operator console (`/admin`, from `console`), and, with the channels,
+//! the webhooks. Handlers parse, call one core
 //! function, and map its error.
 
 mod api;
@@ -46,6 +47,8 @@ pub struct AppState {
     /// `PUBLIC_BASE_URL` (or the bound address): the start of the webhook
     /// URLs handed out.
     pub public_base_url: Arc<str>,
+    /// The operator console under `/admin`.
+    pub console: crate::console::Console,
 }
 
 /// The whole router.
@@ -56,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .nest("/api/v1", api::routes(state.clone()))
         .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .nest("/admin", crate::console::routes(state.console.clone()))
         .fallback(|| async { error::ApiError::no_route() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

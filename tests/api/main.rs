@@ -3,9 +3,11 @@
 
 mod admin_lists;
 mod bookings;
+mod browser;
 mod channels;
 mod claims;
 mod cli;
+mod console;
 mod conversation;
 mod faults;
 mod feeds;

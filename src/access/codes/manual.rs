@@ -2,7 +2,8 @@
 //! (`/issue`), a master code (`/master`), their own persistent code
 //! (`/mycode`). A lock that cannot take one is reported, not fatal.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use sqlx::PgConnection;
 
 use crate::access::audit::Actor;
@@ -11,6 +12,39 @@ use crate::access::lifecycle::{self, ManualCode};
 use crate::access::model::{CodeKind, CodeState};
 use crate::access::rooms::LockRef;
 use crate::access::staff::StaffMember;
+use crate::access::stay::local_instant;
+
+/// How far ahead a standalone code may start: a code for a far-off day
+/// outlives oversight (review M3).
+pub const ISSUE_AHEAD: Duration = Duration::days(30);
+
+/// A standalone code's window starts more than [`ISSUE_AHEAD`] from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooFarAhead;
+
+/// The window of a standalone code on `date` from `from` to `until`, local
+/// times in `tz`; an `until` not after `from` is the next day's (past
+/// midnight). Shared by `/issue` and the console.
+pub fn standalone_window(
+    tz: Tz,
+    date: NaiveDate,
+    (from, until): (NaiveTime, NaiveTime),
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), TooFarAhead> {
+    let valid_from = local_instant(tz, date.and_time(from));
+    let mut valid_until = local_instant(tz, date.and_time(until));
+    if valid_until <= valid_from {
+        // Past midnight: the next day's time (none after the last date
+        // chrono knows, which the window check then refuses).
+        if let Some(next_day) = date.checked_add_days(chrono::Days::new(1)) {
+            valid_until = local_instant(tz, next_day.and_time(until));
+        }
+    }
+    if valid_from > now + ISSUE_AHEAD {
+        return Err(TooFarAhead);
+    }
+    Ok((valid_from, valid_until))
+}
 
 /// What one lock got.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! One function per staff command: find what it names, make the one core
 //! call, word the answer (`replies`).
 
-use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
 use sqlx::PgConnection;
@@ -19,14 +19,10 @@ use crate::access::model::CodeKind;
 use crate::access::overview::{self, Day};
 use crate::access::phone::Phone;
 use crate::access::rooms::{self, RoomLookup, RoomRef, Stay};
-use crate::access::stay::local_instant;
 use crate::context::JobContext;
 use crate::conversation::commands::{self, Command};
 use crate::conversation::handoffs;
 use crate::devices::observe::observe_device_codes;
-
-/// How far ahead `/issue` may start a code.
-const ISSUE_AHEAD: Duration = Duration::days(30);
 
 type Answer = Result<String, StaffError>;
 
@@ -49,7 +45,15 @@ pub(super) async fn perform(ctx: &JobContext, tx: &mut PgConnection, staff: &Sta
         Command::Resolve { room } => resolve(tx, staff, room.as_deref()).await,
         Command::Confirm { token } => confirm(ctx, tx, staff, &token).await,
         Command::Cancel => Ok(replies::cancelled(confirmations::cancel_open(tx, staff.id).await?)),
+        Command::Login => login(ctx, tx, staff).await,
     }
+}
+
+/// `/login`: a one-time link to the console, in the sender's own chat.
+async fn login(ctx: &JobContext, tx: &mut PgConnection, staff: &StaffMember) -> Answer {
+    let token = crate::access::sessions::issue_login_link(tx, staff.id, staff.actor(), Utc::now()).await?;
+    let link = format!("{}/admin/login?token={token}", ctx.public_base_url.trim_end_matches('/'));
+    Ok(replies::login_link(&link, crate::access::sessions::LINK_VALID.num_minutes()))
 }
 
 /// The room `name` among the sender's properties.
@@ -157,20 +161,8 @@ async fn issue(
     label: &str,
 ) -> Answer {
     let room = find_room(tx, staff, name).await?;
-    let tz = room.timezone.tz();
-    let valid_from = local_instant(tz, date.and_time(from));
-    let mut valid_until = local_instant(tz, date.and_time(until));
-    if valid_until <= valid_from {
-        // Past midnight: the next day's time (none after the last date
-        // chrono knows, which the window check then refuses).
-        if let Some(next_day) = date.checked_add_days(chrono::Days::new(1)) {
-            valid_until = local_instant(tz, next_day.and_time(until));
-        }
-    }
-    if valid_from > Utc::now() + ISSUE_AHEAD {
-        // A code for a far-off day outlives oversight (review M3).
-        return Err(StaffError::TooFarAhead(ISSUE_AHEAD.num_days()));
-    }
+    let (valid_from, valid_until) = manual::standalone_window(room.timezone.tz(), date, (from, until), Utc::now())
+        .map_err(|_| StaffError::TooFarAhead(manual::ISSUE_AHEAD.num_days()))?;
     let manual = ManualCode {
         kind: CodeKind::Standalone,
         booking_ref: None,

@@ -106,6 +106,11 @@ pub fn cancelled(any: bool) -> String {
     if any { "Cancelled." } else { "Nothing to cancel." }.to_owned()
 }
 
+/// `/login`: the console's one-time link.
+pub fn login_link(link: &str, minutes: i64) -> String {
+    format!("Your console sign-in link (works once, for {minutes} minutes; do not forward it):\n{link}")
+}
+
 /// A confirmed `/audit` purge.
 pub fn purging(count: usize, room: &str) -> String {
     format!("Removing {count} unknown code(s) from room {room}'s locks.")
