@@ -949,10 +949,9 @@ pub async fn check_new_device(
     let device = Device { lock_id: Uuid::nil(), device_id: new.provider_device_id.clone() };
     match provider.device_status(&device).await {
         Ok(reported) => Ok(Some(reported)),
-        Err(ProviderError::Permanent(reason)) => Err(crate::access::AccessError::invalid(
-            "provider_device_id",
-            format!("the provider refused it: {reason}"),
-        )),
+        Err(ProviderError::Permanent(reason)) => {
+            Err(crate::access::AccessError::invalid("provider_device_id", format!("the provider refused it: {reason}")))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "a new lock could not be reached; registering it anyway");
             Ok(None)

@@ -11,7 +11,9 @@ use super::schema;
 use crate::access::audit::Actor;
 use crate::access::locks::{list_property_locks, Lock};
 use crate::access::model::RoomName;
-use crate::access::properties::{self, Knowledge, KnowledgeChanges, NewProperty, Property, PropertyChanges, PropertyInput, Room};
+use crate::access::properties::{
+    self, Knowledge, KnowledgeChanges, NewProperty, Property, PropertyChanges, PropertyInput, Room,
+};
 use crate::access::rooms::{self, RoomChanges};
 use crate::access::timezone::Timezone;
 use crate::access::{AccessError, AccessResult};
@@ -90,9 +92,8 @@ impl TryFrom<PropertyRequest> for NewProperty {
     type Error = AccessError;
 
     fn try_from(request: PropertyRequest) -> AccessResult<Self> {
-        let notify_channels = request
-            .notify_channels
-            .map(|channels| channels.into_iter().map(|c| c.as_str().to_owned()).collect());
+        let notify_channels =
+            request.notify_channels.map(|channels| channels.into_iter().map(|c| c.as_str().to_owned()).collect());
         NewProperty::parse(PropertyInput {
             name: request.name,
             timezone: request.timezone,
