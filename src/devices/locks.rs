@@ -914,23 +914,6 @@ impl Run<JobContext> for FillBackupPool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn the_nightly_run_is_the_next_three_o_clock() {
-        let evening = Utc.with_ymd_and_hms(2026, 11, 21, 22, 15, 0).unwrap();
-        assert_eq!(next_nightly_run(evening), Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
-        let night = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
-        assert_eq!(next_nightly_run(night), Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
-        let on_the_hour = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
-        assert_eq!(next_nightly_run(on_the_hour), Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap());
-    }
-}
-
 /// Asks the provider of a lock about to be registered about its device: a
 /// device the provider does not know is refused now rather than failing
 /// every code later; an unreachable one is registered all the same (no
@@ -977,4 +960,21 @@ pub async fn store_new_lock(
             .await?;
     }
     locks::get_lock(&mut *conn, lock.id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_nightly_run_is_the_next_three_o_clock() {
+        let evening = Utc.with_ymd_and_hms(2026, 11, 21, 22, 15, 0).unwrap();
+        assert_eq!(next_nightly_run(evening), Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
+        let night = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap();
+        assert_eq!(next_nightly_run(night), Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap());
+        let on_the_hour = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        assert_eq!(next_nightly_run(on_the_hour), Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap());
+    }
 }
