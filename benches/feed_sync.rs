@@ -148,7 +148,7 @@ async fn seed(db: &PgPool, base: &str) -> anyhow::Result<Vec<Uuid>> {
         let room = create_room(&mut conn, property.id, &RoomName::parse(&format!("{f}"))?, None).await?;
         create_lock(&mut conn, &lock(property.id, room.id, f)).await?;
         let new = NewFeed { room_id: room.id, url: format!("{base}/ical/{f}.ics"), source: FeedSource::Airbnb };
-        ids.push(feeds::create_feed(&mut conn, &new).await?.id);
+        ids.push(feeds::create_feed(&mut conn, &new, doorman::access::audit::Actor::Api).await?.id);
     }
     Ok(ids)
 }

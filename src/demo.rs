@@ -176,10 +176,10 @@ pub async fn connect_sample_feeds(
             .map(|r| r.id)
             .ok_or_else(|| anyhow::anyhow!("the demo property has no room {room}"))?;
         for old in list_room_feeds(&mut *tx, room_id).await? {
-            delete_feed(&mut tx, old.id).await?;
+            delete_feed(&mut tx, old.id, Actor::Api).await?;
         }
         let url = format!("{base}/{file}");
-        let feed = create_feed(&mut tx, &NewFeed { room_id, url: url.clone(), source }).await?;
+        let feed = create_feed(&mut tx, &NewFeed { room_id, url: url.clone(), source }, Actor::Api).await?;
         tx.commit().await?;
         let counts =
             crate::feeds::sync(db, fetcher, feed.id).await.map_err(|e| anyhow::anyhow!("{e:#}"))?.unwrap_or_default();

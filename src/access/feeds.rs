@@ -142,8 +142,9 @@ pub struct NewFeed {
     pub source: FeedSource,
 }
 
-/// Adds a feed to a room.
-pub async fn create_feed(conn: &mut PgConnection, new: &NewFeed) -> AccessResult<Feed> {
+/// Adds a feed to a room; audited (`feed.added`, the address masked) as
+/// `actor`.
+pub async fn create_feed(conn: &mut PgConnection, new: &NewFeed, actor: Actor) -> AccessResult<Feed> {
     let url = new.url.trim();
     if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
         return Err(AccessError::invalid("url", "an http(s) address of at most 2048 characters"));
@@ -163,7 +164,7 @@ pub async fn create_feed(conn: &mut PgConnection, new: &NewFeed) -> AccessResult
     .await?;
     let details = json!({ "feed_id": id, "url": mask_url(url), "source": new.source });
     let subject = Subject { property_id: Some(property_id), ..Default::default() };
-    audit::record(&mut *conn, Actor::Api, "feed.added", subject, details).await?;
+    audit::record(&mut *conn, actor, "feed.added", subject, details).await?;
     get_feed(&mut *conn, id).await
 }
 
@@ -198,14 +199,15 @@ pub async fn list_room_feeds(db: impl PgExecutor<'_>, room_id: Uuid) -> AccessRe
     .await?)
 }
 
-/// Removes a feed; the bookings it brought stay as they are.
-pub async fn delete_feed(conn: &mut PgConnection, id: Uuid) -> AccessResult<()> {
+/// Removes a feed; the bookings it brought stay as they are. Audited
+/// (`feed.removed`) as `actor`.
+pub async fn delete_feed(conn: &mut PgConnection, id: Uuid, actor: Actor) -> AccessResult<()> {
     let property_id = sqlx::query_scalar!("DELETE FROM feeds WHERE id = $1 RETURNING property_id", id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(AccessError::NotFound { entity: "feed" })?;
     let subject = Subject { property_id: Some(property_id), ..Default::default() };
-    audit::record(&mut *conn, Actor::Api, "feed.removed", subject, json!({ "feed_id": id })).await
+    audit::record(&mut *conn, actor, "feed.removed", subject, json!({ "feed_id": id })).await
 }
 
 /// The ids of every feed (the scheduler's start).

@@ -105,6 +105,72 @@ pub fn parse_lock_name(raw: &str) -> AccessResult<String> {
     Ok(name.to_owned())
 }
 
+/// A lock to register as its caller wrote it (the admin API's body, the
+/// console's form), before the checks of [`NewLock::parse`].
+#[derive(Debug, Clone)]
+pub struct LockInput {
+    /// Its property.
+    pub property_id: Uuid,
+    /// Its room; none for a property-wide entrance.
+    pub room_id: Option<Uuid>,
+    /// Display name.
+    pub name: String,
+    /// Manufacturer.
+    pub brand: String,
+    /// Model.
+    pub model: String,
+    /// None for a pin pad.
+    pub kind: Option<LockKind>,
+    /// Who programs it.
+    pub provider: ProviderKind,
+    /// The provider's id of the device; generated for a simulated lock.
+    pub provider_device_id: Option<String>,
+    /// None for numeric.
+    pub code_format: Option<CodeFormat>,
+    /// None for 6.
+    pub code_length: Option<i64>,
+    /// None for 100.
+    pub capacity: Option<i32>,
+    /// None for active.
+    pub status: Option<LockStatus>,
+    /// None for 0.
+    pub backup_codes: Option<i32>,
+}
+
+impl NewLock {
+    /// Checks a lock to register and fills in the defaults: the one set of
+    /// rules the admin API and the console apply.
+    pub fn parse(input: LockInput) -> AccessResult<Self> {
+        let provider_device_id = match (input.provider_device_id.map(|d| d.trim().to_owned()), input.provider) {
+            (Some(id), _) if !id.is_empty() && id.chars().count() <= 200 => id,
+            (None, ProviderKind::Simulated) => format!("sim-{}", Uuid::new_v4().simple()),
+            _ => {
+                return Err(AccessError::invalid("provider_device_id", "1 to 200 characters, required for real locks"))
+            }
+        };
+        let capacity = input.capacity.unwrap_or(100);
+        let code_length =
+            CodeLength::new(input.code_length.unwrap_or(6)).map_err(|e| AccessError::invalid("code_length", e))?;
+        let backup_codes = input.backup_codes.unwrap_or(0);
+        check_lock_settings(input.room_id, code_length, capacity, backup_codes)?;
+        Ok(Self {
+            property_id: input.property_id,
+            room_id: input.room_id,
+            name: parse_lock_name(&input.name)?,
+            brand: input.brand.trim().to_owned(),
+            model: input.model.trim().to_owned(),
+            kind: input.kind.unwrap_or(LockKind::PinPad),
+            provider: input.provider,
+            provider_device_id,
+            code_format: input.code_format.unwrap_or(CodeFormat::Numeric),
+            code_length,
+            capacity,
+            status: input.status.unwrap_or(LockStatus::Active),
+            backup_codes,
+        })
+    }
+}
+
 /// The rules a lock's settings obey together, on registration and on every
 /// change: a capacity of 1 to 10000; on a property-wide entrance (no room)
 /// guest codes of at least 6 characters; 0 to 10 backup codes, fewer than

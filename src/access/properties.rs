@@ -75,6 +75,56 @@ impl NewProperty {
     };
 }
 
+/// A property to create as its caller wrote it (the admin API's body, the
+/// console's form), before the checks of [`NewProperty::parse`].
+#[derive(Debug, Clone, Default)]
+pub struct PropertyInput {
+    /// Display name.
+    pub name: String,
+    /// IANA timezone.
+    pub timezone: String,
+    /// Street address.
+    pub address: String,
+    /// `HH:MM`; none for [`NewProperty::DEFAULT_CHECK_IN`].
+    pub check_in_time: Option<String>,
+    /// `HH:MM`; none for [`NewProperty::DEFAULT_CHECK_OUT`].
+    pub check_out_time: Option<String>,
+    /// Hours before check-in; none for 24.
+    pub code_release_hours: Option<i32>,
+    /// Whether a booking must be verified first.
+    pub requires_verification: bool,
+    /// The knowledge base.
+    pub knowledge: Knowledge,
+    /// Channel names; none for every channel.
+    pub notify_channels: Option<Vec<String>>,
+}
+
+impl NewProperty {
+    /// Checks a property to create and fills in the defaults: the one set
+    /// of rules the admin API and the console apply.
+    pub fn parse(input: PropertyInput) -> AccessResult<Self> {
+        let time = |field: &str, raw: Option<String>, default: NaiveTime| match raw {
+            None => Ok(default),
+            Some(raw) => parse_local_time(field, &raw),
+        };
+        let notify_channels = match input.notify_channels {
+            None => Self::CHANNELS.map(str::to_owned).to_vec(),
+            Some(channels) => check_notify_channels(channels)?,
+        };
+        Ok(Self {
+            notify_channels,
+            name: parse_property_name(&input.name)?,
+            timezone: Timezone::parse(&input.timezone).map_err(|e| AccessError::invalid("timezone", e))?,
+            address: input.address.trim().to_owned(),
+            check_in_time: time("check_in_time", input.check_in_time, Self::DEFAULT_CHECK_IN)?,
+            check_out_time: time("check_out_time", input.check_out_time, Self::DEFAULT_CHECK_OUT)?,
+            code_release_hours: check_release_hours(input.code_release_hours.unwrap_or(24))?,
+            requires_verification: input.requires_verification,
+            knowledge: input.knowledge,
+        })
+    }
+}
+
 /// A stored property.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Property {

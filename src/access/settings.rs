@@ -1,22 +1,21 @@
 //! A property's set-up as the console's Properties screen shows it (rooms,
 //! locks, calendar feeds, channel managers, staff: a fixed number of
-//! queries), and the edits it makes there: the knowledge base and the
-//! property's times, each audited with who made it.
+//! queries). Its edits go through `properties::update_property`, as the
+//! admin API's do.
 
-use chrono::{DateTime, NaiveTime, Utc};
-use serde_json::json;
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::audit::{self, Actor, Subject};
-use super::error::{AccessError, AccessResult};
+use super::error::AccessResult;
 use super::feeds::mask_url;
 use super::model::Role;
-use super::properties::{Knowledge, NewProperty};
 
 /// A calendar feed, its address masked (the path is the OTA's secret).
 #[derive(Debug, Clone)]
 pub struct FeedLine {
+    /// Identifier.
+    pub id: Uuid,
     /// The room's name.
     pub room: String,
     /// `airbnb`, `booking`, `vrbo`, `other`.
@@ -68,7 +67,7 @@ pub struct Setup {
 /// The feeds, integrations and staff of a property: three queries.
 pub async fn setup(conn: &mut PgConnection, property_id: Uuid) -> AccessResult<Setup> {
     let feeds = sqlx::query!(
-        "SELECT r.name AS room, f.source, f.url, f.last_status, f.last_fetched_at, f.events
+        "SELECT f.id, r.name AS room, f.source, f.url, f.last_status, f.last_fetched_at, f.events
          FROM feeds f JOIN rooms r ON r.id = f.room_id WHERE f.property_id = $1 ORDER BY r.name, f.created_at",
         property_id
     )
@@ -76,6 +75,7 @@ pub async fn setup(conn: &mut PgConnection, property_id: Uuid) -> AccessResult<S
     .await?
     .into_iter()
     .map(|f| FeedLine {
+        id: f.id,
         room: f.room,
         source: f.source,
         masked_url: mask_url(&f.url),
@@ -103,73 +103,4 @@ pub async fn setup(conn: &mut PgConnection, property_id: Uuid) -> AccessResult<S
     .fetch_all(&mut *conn)
     .await?;
     Ok(Setup { feeds, integrations, staff })
-}
-
-/// Replaces a property's knowledge base; audited with the entries that
-/// changed (never their values: the wifi password is one).
-pub async fn set_knowledge(
-    conn: &mut PgConnection,
-    property_id: Uuid,
-    k: &Knowledge,
-    actor: Actor,
-) -> AccessResult<()> {
-    let updated = sqlx::query!(
-        "UPDATE properties SET entry_instructions = $2, wifi_name = $3, wifi_password = $4, parking = $5,
-             directions = $6, checkout_instructions = $7, house_rules = $8, updated_at = now()
-         WHERE id = $1",
-        property_id,
-        k.entry_instructions,
-        k.wifi_name,
-        k.wifi_password,
-        k.parking,
-        k.directions,
-        k.checkout_instructions,
-        k.house_rules,
-    )
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Err(AccessError::NotFound { entity: "property" });
-    }
-    let subject = Subject { property_id: Some(property_id), ..Default::default() };
-    audit::record(&mut *conn, actor, "property.knowledge_changed", subject, json!({})).await
-}
-
-/// A property's times: local check-in and check-out, and how many hours
-/// before check-in a code is released (0–720).
-#[derive(Debug, Clone, Copy)]
-pub struct Times {
-    /// Local check-in time.
-    pub check_in_time: NaiveTime,
-    /// Local check-out time.
-    pub check_out_time: NaiveTime,
-    /// Hours before check-in.
-    pub code_release_hours: i32,
-}
-
-/// Changes a property's times (bookings made from dates afterwards use
-/// them); audited.
-pub async fn set_times(conn: &mut PgConnection, property_id: Uuid, times: Times, actor: Actor) -> AccessResult<()> {
-    if !(0..=NewProperty::MAX_RELEASE_HOURS).contains(&times.code_release_hours) {
-        return Err(AccessError::invalid("code_release_hours", "between 0 and 720"));
-    }
-    let updated = sqlx::query!(
-        "UPDATE properties SET check_in_time = $2, check_out_time = $3, code_release_hours = $4, updated_at = now() WHERE id = $1",
-        property_id,
-        times.check_in_time,
-        times.check_out_time,
-        times.code_release_hours
-    )
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Err(AccessError::NotFound { entity: "property" });
-    }
-    let subject = Subject { property_id: Some(property_id), ..Default::default() };
-    let details = json!({
-        "check_in_time": times.check_in_time.format("%H:%M").to_string(),
-        "check_out_time": times.check_out_time.format("%H:%M").to_string(),
-        "code_release_hours": times.code_release_hours,
-    });
-    audit::record(&mut *conn, actor, "property.times_changed", subject, details).await
 }

@@ -71,6 +71,15 @@ impl ConsoleError {
         }
     }
 
+    /// The status and the words of a refusal that is the form's fault (a
+    /// bad value, a clash): the form is shown again with them.
+    pub fn form_problem(&self) -> Option<(StatusCode, String)> {
+        match self {
+            Self::BadForm(_) | Self::Core(_) => Some((self.status(), self.words().1)),
+            _ => None,
+        }
+    }
+
     fn words(&self) -> (&'static str, String) {
         match self {
             Self::SignIn => ("Sign in", "Send /login to doorman in your staff chat for a sign-in link.".into()),

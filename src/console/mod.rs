@@ -8,7 +8,7 @@
 //! - [`session`]: the cookie, the login link, CSRF, who is acting.
 //! - [`render`]: the templates (compiled in) and the error pages.
 //! - one file per screen: [`today`], [`booking`], [`locks`],
-//!   [`properties`], [`alerts`], [`audit`], [`codes`].
+//!   [`properties`] (and [`setup`]: new properties, rooms, locks, feeds), [`alerts`], [`audit`], [`codes`].
 
 mod alerts;
 mod audit;
@@ -19,6 +19,7 @@ mod locks;
 mod properties;
 pub mod render;
 mod session;
+mod setup;
 mod today;
 mod view;
 
@@ -85,8 +86,14 @@ pub fn routes<S>(console: Console) -> Router<S> {
         .route("/locks/{id}/reconcile", post(locks::reconcile))
         .route("/locks/{id}/adopt", post(locks::adopt))
         .route("/locks/{id}/remove", post(locks::remove))
-        .route("/properties", get(properties::list))
+        .route("/properties", get(properties::list).post(setup::create_property))
+        .route("/properties/new", get(setup::new_property))
         .route("/properties/{id}", get(properties::page))
+        .route("/properties/{id}/settings", post(properties::edit_settings))
+        .route("/properties/{id}/rooms", post(setup::add_room))
+        .route("/properties/{id}/locks", post(setup::add_lock))
+        .route("/properties/{id}/feeds", post(setup::add_feed))
+        .route("/properties/{id}/feeds/{feed}/delete", post(setup::delete_feed))
         .route("/properties/{id}/knowledge", post(properties::knowledge))
         .route("/properties/{id}/times", post(properties::times))
         .route("/alerts", get(alerts::page))

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::ConsoleError;
@@ -17,11 +18,14 @@ use super::view::{self, Chrome, Done};
 use super::{render, Console};
 use crate::access::locks::list_property_locks;
 use crate::access::model::Role;
-use crate::access::properties::{get_property, list_rooms, Knowledge};
-use crate::access::settings::{self, Times};
+use crate::access::properties::{
+    check_notify_channels, check_release_hours, get_property, list_rooms, parse_local_time, parse_property_name,
+    update_property, KnowledgeChanges, NewProperty, PropertyChanges,
+};
+use crate::access::settings;
 
 /// Who edits a property: its managers (and admins).
-const EDITOR: Role = Role::Manager;
+pub(super) const EDITOR: Role = Role::Manager;
 
 /// `GET /admin/properties`.
 pub async fn list(
@@ -41,7 +45,7 @@ pub async fn list(
     )
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ConsoleError> {
+pub(super) fn parse_id(id: &str) -> Result<Uuid, ConsoleError> {
     id.parse().map_err(|_| ConsoleError::NotFound)
 }
 
@@ -53,6 +57,46 @@ pub async fn page(
     Query(done): Query<Done>,
 ) -> Result<Response, ConsoleError> {
     let id = parse_id(&id)?;
+    show(&console, &session, id, &done, None).await
+}
+
+/// A form the core or the console refused: the page again with the reason
+/// and what was typed (never a feed's address: its path is a secret).
+#[derive(Debug)]
+pub(super) struct Refused {
+    status: StatusCode,
+    message: String,
+    posted: serde_json::Value,
+}
+
+/// What a form on the property page ends in: the page with a note, or
+/// the page again with the problem when the form is at fault (422, 409).
+pub(super) async fn outcome(
+    console: &Console,
+    session: &Session,
+    id: Uuid,
+    result: Result<&'static str, ConsoleError>,
+    posted: &impl serde::Serialize,
+) -> Result<Response, ConsoleError> {
+    let e = match result {
+        Ok(done) => return Ok(Redirect::to(&format!("/admin/properties/{id}?done={done}")).into_response()),
+        Err(e) => e,
+    };
+    let Some((status, message)) = e.form_problem() else {
+        return Err(e);
+    };
+    let posted = serde_json::to_value(posted).unwrap_or_default();
+    show(console, session, id, &Done::default(), Some(Refused { status, message, posted })).await
+}
+
+/// The property page, with a refused form's problem when there is one.
+async fn show(
+    console: &Console,
+    session: &Session,
+    id: Uuid,
+    done: &Done,
+    refused: Option<Refused>,
+) -> Result<Response, ConsoleError> {
     let role = session.role_at(id)?;
     let editor = role.at_least(EDITOR);
     let mut conn = console.db().acquire().await?;
@@ -69,29 +113,36 @@ pub async fn page(
         // A cleaner does not need the guests' wifi password.
         knowledge.wifi_password = knowledge.wifi_password.map(|_| "hidden".to_owned());
     }
-    render::page(
+    let (status, problem, posted) = match refused {
+        Some(r) => (r.status, Some(r.message), r.posted),
+        None => (StatusCode::OK, None, serde_json::Value::Null),
+    };
+    let mut page = render::page(
         "property.html",
         minijinja::context! {
-            chrome => Chrome::new(&session, "properties", &done),
+            chrome => Chrome::new(session, "properties", done), problem, posted,
             id, editor, name => property.name, address => property.address, timezone => tz.name(),
             check_in => property.check_in_time.format("%H:%M").to_string(),
             check_out => property.check_out_time.format("%H:%M").to_string(),
             release_hours => property.code_release_hours,
-            verification => property.requires_verification, channels => property.notify_channels.join(", "),
+            verification => property.requires_verification, channels => property.notify_channels,
+            all_channels => NewProperty::CHANNELS,
             knowledge,
             entrances => lock_rows(None),
-            rooms => rooms.iter().map(|r| minijinja::context! { name => r.name, locks => lock_rows(Some(r.id)) }).collect::<Vec<_>>(),
-            feeds => setup.feeds.iter().map(|f| minijinja::context! { room => f.room, source => f.source, url => f.masked_url,
+            rooms => rooms.iter().map(|r| minijinja::context! { id => r.id, name => r.name, locks => lock_rows(Some(r.id)) }).collect::<Vec<_>>(),
+            feeds => setup.feeds.iter().map(|f| minijinja::context! { id => f.id, room => f.room, source => f.source, url => f.masked_url,
                 status => f.last_status, fetched => f.last_fetched_at.map(|at| view::local(tz, at)), events => f.events }).collect::<Vec<_>>(),
             integrations => setup.integrations.iter().map(|i| minijinja::context! { kind => i.kind, units => i.units,
                 since => view::local(tz, i.created_at) }).collect::<Vec<_>>(),
             staff => setup.staff.iter().map(|s| minijinja::context! { name => s.name, role => s.role.as_str(), active => s.active }).collect::<Vec<_>>(),
         },
-    )
+    )?;
+    *page.status_mut() = status;
+    Ok(page)
 }
 
 /// The knowledge base form: every entry, empty meaning none.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct KnowledgeForm {
     entry_instructions: String,
     wifi_name: String,
@@ -122,22 +173,24 @@ pub async fn knowledge(
     let (session, f) = (posted.session, posted.form);
     let id = parse_id(&id)?;
     session.require(id, EDITOR)?;
-    let knowledge = Knowledge {
-        entry_instructions: entry("Entry instructions", &f.entry_instructions)?,
-        wifi_name: entry("Wifi name", &f.wifi_name)?,
-        wifi_password: entry("Wifi password", &f.wifi_password)?,
-        parking: entry("Parking", &f.parking)?,
-        directions: entry("Directions", &f.directions)?,
-        checkout_instructions: entry("Check-out instructions", &f.checkout_instructions)?,
-        house_rules: entry("House rules", &f.house_rules)?,
-    };
-    let mut conn = console.db().acquire().await?;
-    settings::set_knowledge(&mut conn, id, &knowledge, session.member.actor()).await?;
-    Ok(Redirect::to(&format!("/admin/properties/{id}?done=saved")).into_response())
+    let result = async {
+        let knowledge = KnowledgeChanges {
+            entry_instructions: Some(entry("Entry instructions", &f.entry_instructions)?),
+            wifi_name: Some(entry("Wifi name", &f.wifi_name)?),
+            wifi_password: Some(entry("Wifi password", &f.wifi_password)?),
+            parking: Some(entry("Parking", &f.parking)?),
+            directions: Some(entry("Directions", &f.directions)?),
+            checkout_instructions: Some(entry("Check-out instructions", &f.checkout_instructions)?),
+            house_rules: Some(entry("House rules", &f.house_rules)?),
+        };
+        change(&console, &session, id, PropertyChanges { knowledge, ..Default::default() }).await
+    }
+    .await;
+    outcome(&console, &session, id, result, &f).await
 }
 
 /// The times form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct TimesForm {
     check_in: String,
     check_out: String,
@@ -153,20 +206,73 @@ pub async fn times(
     let (session, f) = (posted.session, posted.form);
     let id = parse_id(&id)?;
     session.require(id, EDITOR)?;
-    let time = |raw: &str, what: &str| {
-        chrono::NaiveTime::parse_from_str(raw.trim(), "%H:%M")
-            .map_err(|_| ConsoleError::BadForm(format!("{what}: a time such as 15:00.")))
-    };
-    let times = Times {
-        check_in_time: time(&f.check_in, "Check-in")?,
-        check_out_time: time(&f.check_out, "Check-out")?,
-        code_release_hours: f
-            .release_hours
-            .trim()
-            .parse()
-            .map_err(|_| ConsoleError::BadForm("Release: a number of hours, 0 to 720.".into()))?,
-    };
-    let mut conn = console.db().acquire().await?;
-    settings::set_times(&mut conn, id, times, session.member.actor()).await?;
-    Ok(Redirect::to(&format!("/admin/properties/{id}?done=saved")).into_response())
+    let result = async {
+        let hours = f.release_hours.trim().parse().map_err(|_| bad("Release: a number of hours, 0 to 720."))?;
+        let changes = PropertyChanges {
+            check_in_time: Some(parse_local_time("Check-in", f.check_in.trim())?),
+            check_out_time: Some(parse_local_time("Check-out", f.check_out.trim())?),
+            code_release_hours: Some(check_release_hours(hours)?),
+            ..Default::default()
+        };
+        change(&console, &session, id, changes).await
+    }
+    .await;
+    outcome(&console, &session, id, result, &f).await
+}
+
+fn bad(message: &str) -> ConsoleError {
+    ConsoleError::BadForm(message.to_owned())
+}
+
+/// Changes the property through the admin API's core; audited there
+/// (`property.updated`) with the staff member as the actor.
+async fn change(
+    console: &Console,
+    session: &Session,
+    id: Uuid,
+    changes: PropertyChanges,
+) -> Result<&'static str, ConsoleError> {
+    let mut tx = console.db().begin().await?;
+    update_property(&mut tx, id, &changes, session.member.actor()).await?;
+    tx.commit().await?;
+    Ok("saved")
+}
+
+/// The settings form: name, address, the channels guest messages use.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct SettingsForm {
+    name: String,
+    address: String,
+    #[serde(default)]
+    whatsapp: Option<String>,
+    #[serde(default)]
+    telegram: Option<String>,
+    #[serde(default)]
+    sms: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// `POST …/settings` (managers); audited by the core.
+pub async fn edit_settings(
+    State(console): State<Arc<Console>>,
+    Path(id): Path<String>,
+    posted: Posted<SettingsForm>,
+) -> Result<Response, ConsoleError> {
+    let (session, f) = (posted.session, posted.form);
+    let id = parse_id(&id)?;
+    session.require(id, EDITOR)?;
+    let result = async {
+        let ticked = [("whatsapp", &f.whatsapp), ("telegram", &f.telegram), ("sms", &f.sms), ("email", &f.email)];
+        let channels = ticked.iter().filter(|(_, on)| on.is_some()).map(|(c, _)| (*c).to_owned()).collect();
+        let changes = PropertyChanges {
+            name: Some(parse_property_name(&f.name)?),
+            address: Some(f.address.trim().to_owned()),
+            notify_channels: Some(check_notify_channels(channels)?),
+            ..Default::default()
+        };
+        change(&console, &session, id, changes).await
+    }
+    .await;
+    outcome(&console, &session, id, result, &f).await
 }

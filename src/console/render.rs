@@ -23,6 +23,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("locks.html", include_str!("templates/locks.html")),
     ("lock.html", include_str!("templates/lock.html")),
     ("properties.html", include_str!("templates/properties.html")),
+    ("property_new.html", include_str!("templates/property_new.html")),
     ("property.html", include_str!("templates/property.html")),
     ("alerts.html", include_str!("templates/alerts.html")),
     ("audit.html", include_str!("templates/audit.html")),

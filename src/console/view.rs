@@ -119,6 +119,9 @@ impl Done {
             "removing" => "The code is being removed from the lock.",
             "resolved" => "The hand-off is resolved: automatic replies resume.",
             "saved" => "Saved.",
+            "created" => "The property is created: add its rooms, locks and calendar feeds below.",
+            "added" => "Added.",
+            "removed" => "Removed.",
             "cancelled" => "Nothing was done.",
             _ => return None,
         })

@@ -914,6 +914,54 @@ impl Run<JobContext> for FillBackupPool {
     }
 }
 
+/// Asks the provider of a lock about to be registered about its device: a
+/// device the provider does not know is refused now rather than failing
+/// every code later; an unreachable one is registered all the same (no
+/// status). Simulated locks are not asked.
+pub async fn check_new_device(
+    providers: &crate::lock_providers::Providers,
+    new: &crate::access::locks::NewLock,
+) -> Result<Option<DeviceStatus>, crate::access::AccessError> {
+    use crate::lock_providers::{Device, ProviderError};
+    if new.provider == crate::access::model::ProviderKind::Simulated {
+        return Ok(None);
+    }
+    let Ok(provider) = providers.get(new.provider) else {
+        return Ok(None);
+    };
+    let device = Device { lock_id: Uuid::nil(), device_id: new.provider_device_id.clone() };
+    match provider.device_status(&device).await {
+        Ok(reported) => Ok(Some(reported)),
+        Err(ProviderError::Permanent(reason)) => {
+            Err(crate::access::AccessError::invalid("provider_device_id", format!("the provider refused it: {reason}")))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a new lock could not be reached; registering it anyway");
+            Ok(None)
+        }
+    }
+}
+
+/// Registers a lock checked by [`check_new_device`]: stores it with the
+/// status its provider reported, and queues the filling of its backup
+/// codes. The lock as stored.
+pub async fn store_new_lock(
+    conn: &mut PgConnection,
+    new: &crate::access::locks::NewLock,
+    status: Option<&DeviceStatus>,
+) -> Result<crate::access::locks::Lock, crate::access::AccessError> {
+    use crate::access::locks;
+    let lock = locks::create_lock(&mut *conn, new).await?;
+    if let Some(status) = status {
+        store_status(&mut *conn, lock.id, status).await?;
+    }
+    if lock.backup_codes > 0 {
+        crate::jobs::queue::enqueue(&mut *conn, &super::FillBackupPool { lock_id: lock.id }, chrono::Utc::now())
+            .await?;
+    }
+    locks::get_lock(&mut *conn, lock.id).await
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

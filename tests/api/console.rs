@@ -446,8 +446,7 @@ async fn a_stay_in_progress_is_revoked_only_through_the_confirmation_and_every_a
         "code.revoked",
         "booking.codes_resent",
         "lock.reconciled",
-        "property.times_changed",
-        "property.knowledge_changed",
+        "property.updated",
         "handoff.resolved",
     ] {
         assert!(actions.iter().any(|a| a == action), "{action} not audited as {me}: {actions:?}");
@@ -490,4 +489,136 @@ async fn doorman_admin_link_prints_a_link_for_a_staff_member_by_phone() {
     let unknown = run("+421900000099");
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no active staff member"));
+}
+
+/// The property's page, its id taken from where the creation redirected.
+fn created_id(response: &reqwest::Response) -> String {
+    let location = response.headers()["location"].to_str().unwrap();
+    location.trim_start_matches("/admin/properties/").split('?').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_manager_sets_up_a_property_its_rooms_locks_and_feeds_from_the_console() {
+    let chat = spawn().await;
+    with_cleaner(&chat).await;
+    let mut cleaner = sign_in(&chat, CLEANER).await;
+    assert_eq!(cleaner.get("/admin/properties/new").await.0, 403);
+    let fields = [
+        ("name", "Lake House"),
+        ("timezone", "Europe/Vienna"),
+        ("address", ""),
+        ("check_in", "15:00"),
+        ("check_out", "11:00"),
+        ("release_hours", "24"),
+    ];
+    assert_eq!(cleaner.post("/admin/properties", &fields).await.status(), 403);
+    let other = format!("/admin/properties/{}", chat.property_id);
+    assert_eq!(cleaner.post(&format!("{other}/rooms"), &[("room_name", "999")]).await.status(), 403);
+
+    let mut browser = sign_in(&chat, MANAGER).await;
+    let (_, list) = browser.get("/admin/properties").await;
+    assert!(list.contains("id=\"new-property\""), "{list}");
+    browser.get("/admin/properties/new").await;
+    // A bad value: the form again, what was typed kept, a clear message.
+    let bad = [
+        ("name", "Lake House"),
+        ("timezone", "Mars/Olympus"),
+        ("address", "Seestrasse 1"),
+        ("check_in", "15:00"),
+        ("check_out", "11:00"),
+        ("release_hours", "24"),
+    ];
+    let refused = browser.post("/admin/properties", &bad).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"problem\"") && html.contains("timezone") && html.contains("Seestrasse 1"), "{html}");
+    let created = browser.post("/admin/properties", &fields).await;
+    assert_eq!(created.status(), 303);
+    let id = created_id(&created);
+    let page = format!("/admin/properties/{id}");
+    let (status, html) = browser.get(&page).await;
+    assert_eq!(status, 200, "the creator manages it: {html}");
+    assert!(html.contains("Lake House") && html.contains("Europe&#x2f;Vienna"), "{html}");
+
+    assert_eq!(browser.post(&format!("{page}/rooms"), &[("room_name", "201")]).await.status(), 303);
+    let clash = browser.post(&format!("{page}/rooms"), &[("room_name", "201")]).await;
+    assert!(clash.status() == 409 || clash.status() == 422, "{}", clash.status());
+    let room: uuid::Uuid = sqlx::query_scalar("SELECT id FROM rooms WHERE property_id = $1::uuid AND name = '201'")
+        .bind(&id)
+        .fetch_one(&chat.app.db)
+        .await
+        .unwrap();
+    let room = room.to_string();
+    let lock = |name: &'static str, room: &str, length: &'static str| {
+        vec![
+            ("lock_name", name.to_owned()),
+            ("lock_room", room.to_owned()),
+            ("provider", "simulated".to_owned()),
+            ("device_id", String::new()),
+            ("code_format", "numeric".to_owned()),
+            ("code_length", length.to_owned()),
+            ("capacity", "100".to_owned()),
+        ]
+    };
+    let post_lock = |fields: Vec<(&'static str, String)>| fields;
+    let short = post_lock(lock("Front door", "", "4"));
+    let short: Vec<(&str, &str)> = short.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = browser.post(&format!("{page}/locks"), &short).await;
+    assert_eq!(refused.status(), 422, "an entrance's codes are at least 6 long");
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("code_length") && html.contains("value=\"Front door\""), "{html}");
+    for fields in [lock("Front door", "", "6"), lock("Room 201 door", &room, "6")] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(browser.post(&format!("{page}/locks"), &fields).await.status(), 303);
+    }
+    let secret = "http://127.0.0.1:9/calendar/ical/9.ics?s=console-feed-secret";
+    let bad_feed = browser
+        .post(
+            &format!("{page}/feeds"),
+            &[("feed_room", &room), ("feed_source", "airbnb"), ("feed_url", "ftp://x/console-feed-secret")],
+        )
+        .await;
+    assert_eq!(bad_feed.status(), 422);
+    assert!(!bad_feed.text().await.unwrap().contains("console-feed-secret"), "a refused address is not echoed");
+    let added = browser
+        .post(&format!("{page}/feeds"), &[("feed_room", &room), ("feed_source", "airbnb"), ("feed_url", secret)])
+        .await;
+    assert_eq!(added.status(), 303);
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("Room 201 door") && html.contains("Front door") && html.contains("127.0.0.1:9"), "{html}");
+    assert!(!html.contains("console-feed-secret"), "{html}");
+    // Name, address and channels through the PATCH core.
+    let settings = [("name", "Lake House Vienna"), ("address", "Seestrasse 2"), ("sms", "on"), ("email", "on")];
+    assert_eq!(browser.post(&format!("{page}/settings"), &settings).await.status(), 303);
+    let stored: Value = chat.app.get(&format!("/api/v1/properties/{id}")).await.json().await.unwrap();
+    assert_eq!(stored["name"], "Lake House Vienna");
+    assert_eq!(stored["notify_channels"], json!(["sms", "email"]));
+    assert_eq!(stored["locks"].as_array().unwrap().len(), 2);
+    // Every page still hides the secret; then the feed is removed.
+    for path in ["/admin", "/admin/properties", page.as_str(), "/admin/audit", "/admin/locks"] {
+        let (status, html) = browser.get(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(!html.contains("console-feed-secret"), "{path} shows the feed's secret");
+    }
+    let (_, html) = browser.get(&page).await;
+    let remove = html.split(&format!("action=\"{page}/feeds/")).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(browser.post(&format!("{page}/feeds/{remove}"), &[]).await.status(), 303);
+    assert!(!browser.get(&page).await.1.contains("127.0.0.1:9"));
+
+    let staff_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM staff WHERE name = 'Marek'").fetch_one(&chat.app.db).await.unwrap();
+    let me = format!("staff:{staff_id}");
+    let actions: Vec<String> =
+        audit_actions(&chat).await.into_iter().filter(|(actor, _)| *actor == me).map(|(_, a)| a).collect();
+    for action in [
+        "property.created",
+        "staff.roles_changed",
+        "room.created",
+        "lock.created",
+        "feed.added",
+        "feed.removed",
+        "property.updated",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action} not audited as {me}: {actions:?}");
+    }
 }

@@ -6,6 +6,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::access::audit::Actor;
 use crate::access::feeds::{self, Feed, NewFeed, SyncCounts};
 use crate::access::model::FeedSource;
 use crate::access::AccessError;
@@ -41,7 +42,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Feed>), ApiError> {
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
     let new = NewFeed { room_id, url: request.url, source: request.source };
-    let feed = feeds::create_feed(&mut tx, &new).await?;
+    let feed = feeds::create_feed(&mut tx, &new, Actor::Api).await?;
     crate::jobs::queue::enqueue(&mut tx, &crate::feeds::SyncFeed { feed_id: feed.id }, Utc::now())
         .await
         .map_err(AccessError::from)?;
@@ -64,7 +65,7 @@ pub async fn list(State(state): State<AppState>, Path(room_id): Path<Uuid>) -> R
     responses((status = 204, description = "Removed."), super::schema::NotFound), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
     let mut conn = state.db.acquire().await.map_err(AccessError::from)?;
-    feeds::delete_feed(&mut conn, id).await?;
+    feeds::delete_feed(&mut conn, id, Actor::Api).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,15 +10,14 @@ use super::schema;
 use crate::access::audit::Actor;
 use crate::access::audit::Subject;
 use crate::access::codes::{list_lock_codes, record_api_reveal, AccessCode};
-use crate::access::locks::{self, Lock, LockChanges, NewLock};
+use crate::access::locks::{self, Lock, LockChanges, LockInput, NewLock};
 use crate::access::model::{CodeFormat, CodeLength, LockKind, LockStatus, ProviderKind};
 use crate::access::{AccessError, AccessResult};
-use crate::devices::locks::{reconcile, store_status, Reconciliation};
+use crate::devices::locks::{check_new_device, reconcile, store_new_lock, Reconciliation};
 use crate::devices::FillBackupPool;
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::http::AppState;
 use crate::jobs::queue;
-use crate::lock_providers::{Device, ProviderError};
 
 /// A lock to register.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -76,32 +75,20 @@ impl TryFrom<LockRequest> for NewLock {
     type Error = AccessError;
 
     fn try_from(request: LockRequest) -> AccessResult<Self> {
-        let provider_device_id = match (request.provider_device_id.map(|d| d.trim().to_owned()), request.provider) {
-            (Some(id), _) if !id.is_empty() && id.chars().count() <= 200 => id,
-            (None, ProviderKind::Simulated) => format!("sim-{}", Uuid::new_v4().simple()),
-            _ => {
-                return Err(AccessError::invalid("provider_device_id", "1 to 200 characters, required for real locks"))
-            }
-        };
-        let capacity = request.capacity.unwrap_or(100);
-        let code_length =
-            CodeLength::new(request.code_length.unwrap_or(6)).map_err(|e| AccessError::invalid("code_length", e))?;
-        let backup_codes = request.backup_codes.unwrap_or(0);
-        locks::check_lock_settings(request.room_id, code_length, capacity, backup_codes)?;
-        Ok(NewLock {
+        NewLock::parse(LockInput {
             property_id: request.property_id,
             room_id: request.room_id,
-            name: locks::parse_lock_name(&request.name)?,
-            brand: request.brand.trim().to_owned(),
-            model: request.model.trim().to_owned(),
-            kind: request.kind.unwrap_or(LockKind::PinPad),
+            name: request.name,
+            brand: request.brand,
+            model: request.model,
+            kind: request.kind,
             provider: request.provider,
-            provider_device_id,
-            code_format: request.code_format.unwrap_or(CodeFormat::Numeric),
-            code_length,
-            capacity,
-            status: request.status.unwrap_or(LockStatus::Active),
-            backup_codes,
+            provider_device_id: request.provider_device_id,
+            code_format: request.code_format,
+            code_length: request.code_length,
+            capacity: request.capacity,
+            status: request.status,
+            backup_codes: request.backup_codes,
         })
     }
 }
@@ -215,37 +202,9 @@ pub async fn create(
     Json(request): Json<LockRequest>,
 ) -> Result<(StatusCode, Json<Lock>), ApiError> {
     let new = NewLock::try_from(request)?;
-    // A real lock is asked about itself first: a device the provider does
-    // not know is refused now rather than failing every code later. An
-    // unreachable one is registered all the same.
-    let mut status = None;
-    if new.provider != ProviderKind::Simulated {
-        if let Ok(provider) = state.providers.get(new.provider) {
-            let device = Device { lock_id: Uuid::nil(), device_id: new.provider_device_id.clone() };
-            match provider.device_status(&device).await {
-                Ok(reported) => status = Some(reported),
-                Err(ProviderError::Permanent(reason)) => {
-                    return Err(AccessError::invalid(
-                        "provider_device_id",
-                        format!("the provider refused it: {reason}"),
-                    )
-                    .into())
-                }
-                Err(e) => tracing::warn!(error = %e, "a new lock could not be reached; registering it anyway"),
-            }
-        }
-    }
+    let status = check_new_device(&state.providers, &new).await?;
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
-    let lock = locks::create_lock(&mut tx, &new).await?;
-    if let Some(status) = &status {
-        store_status(&mut tx, lock.id, status).await.map_err(AccessError::from)?;
-    }
-    if lock.backup_codes > 0 {
-        queue::enqueue(&mut tx, &FillBackupPool { lock_id: lock.id }, chrono::Utc::now())
-            .await
-            .map_err(AccessError::from)?;
-    }
-    let lock = locks::get_lock(&mut *tx, lock.id).await?;
+    let lock = store_new_lock(&mut tx, &new, status.as_ref()).await?;
     tx.commit().await.map_err(AccessError::from)?;
     Ok((StatusCode::CREATED, Json(lock)))
 }

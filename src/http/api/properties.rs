@@ -11,7 +11,9 @@ use super::schema;
 use crate::access::audit::Actor;
 use crate::access::locks::{list_property_locks, Lock};
 use crate::access::model::RoomName;
-use crate::access::properties::{self, Knowledge, KnowledgeChanges, NewProperty, Property, PropertyChanges, Room};
+use crate::access::properties::{
+    self, Knowledge, KnowledgeChanges, NewProperty, Property, PropertyChanges, PropertyInput, Room,
+};
 use crate::access::rooms::{self, RoomChanges};
 use crate::access::timezone::Timezone;
 use crate::access::{AccessError, AccessResult};
@@ -90,24 +92,18 @@ impl TryFrom<PropertyRequest> for NewProperty {
     type Error = AccessError;
 
     fn try_from(request: PropertyRequest) -> AccessResult<Self> {
-        let time = |field: &str, raw: Option<String>, default: chrono::NaiveTime| match raw {
-            None => Ok(default),
-            Some(raw) => properties::parse_local_time(field, &raw),
-        };
-        let notify_channels = match request.notify_channels {
-            None => NewProperty::CHANNELS.map(str::to_owned).to_vec(),
-            Some(channels) => channel_names(channels)?,
-        };
-        Ok(NewProperty {
-            notify_channels,
-            name: properties::parse_property_name(&request.name)?,
-            timezone: Timezone::parse(&request.timezone).map_err(|e| AccessError::invalid("timezone", e))?,
-            address: request.address.trim().to_owned(),
-            check_in_time: time("check_in_time", request.check_in_time, NewProperty::DEFAULT_CHECK_IN)?,
-            check_out_time: time("check_out_time", request.check_out_time, NewProperty::DEFAULT_CHECK_OUT)?,
-            code_release_hours: properties::check_release_hours(request.code_release_hours.unwrap_or(24))?,
+        let notify_channels =
+            request.notify_channels.map(|channels| channels.into_iter().map(|c| c.as_str().to_owned()).collect());
+        NewProperty::parse(PropertyInput {
+            name: request.name,
+            timezone: request.timezone,
+            address: request.address,
+            check_in_time: request.check_in_time,
+            check_out_time: request.check_out_time,
+            code_release_hours: request.code_release_hours,
             requires_verification: request.requires_verification,
             knowledge: request.knowledge,
+            notify_channels,
         })
     }
 }
