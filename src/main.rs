@@ -65,6 +65,11 @@ enum Command {
         /// staff id.
         #[arg(long)]
         staff: String,
+        /// On a new install (no active admin yet): first register the
+        /// person of `--staff` (a phone or Telegram id) as the admin, with
+        /// this name.
+        #[arg(long, value_name = "NAME")]
+        first_admin: Option<String>,
     },
     /// Register this service's URL as the Telegram bot's webhook (idempotent).
     SetTelegramWebhook {
@@ -117,7 +122,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Chat { from } => chat(&config, &database, &from).await,
         Command::SetTelegramWebhook { url } => set_telegram_webhook(&config, &url).await,
         Command::ClaimLink { property, out } => claim_link(&config, &database, property, &out).await,
-        Command::AdminLink { staff } => admin_link(&config, &database, &staff).await,
+        Command::AdminLink { staff, first_admin } => admin_link(&config, &database, &staff, first_admin).await,
         Command::Classify => classify().await,
     };
     database.close().await;
@@ -222,9 +227,25 @@ async fn claim_link(config: &Config, database: &Database, property: uuid::Uuid, 
 }
 
 /// `doorman admin-link --staff`: a console sign-in link on stdout.
-async fn admin_link(config: &Config, database: &Database, staff: &str) -> anyhow::Result<()> {
+async fn admin_link(
+    config: &Config,
+    database: &Database,
+    staff: &str,
+    first_admin: Option<String>,
+) -> anyhow::Result<()> {
     db::migrate(&database.pool).await?;
     let mut conn = database.pool.acquire().await?;
+    if let Some(name) = first_admin {
+        let (phone, telegram_user_id) = match telegram_user_id(staff) {
+            Some(telegram) => (None, Some(telegram)),
+            None => (Some(Phone::parse(staff).map_err(|e| anyhow::anyhow!("--staff: {e}"))?), None),
+        };
+        let new = staff::NewStaff { name, phone, telegram_user_id, roles: staff::StaffRoles::Admin };
+        let mut tx = database.pool.begin().await?;
+        let admin = staff::register_first_admin(&mut tx, &new).await?;
+        tx.commit().await?;
+        eprintln!("Registered {} as the admin of this install.", admin.name);
+    }
     let member = if let Ok(id) = staff.parse::<uuid::Uuid>() {
         staff::member_by_id(&mut conn, id).await?
     } else if let Some(telegram) = telegram_user_id(staff) {

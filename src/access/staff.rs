@@ -110,6 +110,28 @@ pub async fn create_staff(conn: &mut PgConnection, new: &NewStaff) -> AccessResu
     get_staff(conn, row.id).await
 }
 
+/// The first operator of a new install (`doorman admin-link
+/// --first-admin`): registered as the admin only while no active admin
+/// exists, so the command cannot make a second one. Audited. Run it in a
+/// transaction: its lock makes two first admins at once wait for each other.
+pub async fn register_first_admin(conn: &mut PgConnection, new: &NewStaff) -> AccessResult<Staff> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('doorman:first-admin', 0))")
+        .execute(&mut *conn)
+        .await?;
+    let exists = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM staff WHERE role = 'admin' AND active) AS "e!""#)
+        .fetch_one(&mut *conn)
+        .await?;
+    if exists {
+        return Err(AccessError::Conflict(
+            "this install has an admin already: ask them for a sign-in link, or use --staff alone".into(),
+        ));
+    }
+    let admin = create_staff(conn, new).await?;
+    let details = json!({ "staff_id": admin.id, "role": "admin", "via": "admin-link --first-admin" });
+    audit::record(&mut *conn, Actor::System, "staff.created", Subject::default(), details).await?;
+    Ok(admin)
+}
+
 /// Replaces a staff member's roles (`PATCH /staff/{id}` with `roles` or
 /// `role`); audited.
 pub async fn set_roles(conn: &mut PgConnection, staff_id: Uuid, roles: &StaffRoles, actor: Actor) -> AccessResult<()> {

@@ -491,6 +491,36 @@ async fn doorman_admin_link_prints_a_link_for_a_staff_member_by_phone() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no active staff member"));
 }
 
+#[tokio::test]
+async fn a_new_install_gets_its_first_admin_from_admin_link_and_only_one() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let run = |staff: &str, name: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_doorman"))
+            .args(["admin-link", "--staff", staff, "--first-admin", name])
+            .env("DATABASE_URL", database_url(&app.db))
+            .env("PUBLIC_BASE_URL", &app.address)
+            .env_remove("ADMIN_API_TOKEN")
+            .env_remove("BIND_ADDR")
+            .output()
+            .expect("running doorman admin-link --first-admin")
+    };
+    let first = run("+421900000077", "Eva Owner");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let link = String::from_utf8(first.stdout).unwrap().trim().to_owned();
+    let mut browser = Browser::new(&app.address);
+    assert_eq!(browser.open_link(&link).await.status(), 303);
+    let (status, page) = browser.get("/admin/properties").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("New property"), "the first admin can set up a property");
+
+    let second = run("+421900000078", "Someone Else");
+    assert!(!second.status.success(), "a second first admin must be refused");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("has an admin already"));
+    let admins: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM staff WHERE role = 'admin'").fetch_one(&app.db).await.unwrap();
+    assert_eq!(admins, 1);
+}
+
 /// The property's page, its id taken from where the creation redirected.
 fn created_id(response: &reqwest::Response) -> String {
     let location = response.headers()["location"].to_str().unwrap();
