@@ -91,6 +91,7 @@ pub fn routes<S>(console: Console) -> Router<S> {
         .route("/properties/{id}", get(properties::page))
         .route("/properties/{id}/settings", post(properties::edit_settings))
         .route("/properties/{id}/rooms", post(setup::add_room))
+        .route("/properties/{id}/staff", post(setup::add_staff))
         .route("/properties/{id}/locks", post(setup::add_lock))
         .route("/properties/{id}/feeds", post(setup::add_feed))
         .route("/properties/{id}/feeds/{feed}/delete", post(setup::delete_feed))

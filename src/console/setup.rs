@@ -1,5 +1,5 @@
 //! Setting a property up from the console: a new property, its rooms, its
-//! locks, its calendar feeds. Every form goes through the admin API's core
+//! locks, its calendar feeds, its staff. Every form goes through the admin API's core
 //! (`NewProperty::parse`, `RoomName::parse`, `NewLock::parse`,
 //! `create_feed`), and a refused one comes back with the reason and what
 //! was typed; each action is audited with the staff member as the actor.
@@ -161,6 +161,49 @@ pub async fn add_room(
         audit::record(&mut *tx, session.member.actor(), "room.created", subject, details).await?;
         tx.commit().await?;
         Ok("added")
+    }
+    .await;
+    outcome(&console, &session, id, result, &f).await
+}
+
+/// The add-a-staff-member form.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct StaffForm {
+    staff_name: String,
+    staff_phone: String,
+    staff_role: String,
+}
+
+/// `POST /admin/properties/{id}/staff` (managers): a staff member or a
+/// manager of this property, by their WhatsApp number; audited
+/// `staff.created`. Nobody becomes an admin here.
+pub async fn add_staff(
+    State(console): State<Arc<Console>>,
+    Path(id): Path<String>,
+    posted: Posted<StaffForm>,
+) -> Result<Response, ConsoleError> {
+    let (session, f) = (posted.session, posted.form);
+    let id = parse_id(&id)?;
+    session.require(id, EDITOR)?;
+    let result = async {
+        use crate::access::AccessError;
+        let name = text(&f.staff_name).ok_or_else(|| AccessError::invalid("Name", "required"))?;
+        let phone = crate::access::phone::Phone::parse(&f.staff_phone)
+            .map_err(|e| AccessError::invalid("WhatsApp number", e.to_string()))?;
+        let role = match f.staff_role.as_str() {
+            "staff" => Role::Staff,
+            "manager" => Role::Manager,
+            _ => return Err(AccessError::invalid("Role", "staff or manager").into()),
+        };
+        let roles = StaffRoles::PerProperty([(id, role)].into_iter().collect());
+        let new = staff::NewStaff { name, phone: Some(phone), telegram_user_id: None, roles };
+        let mut tx = console.db().begin().await?;
+        let member = staff::create_staff(&mut tx, &new).await?;
+        let subject = Subject { property_id: Some(id), ..Default::default() };
+        let details = json!({ "staff_id": member.id, "role": role.as_str() });
+        audit::record(&mut *tx, session.member.actor(), "staff.created", subject, details).await?;
+        tx.commit().await?;
+        Ok::<_, ConsoleError>("added")
     }
     .await;
     outcome(&console, &session, id, result, &f).await

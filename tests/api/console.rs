@@ -652,3 +652,43 @@ async fn a_manager_sets_up_a_property_its_rooms_locks_and_feeds_from_the_console
         assert!(actions.iter().any(|a| a == action), "{action} not audited as {me}: {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn a_manager_adds_a_staff_member_from_the_console_and_a_cleaner_cannot() {
+    let chat = spawn().await;
+    with_cleaner(&chat).await;
+    let page = format!("/admin/properties/{}", chat.property_id);
+    let mut cleaner = sign_in(&chat, CLEANER).await;
+    let form = [("staff_name", "Jana Cleaner"), ("staff_phone", "+421900000055"), ("staff_role", "staff")];
+    assert_eq!(cleaner.post(&format!("{page}/staff"), &form).await.status(), 403);
+
+    let mut browser = sign_in(&chat, MANAGER).await;
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("Add a staff member"));
+    let bad = [("staff_name", "Jana Cleaner"), ("staff_phone", "not a phone"), ("staff_role", "staff")];
+    let refused = browser.post(&format!("{page}/staff"), &bad).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("WhatsApp number"), "the reason is shown");
+    assert!(html.contains("Jana Cleaner"), "what was typed is kept");
+    let admin = [("staff_name", "Jana Cleaner"), ("staff_phone", "+421900000055"), ("staff_role", "admin")];
+    assert_eq!(browser.post(&format!("{page}/staff"), &admin).await.status(), 422, "nobody becomes an admin here");
+
+    assert_eq!(browser.post(&format!("{page}/staff"), &form).await.status(), 303);
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("Jana Cleaner"));
+    let role: String = sqlx::query_scalar(
+        "SELECT sp.role FROM staff s JOIN staff_properties sp ON sp.staff_id = s.id WHERE s.phone = '+421900000055' AND sp.property_id = $1::uuid",
+    )
+    .bind(&chat.property_id)
+    .fetch_one(&chat.app.db)
+    .await
+    .unwrap();
+    assert_eq!(role, "staff");
+    assert!(audit_actions(&chat)
+        .await
+        .iter()
+        .any(|(actor, action)| action == "staff.created" && actor.starts_with("staff:")));
+    let again = browser.post(&format!("{page}/staff"), &form).await;
+    assert!(again.status().is_client_error(), "the same number twice is refused, not a server error");
+}
