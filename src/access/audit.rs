@@ -81,6 +81,59 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// Events written together in one statement, in the order added (the
+/// import of a calendar's new bookings records hundreds at once).
+#[derive(Debug, Default)]
+pub struct Batch(Vec<(Actor, &'static str, Subject, serde_json::Value)>);
+
+impl Batch {
+    /// Adds an event.
+    pub fn add(&mut self, actor: Actor, action: &'static str, subject: Subject, details: serde_json::Value) {
+        self.0.push((actor, action, subject, details));
+    }
+
+    /// Appends the events in the caller's transaction, as [`record`] does
+    /// one at a time.
+    pub async fn write(self, conn: &mut PgConnection) -> AccessResult<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let n = self.0.len();
+        let (mut actors, mut actions, mut properties, mut locks, mut codes, mut bookings, mut details) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (actor, action, subject, detail) in self.0 {
+            actors.push(actor.to_db());
+            actions.push(action.to_owned());
+            properties.push(subject.property_id);
+            locks.push(subject.lock_id);
+            codes.push(subject.code_id);
+            bookings.push(subject.booking_id);
+            details.push(detail);
+        }
+        sqlx::query!(
+            "INSERT INTO audit_events (actor, action, property_id, lock_id, code_id, booking_id, details)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])",
+            &actors,
+            &actions,
+            &properties as &[Option<Uuid>],
+            &locks as &[Option<Uuid>],
+            &codes as &[Option<Uuid>],
+            &bookings as &[Option<Uuid>],
+            &details,
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
 /// Appends an event. Use the caller's transaction so the event commits (or
 /// rolls back) with the change it records.
 pub async fn record(

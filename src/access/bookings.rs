@@ -13,6 +13,10 @@ use super::phone::Phone;
 use super::stay::Stay;
 use super::timezone::Timezone;
 
+mod many;
+
+pub use many::upsert_bookings;
+
 /// A booking's reference in the PMS, e.g. `BK-10234`: 1–64 printable
 /// characters without spaces or slashes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -183,21 +187,11 @@ pub async fn upsert_booking(
     input: &BookingUpsert,
     actor: Actor,
 ) -> AccessResult<UpsertOutcome> {
-    let property = placement(&mut *conn, input.property_id, &input.room, &input.external_ref).await?;
+    let property = placement(&mut *conn, input.property_id, &input.room, &[input.external_ref.as_str()]).await?;
     let room_id = property.room_id.ok_or_else(|| {
         AccessError::invalid("room", format!("{} has no room {:?}", property.name, input.room.as_str()))
     })?;
-    let stay = match input.stay {
-        StayInput::Instants(stay) => stay,
-        StayInput::LocalDates { check_in, check_out } => Stay::from_local_dates(
-            property.timezone.tz(),
-            check_in,
-            property.check_in_time,
-            check_out,
-            property.check_out_time,
-        )
-        .map_err(|e| AccessError::invalid("check_out", e))?,
-    };
+    let stay = property.stay(input.stay)?;
 
     let previous = lock_booking(&mut *conn, &input.external_ref).await?;
     let guest_id = upsert_guest(&mut *conn, &input.guest, previous.as_ref().map(|p| p.1.guest_id)).await?;
@@ -247,35 +241,56 @@ pub async fn upsert_booking(
 
 /// What a booking needs of its property, and the room of that name.
 ///
-/// Reading it also takes the transaction-scoped advisory lock on the
-/// booking's reference, before anything reads the booking: a row lock cannot
-/// serialize two *first* upserts of one reference (there is no row yet), so
-/// concurrent upserts of one booking run one by one on this lock.
+/// Reading it also takes the transaction-scoped advisory locks on the
+/// bookings' references, before anything reads the bookings: a row lock
+/// cannot serialize two *first* upserts of one reference (there is no row
+/// yet), so concurrent upserts of one booking run one by one on this lock.
 struct Placement {
     id: Uuid,
     name: String,
     timezone: Timezone,
     check_in_time: NaiveTime,
     check_out_time: NaiveTime,
+    release_hours: i32,
     room_id: Option<Uuid>,
 }
 
+impl Placement {
+    /// The stay's instants; dates take the property's times, in its
+    /// timezone.
+    fn stay(&self, input: StayInput) -> AccessResult<Stay> {
+        match input {
+            StayInput::Instants(stay) => Ok(stay),
+            StayInput::LocalDates { check_in, check_out } => {
+                Stay::from_local_dates(self.timezone.tz(), check_in, self.check_in_time, check_out, self.check_out_time)
+                    .map_err(|e| AccessError::invalid("check_out", e))
+            }
+        }
+    }
+}
+
+/// The references are locked in sorted order, so that two writers of
+/// overlapping sets wait for each other instead of deadlocking.
 async fn placement(
     conn: &mut PgConnection,
     property_id: Uuid,
     room: &RoomName,
-    reference: &BookingRef,
+    references: &[&str],
 ) -> AccessResult<Placement> {
+    let mut sorted: Vec<&str> = references.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
     let row = sqlx::query!(
-        r#"SELECT locked.held IS NOT NULL AS "locked!", p.id AS "id?", p.name AS "name?",
+        r#"SELECT locked.held AS "locked!", p.id AS "id?", p.name AS "name?",
                p.timezone AS "timezone?: Timezone", p.check_in_time AS "check_in_time?",
-               p.check_out_time AS "check_out_time?", r.id AS "room_id?"
-           FROM (SELECT pg_advisory_xact_lock(hashtextextended($3, 0)) AS held) locked
+               p.check_out_time AS "check_out_time?", p.code_release_hours AS "release_hours?", r.id AS "room_id?"
+           FROM (SELECT count(pg_advisory_xact_lock(hashtextextended(reference, 0))) AS held
+                 FROM UNNEST($3::text[]) AS s (reference)) locked
            LEFT JOIN properties p ON p.id = $1
            LEFT JOIN rooms r ON r.property_id = p.id AND r.name = $2"#,
         property_id,
         room.as_str(),
-        reference.as_str()
+        &sorted as &[&str]
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -286,6 +301,7 @@ async fn placement(
         timezone: row.timezone.ok_or_else(no_property)?,
         check_in_time: row.check_in_time.ok_or_else(no_property)?,
         check_out_time: row.check_out_time.ok_or_else(no_property)?,
+        release_hours: row.release_hours.ok_or_else(no_property)?,
         room_id: row.room_id,
     })
 }

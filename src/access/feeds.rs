@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::alerts::{alert_staff, StaffAlert};
 use super::audit::{self, Actor, Subject};
-use super::bookings::{self, BookingRef, BookingUpsert, GuestDetails, StayInput};
+use super::bookings::{self, BookingRef, BookingUpsert, GuestDetails, StayInput, UpsertOutcome};
 use super::error::{AccessError, AccessResult};
 use super::model::{BookingStatus, FeedSource, RoomName};
 use super::stay::Stay;
@@ -294,14 +294,18 @@ pub async fn apply_fetch(
     let mut known = known_events(conn, feed.id).await?;
     let mut counts = SyncCounts { skipped, ..Default::default() };
     let mut sights = first_sights(conn, feed, stays.iter().filter(|s| !known.contains_key(&s.uid))).await?;
-    let mut applied = Vec::new();
+    let (mut applied, mut new) = (Vec::new(), Vec::new());
     for stay in stays {
         let previously = match known.remove(&stay.uid) {
             Some(known) => Previously::Seen(known),
             None => Previously::New(sights.remove(&stay.uid).unwrap_or_default()),
         };
-        applied.extend(apply_stay(conn, feed, stay, previously, &mut counts).await?);
+        match apply_stay(conn, feed, stay, previously, &mut counts).await? {
+            Step::Written(written) => applied.extend(written),
+            Step::Create(input) => new.push((stay, input)),
+        }
     }
+    applied.extend(create_new(conn, new, &mut counts).await?);
     remember(conn, feed.id, applied).await?;
     for (uid, gone) in known {
         counts.disappeared += usize::from(missing(conn, feed, &uid, gone, now).await?);
@@ -333,13 +337,21 @@ async fn known_events(conn: &mut PgConnection, feed_id: Uuid) -> AccessResult<Ha
         .collect())
 }
 
+/// What became of a stay the feed shows.
+enum Step {
+    /// Written to its booking, or nothing to write (`None`).
+    Written(Option<Applied>),
+    /// A new booking, written with the fetch's other new ones.
+    Create(BookingUpsert),
+}
+
 async fn apply_stay(
     conn: &mut PgConnection,
     feed: &Feed,
     stay: &ImportedStay,
     previously: Previously,
     counts: &mut SyncCounts,
-) -> AccessResult<Option<Applied>> {
+) -> AccessResult<Step> {
     let (seen, sight) = match previously {
         Previously::Seen(known) => (Some(known), None),
         Previously::New(sight) => (None, Some(sight)),
@@ -349,7 +361,7 @@ async fn apply_stay(
             set_missing(conn, feed.id, &stay.uid, 0).await?;
         }
         counts.unchanged += 1;
-        return Ok(None);
+        return Ok(Step::Written(None));
     }
     let existing = match (&seen, sight) {
         (Some(known), _) => Some(booking_row(conn, known.booking_id).await?),
@@ -358,24 +370,50 @@ async fn apply_stay(
             FirstSight::New => None,
             FirstSight::OtherRoom => {
                 counts.skipped += 1;
-                return Ok(None);
+                return Ok(Step::Written(None));
             }
         },
     };
     let reference = existing.as_ref().map_or(stay.reference.clone(), |b| b.reference.clone());
     if seen.is_some() && !ours_to_change(conn, feed, &reference).await? {
         counts.skipped += 1;
-        return Ok(None);
+        return Ok(Step::Written(None));
     }
+    let first_sight = existing.is_none();
     let guest = stay.guest.clone().or(existing.map(|b| b.guest)).unwrap_or_else(|| PLACEHOLDER_NAME.to_owned());
-    let (booking_id, created) = upsert(conn, feed, stay, &reference, guest, counts).await?;
-    Ok(Some(Applied {
+    let input = booking_input(feed, stay, &reference, guest)?;
+    if first_sight {
+        return Ok(Step::Create(input));
+    }
+    let outcome = bookings::upsert_booking(conn, &input, Actor::System).await?;
+    Ok(Step::Written(Some(applied(stay, &outcome, counts))))
+}
+
+/// The fetch's new stays, written together.
+async fn create_new(
+    conn: &mut PgConnection,
+    new: Vec<(&ImportedStay, BookingUpsert)>,
+    counts: &mut SyncCounts,
+) -> AccessResult<Vec<Applied>> {
+    let (stays, inputs): (Vec<&ImportedStay>, Vec<BookingUpsert>) = new.into_iter().unzip();
+    let outcomes = bookings::upsert_bookings(conn, &inputs, Actor::System).await?;
+    Ok(stays.into_iter().zip(&outcomes).map(|(stay, outcome)| applied(stay, outcome, counts)).collect())
+}
+
+/// The stay as written, counted.
+fn applied(stay: &ImportedStay, outcome: &UpsertOutcome, counts: &mut SyncCounts) -> Applied {
+    if outcome.created() {
+        counts.created += 1;
+    } else {
+        counts.changed += 1;
+    }
+    Applied {
         uid: stay.uid.clone(),
-        booking_id,
+        booking_id: outcome.booking_id,
         fingerprint: stay.fingerprint.clone(),
-        created,
+        created: outcome.created(),
         phone_last4: stay.phone_last4.clone(),
-    }))
+    }
 }
 
 /// A stay written to its booking by this fetch.
@@ -433,15 +471,14 @@ async fn remember(conn: &mut PgConnection, feed_id: Uuid, applied: Vec<Applied>)
     Ok(())
 }
 
-async fn upsert(
-    conn: &mut PgConnection,
+/// The booking a stay of the feed's room becomes.
+fn booking_input(
     feed: &Feed,
     stay: &ImportedStay,
     reference: &BookingRef,
     guest: String,
-    counts: &mut SyncCounts,
-) -> AccessResult<(Uuid, bool)> {
-    let input = BookingUpsert {
+) -> AccessResult<BookingUpsert> {
+    Ok(BookingUpsert {
         external_ref: reference.clone(),
         property_id: feed.property_id,
         room: RoomName::parse(&feed.room).map_err(|e| AccessError::invalid("room", e))?,
@@ -449,14 +486,7 @@ async fn upsert(
         stay: stay.stay,
         status: BookingStatus::Confirmed,
         verified: None,
-    };
-    let outcome = bookings::upsert_booking(conn, &input, Actor::System).await?;
-    if outcome.created() {
-        counts.created += 1;
-    } else {
-        counts.changed += 1;
-    }
-    Ok((outcome.booking_id, outcome.created()))
+    })
 }
 
 /// A booking as the feed code needs it.
@@ -488,8 +518,8 @@ enum Previously {
 struct Sight {
     /// The same stay brought by another feed of this room.
     same_stay: Option<Uuid>,
-    /// The room of a booking that has the stay's reference already.
-    reference_room: Option<Uuid>,
+    /// The booking that has the stay's reference already, and its room.
+    reference: Option<(Uuid, Uuid)>,
 }
 
 /// The [`Sight`] of every stay the feed shows for the first time, by
@@ -516,9 +546,10 @@ async fn first_sights<'a>(
                 WHERE b.room_id = $1 AND b.check_in_at = s.check_in_at AND b.check_out_at = s.check_out_at
                   AND e.feed_id <> $2
                 LIMIT 1) AS same_stay,
-               (SELECT b.room_id FROM bookings b WHERE b.external_ref = s.reference) AS reference_room
+               b.id AS "reference_booking?", b.room_id AS "reference_room?"
            FROM UNNEST($3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[])
-               AS s (uid, check_in_at, check_out_at, reference)"#,
+               AS s (uid, check_in_at, check_out_at, reference)
+           LEFT JOIN bookings b ON b.external_ref = s.reference"#,
         feed.room_id,
         feed.id,
         &uids,
@@ -528,13 +559,20 @@ async fn first_sights<'a>(
     )
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.uid, Sight { same_stay: r.same_stay, reference_room: r.reference_room })).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let reference = r.reference_booking.zip(r.reference_room);
+            (r.uid, Sight { same_stay: r.same_stay, reference })
+        })
+        .collect())
 }
 
 /// A stay the feed shows for the first time.
 enum FirstSight {
     /// The same stay brought by another feed of this room (Airbnb's own
-    /// feed and a channel manager's, say): same dates, one booking.
+    /// feed and a channel manager's, say): same dates, one booking; or the
+    /// room's booking of the stay's reference.
     SameStay(BookingRow),
     /// A booking to create.
     New,
@@ -547,12 +585,17 @@ async fn first_sight(conn: &mut PgConnection, feed: &Feed, sight: Sight) -> Acce
     if let Some(booking_id) = sight.same_stay {
         return Ok(FirstSight::SameStay(booking_row(conn, booking_id).await?));
     }
-    match sight.reference_room {
-        Some(room_id) if room_id != feed.room_id => {
+    match sight.reference {
+        // The room's booking already (pushed by the PMS, say): it keeps
+        // what doorman knows of its guest.
+        Some((booking_id, room_id)) if room_id == feed.room_id => {
+            Ok(FirstSight::SameStay(booking_row(conn, booking_id).await?))
+        }
+        Some(_) => {
             tracing::warn!(feed_id = %feed.id, "a feed's stay has the reference of another room's booking: skipped");
             Ok(FirstSight::OtherRoom)
         }
-        _ => Ok(FirstSight::New),
+        None => Ok(FirstSight::New),
     }
 }
 

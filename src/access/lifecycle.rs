@@ -26,6 +26,9 @@ use crate::access::jobs::{
 use crate::jobs::queue;
 
 pub use super::codes::state::begin_removal;
+pub use new_bookings::{issue_for_new_bookings, NewBooking};
+
+mod new_bookings;
 
 /// How many times a value is drawn again after losing a race for it.
 const INSERT_ATTEMPTS: usize = 8;

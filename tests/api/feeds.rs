@@ -193,6 +193,127 @@ async fn a_stay_shown_three_times_is_one_booking_with_the_guests_name() {
     assert_eq!(s.sync().await["unchanged"], 1, "the same three copies again: one stay, unchanged");
 }
 
+/// What a booking left behind: its audit actions (but showing its codes to
+/// the API's caller) and its jobs (its own and its codes'), sorted.
+async fn trail(app: &TestApp, reference: &str) -> (Vec<String>, Vec<String>) {
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM bookings WHERE external_ref = $1")
+        .bind(reference)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let actions = sqlx::query_scalar(
+        "SELECT action FROM audit_events
+         WHERE (booking_id = $1 OR code_id IN (SELECT id FROM access_codes WHERE booking_id = $1))
+           AND action <> 'code.revealed'
+         ORDER BY action",
+    )
+    .bind(id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let jobs = sqlx::query_scalar(
+        "SELECT kind FROM jobs WHERE payload->>'booking_id' = $1::text
+             OR payload->>'code_id' IN (SELECT id::text FROM access_codes WHERE booking_id = $1)
+         ORDER BY kind",
+    )
+    .bind(id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    (actions, jobs)
+}
+
+/// A calendar's new stays are written together, and each ends as a booking
+/// pushed alone through the API does: one value on the entrance and on the
+/// room's lock, a value of its own, the same audit events and jobs.
+#[tokio::test]
+async fn a_calendars_new_stays_end_as_a_booking_made_through_the_api_does() {
+    let stays: Vec<String> =
+        (0..5).map(|n| airbnb(&format!("s{n}"), &format!("HMSET0000{n}"), "1234", 2 + 4 * n, 5 + 4 * n)).collect();
+    let s = setup("airbnb", calendar(&stays)).await;
+    assert_eq!(s.sync().await, counts(5, 0, 0, 0, 0));
+    let alone = json!({
+        "property_id": s.fixture.property_id,
+        "room": "101",
+        "guest": { "name": "Guest" },
+        "check_in_at": (Utc::now() + Duration::days(30)).to_rfc3339(),
+        "check_out_at": (Utc::now() + Duration::days(33)).to_rfc3339(),
+        "status": "confirmed"
+    });
+    assert_eq!(s.app.put("/api/v1/bookings/BK-ALONE", &alone).await.status(), 201);
+    let expected = trail(&s.app, "BK-ALONE").await;
+    assert!(expected.1.contains(&"pre_arrival".to_owned()), "{expected:?}");
+    let mut values = std::collections::HashSet::new();
+    for n in 0..5 {
+        let reference = format!("HMSET0000{n}");
+        assert_eq!(trail(&s.app, &reference).await, expected, "{reference}");
+        let codes = codes_of(&s.app, &reference).await;
+        let live = live(&codes);
+        assert_eq!(live.len(), 2, "entrance and room 101");
+        assert_eq!(live[0]["code"], live[1]["code"], "one value on both doors");
+        assert!(values.insert(live[0]["code"].as_str().unwrap().to_owned()), "a value of its own");
+    }
+}
+
+/// A lock that fills up on the way: the stays are booked one by one, so
+/// staff get the warning and the stay past the capacity gets no code on it.
+#[tokio::test]
+async fn a_lock_that_fills_with_a_calendars_stays_warns_and_stops_at_its_capacity() {
+    let stays: Vec<String> =
+        (0..4).map(|n| airbnb(&format!("c{n}"), &format!("HMCAP0000{n}"), "1234", 2 + 4 * n, 5 + 4 * n)).collect();
+    let s = setup("airbnb", calendar(&stays)).await;
+    sqlx::query("UPDATE locks SET capacity = 3 WHERE id = $1")
+        .bind(s.fixture.locks["101"])
+        .execute(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(s.sync().await, counts(4, 0, 0, 0, 0));
+    let on_room: i64 = sqlx::query_scalar("SELECT count(*) FROM access_codes WHERE lock_id = $1")
+        .bind(s.fixture.locks["101"])
+        .fetch_one(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(on_room, 3, "the lock's capacity");
+    let audited = |action: &'static str| {
+        let db = s.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_events WHERE action = $1")
+                .bind(action)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(audited("lock.nearly_full").await, 1);
+    assert_eq!(audited("lock.full").await, 1);
+}
+
+/// A stay the PMS pushed already, shown by the room's calendar: the same
+/// booking, with the guest's name doorman has; the calendar's other stays
+/// are new.
+#[tokio::test]
+async fn a_stay_the_pms_pushed_already_keeps_its_booking_and_guest() {
+    let pushed = airbnb("p0", "HMPUSHED01", "9999", 3, 6);
+    let s = setup("airbnb", calendar(&[pushed.clone(), airbnb("p1", "HMNEW00001", "1111", 10, 12)])).await;
+    let check_in = chrono::NaiveDate::parse_from_str(&day(3), "%Y%m%d").unwrap();
+    let check_out = chrono::NaiveDate::parse_from_str(&day(6), "%Y%m%d").unwrap();
+    let body = json!({
+        "property_id": s.fixture.property_id,
+        "room": "101",
+        "guest": { "name": "Anna Nováková" },
+        "check_in": check_in,
+        "check_out": check_out,
+        "status": "confirmed"
+    });
+    assert_eq!(s.app.put("/api/v1/bookings/HMPUSHED01", &body).await.status(), 201);
+    let codes_before = codes_of(&s.app, "HMPUSHED01").await;
+    assert_eq!(s.sync().await, counts(1, 1, 0, 0, 0));
+    assert_eq!(s.bookings().await, 2);
+    let booking = s.booking("HMPUSHED01").await;
+    assert_eq!(booking["guest"]["name"], "Anna Nováková", "the calendar has no name: ours stays");
+    assert_eq!(codes_of(&s.app, "HMPUSHED01").await, codes_before, "its codes as they were");
+}
+
 /// The feed job itself: queued when the feed is added, books the stay, and
 /// queues its next round.
 #[tokio::test]
