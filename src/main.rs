@@ -71,11 +71,29 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         first_admin: Option<String>,
     },
+    /// Locks: `doorman locks discover` lists a provider account's devices.
+    Locks {
+        #[command(subcommand)]
+        command: LocksCommand,
+    },
     /// Register this service's URL as the Telegram bot's webhook (idempotent).
     SetTelegramWebhook {
         /// The public base URL, e.g. https://doorman.example.com
         #[arg(long)]
         url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LocksCommand {
+    /// Print every device of the provider's account (online, battery, the
+    /// doorman lock it is mapped to), so that nobody copies a device id by
+    /// hand; the id is what `POST /api/v1/locks` takes as
+    /// `provider_device_id`.
+    Discover {
+        /// `nuki`, `seam` or `simulated`.
+        #[arg(long)]
+        provider: String,
     },
 }
 
@@ -124,6 +142,9 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::ClaimLink { property, out } => claim_link(&config, &database, property, &out).await,
         Command::AdminLink { staff, first_admin } => admin_link(&config, &database, &staff, first_admin).await,
         Command::Classify => classify().await,
+        Command::Locks { command: LocksCommand::Discover { provider } } => {
+            discover(&config, &database, &provider).await
+        }
     };
     database.close().await;
     result
@@ -274,5 +295,28 @@ async fn set_telegram_webhook(config: &Config, url: &str) -> anyhow::Result<()> 
     let webhook = format!("{}/webhooks/telegram", url.trim_end_matches('/'));
     client.set_webhook(&webhook, &telegram.webhook_secret).await.map_err(anyhow::Error::msg)?;
     println!("Telegram will deliver updates to {webhook}");
+    Ok(())
+}
+
+/// `doorman locks discover`: one line a device, mapped ones with their lock.
+async fn discover(config: &Config, database: &Database, provider: &str) -> anyhow::Result<()> {
+    let kind: doorman::access::model::ProviderKind =
+        provider.parse().map_err(|_| anyhow::anyhow!("--provider: nuki, seam or simulated, not {provider:?}"))?;
+    let jobs = job_context(config, &database.pool)?;
+    let devices = doorman::devices::discovery::discover(&database.pool, &jobs.providers, kind).await?;
+    if devices.is_empty() {
+        println!("The {kind} account has no devices.");
+        return Ok(());
+    }
+    println!("{:<38} {:<28} {:<8} {:<8} doorman lock", "device id", "name", "online", "battery");
+    for device in &devices {
+        let battery = device.battery_percent.map_or_else(|| "?".to_owned(), |b| format!("{b} %"));
+        let battery = if device.battery_low { format!("{battery} low") } else { battery };
+        let lock = device.lock.as_ref().map_or_else(|| "not set up".to_owned(), |l| format!("{} ({})", l.name, l.id));
+        let online = if device.online { "yes" } else { "no" };
+        println!("{:<38} {:<28} {:<8} {:<8} {lock}", device.device_id, device.name, online, battery);
+    }
+    let new = devices.iter().filter(|d| d.lock.is_none()).count();
+    println!("{} devices, {new} not set up in doorman yet.", devices.len());
     Ok(())
 }

@@ -392,6 +392,34 @@ pub async fn request_orphan_removal(
     super::audit::record(&mut *conn, actor, "lock.orphan_purge_requested", subject, details).await
 }
 
+/// A doorman lock a provider's device is mapped to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MappedLock {
+    /// The lock's id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its property.
+    pub property_id: Uuid,
+}
+
+/// The locks of a provider, by the provider's device id (discovery).
+pub async fn locks_by_device(
+    db: impl PgExecutor<'_>,
+    provider: ProviderKind,
+) -> AccessResult<std::collections::HashMap<String, MappedLock>> {
+    let rows = sqlx::query!(
+        "SELECT id, name, property_id, provider_device_id FROM locks WHERE provider = $1 ORDER BY created_at",
+        provider.as_str()
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.provider_device_id, MappedLock { id: r.id, name: r.name, property_id: r.property_id }))
+        .collect())
+}
+
 /// The locks of one property (404 when it does not exist), or of every
 /// property: by property, entrances first, then by name.
 pub async fn list_locks(conn: &mut PgConnection, property_id: Option<Uuid>) -> AccessResult<Vec<Lock>> {

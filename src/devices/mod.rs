@@ -1,10 +1,12 @@
 //! What happens on the physical locks, as jobs: putting codes on locks and
 //! taking them off (`codes`), the lock checks, the nightly reconciliation,
 //! the unlock log and the backup pools (`locks`), and what a device listing
-//! tells doorman (`observe`). The state changes themselves belong to
+//! tells doorman (`observe`), and the devices a provider account holds
+//! (`discovery`). The state changes themselves belong to
 //! `access`; this folder calls the providers and then the core.
 
 pub mod codes;
+pub mod discovery;
 pub mod events;
 pub mod locks;
 pub mod observe;

@@ -40,6 +40,7 @@ use super::error::ErrorBody;
         api::codes::device_codes,
         api::codes::adopt,
         api::locks::reconcile_now,
+        api::providers::devices,
         api::staff::create,
         api::staff::update,
         api::bookings::list,

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    BackupCode, CodeRequest, Created, Device, DeviceCode, DeviceStatus, LockProvider, ProviderError, ProviderResult,
-    UsageEvent,
+    BackupCode, CodeRequest, Created, Device, DeviceCode, DeviceStatus, FoundDevice, LockProvider, ProviderError,
+    ProviderResult, UsageEvent,
 };
 
 /// When a circuit opens and for how long.
@@ -206,6 +206,11 @@ impl LockProvider for Guarded {
 
     async fn list_codes(&self, device: &Device) -> ProviderResult<Vec<DeviceCode>> {
         self.call("list_codes", device, self.inner.list_codes(device)).await
+    }
+
+    async fn list_devices(&self) -> ProviderResult<Vec<FoundDevice>> {
+        // The account, not a device: no device's breaker applies.
+        measured(self.name, "list_devices", self.inner.list_devices()).await
     }
 
     async fn device_status(&self, device: &Device) -> ProviderResult<DeviceStatus> {

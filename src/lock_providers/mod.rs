@@ -137,6 +137,20 @@ pub struct DeviceStatus {
     pub constraints: Option<DeviceConstraints>,
 }
 
+/// A device a provider account holds, as discovery lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FoundDevice {
+    /// The provider's id of the device: a lock's `provider_device_id`.
+    pub device_id: String,
+    /// Its name in the provider's app.
+    pub name: String,
+    /// What it is, as the provider says ("Smart Lock 3.0", "August Wi-Fi
+    /// Smart Lock").
+    pub model: Option<String>,
+    /// How it is.
+    pub status: DeviceStatus,
+}
+
 /// Someone opened the lock with a code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageEvent {
@@ -198,6 +212,12 @@ pub type ProviderResult<T> = Result<T, ProviderError>;
 pub trait LockProvider: Send + Sync {
     /// Puts a code on the device.
     async fn create_code(&self, device: &Device, code: &CodeRequest) -> ProviderResult<Created>;
+
+    /// Every device of the account (SPEC §12, discovery), every page of
+    /// them.
+    async fn list_devices(&self) -> ProviderResult<Vec<FoundDevice>> {
+        Err(ProviderError::Permanent("this provider cannot list its devices".into()))
+    }
     /// Moves a code's validity window.
     async fn update_code(&self, device: &Device, provider_ref: &str, code: &CodeRequest) -> ProviderResult<()>;
     /// Asks the device to drop a code. Gone only once `list_codes` no longer

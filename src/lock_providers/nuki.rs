@@ -29,8 +29,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CodeRequest, Created, Device, DeviceCode, DeviceCodeStatus, DeviceConstraints, DeviceStatus, LockProvider,
-    ProviderError, ProviderResult, UsageEvent,
+    CodeRequest, Created, Device, DeviceCode, DeviceCodeStatus, DeviceConstraints, DeviceStatus, FoundDevice,
+    LockProvider, ProviderError, ProviderResult, UsageEvent,
 };
 
 /// How long a request may take by default.
@@ -205,6 +205,11 @@ impl LockProvider for NukiClient {
     async fn list_codes(&self, device: &Device) -> ProviderResult<Vec<DeviceCode>> {
         let auths = self.auths(smartlock_id(device)?).await?;
         Ok(auths.into_iter().filter(Auth::is_keypad_code).map(Auth::into_device_code).collect())
+    }
+
+    async fn list_devices(&self) -> ProviderResult<Vec<FoundDevice>> {
+        let smartlocks: Vec<Smartlock> = self.get_json("listing the smart locks", "/smartlock", &[]).await?;
+        Ok(smartlocks.into_iter().filter_map(Smartlock::into_found).collect())
     }
 
     #[tracing::instrument(skip_all, fields(smartlock_id = %device.device_id))]
@@ -460,6 +465,16 @@ impl Auth {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Smartlock {
+    /// Its id (`GET /smartlock` lists it; `/smartlock/{id}` needs it).
+    #[serde(default)]
+    smartlock_id: Option<u64>,
+    /// Its name in the Nuki app.
+    #[serde(default)]
+    name: Option<String>,
+    /// 0 Smart Lock 1.0/2.0, 2 Opener, 3 Smart Door, 4 Smart Lock 3.0 or
+    /// later.
+    #[serde(default, rename = "type")]
+    kind: Option<i32>,
     /// 0 ok; 1–3 registration or auth problems; 4 offline.
     #[serde(default)]
     server_state: Option<i32>,
@@ -480,6 +495,20 @@ struct SmartlockState {
 }
 
 impl Smartlock {
+    /// A listed smart lock; one without an id cannot be a lock's device.
+    fn into_found(self) -> Option<FoundDevice> {
+        let device_id = self.smartlock_id?.to_string();
+        let name = self.name.clone().unwrap_or_else(|| format!("Nuki {device_id}"));
+        let model = self.kind.map(|kind| match kind {
+            0 => "Smart Lock 1.0/2.0".to_owned(),
+            2 => "Opener".to_owned(),
+            3 => "Smart Door".to_owned(),
+            4 => "Smart Lock 3.0 or later".to_owned(),
+            other => format!("Nuki device type {other}"),
+        });
+        Some(FoundDevice { device_id, name, model, status: self.into_status() })
+    }
+
     fn into_status(self) -> DeviceStatus {
         let state = self.state.unwrap_or_default();
         DeviceStatus {

@@ -52,7 +52,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     BackupCode, CodeRequest, Created, Device, DeviceCode, DeviceCodeStatus, DeviceConstraints, DeviceStatus,
-    LockProvider, ProviderError, ProviderResult, UsageEvent,
+    FoundDevice, LockProvider, ProviderError, ProviderResult, UsageEvent,
 };
 
 /// How long to wait for a connection to Seam.
@@ -73,6 +73,8 @@ const KEYPAD_BATTERY_LOW: f64 = 0.2;
 /// Seam's list answers hold up to 55 000 codes a page; more pages than this
 /// means the cursor is going round in circles.
 const MAX_PAGES: usize = 50;
+/// Devices asked for per page of `/devices/list`.
+const DEVICES_PER_PAGE: u32 = 100;
 /// How much of Seam's error message goes into an error.
 const MESSAGE_CHARS: usize = 200;
 /// Access-code errors after which the code will not get on the device.
@@ -311,6 +313,31 @@ impl LockProvider for SeamClient {
         Ok(codes)
     }
 
+    async fn list_devices(&self) -> ProviderResult<Vec<FoundDevice>> {
+        let mut found = Vec::new();
+        let mut page_cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let body = DevicesBody { limit: DEVICES_PER_PAGE, page_cursor: page_cursor.as_deref() };
+            let page: DevicesAnswer =
+                self.post("/devices/list", &body, None).await.map_err(|f| f.into_provider_error("listing devices"))?;
+            // One odd device must not hide the others: each is read on its own.
+            found.extend(
+                page.devices
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|device| serde_json::from_value::<SeamDevice>(device).ok())
+                    .filter_map(found_device),
+            );
+            match page.pagination {
+                Some(Pagination { has_next_page: Some(true), next_page_cursor: Some(next) }) => {
+                    page_cursor = Some(next)
+                }
+                _ => return Ok(found),
+            }
+        }
+        Err(ProviderError::Retryable(format!("Seam's device list went on past {MAX_PAGES} pages")))
+    }
+
     #[tracing::instrument(skip_all, fields(device_id = %device.device_id))]
     async fn device_status(&self, device: &Device) -> ProviderResult<DeviceStatus> {
         Ok(device_status(self.get_device(&device.device_id).await?))
@@ -510,6 +537,18 @@ fn device_code(code: AccessCode) -> DeviceCode {
 }
 
 /// Seam's device as doorman sees it.
+/// A listed device; one without an id cannot be a lock's device.
+fn found_device(mut device: SeamDevice) -> Option<FoundDevice> {
+    let device_id = device.device_id.take()?;
+    let name = device
+        .display_name
+        .take()
+        .or_else(|| device.properties.name.take())
+        .unwrap_or_else(|| format!("Seam {device_id}"));
+    let model = device.properties.model.take().and_then(|m| m.display_name).or_else(|| device.device_type.take());
+    Some(FoundDevice { device_id, name, model, status: device_status(device) })
+}
+
 fn device_status(device: SeamDevice) -> DeviceStatus {
     let properties = device.properties;
     let warnings: Vec<String> = device.warnings.into_iter().flatten().filter_map(|w| w.warning_code).collect();
@@ -723,6 +762,12 @@ struct DeviceAnswer {
 #[derive(Debug, Deserialize)]
 struct SeamDevice {
     #[serde(default)]
+    device_id: Option<String>,
+    #[serde(default)]
+    device_type: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
     properties: Properties,
     #[serde(default)]
     warnings: Option<Vec<Warning>>,
@@ -730,6 +775,10 @@ struct SeamDevice {
 
 #[derive(Debug, Default, Deserialize)]
 struct Properties {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    model: Option<DeviceModel>,
     #[serde(default)]
     online: Option<bool>,
     #[serde(default)]
@@ -748,6 +797,29 @@ struct Properties {
     max_active_codes_supported: Option<f64>,
     #[serde(default)]
     supports_backup_access_code_pool: Option<bool>,
+}
+
+/// `properties.model`.
+#[derive(Debug, Deserialize)]
+struct DeviceModel {
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// `/devices/list`.
+#[derive(Debug, Deserialize)]
+struct DevicesAnswer {
+    #[serde(default)]
+    devices: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Serialize)]
+struct DevicesBody<'a> {
+    limit: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_cursor: Option<&'a str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -980,7 +1052,13 @@ mod tests {
         let c = constraints(&properties);
         assert_eq!(c.supported_lengths, vec![4, 6]);
         assert_eq!(c.max_active_codes, Some(i32::MAX));
-        let status = device_status(SeamDevice { properties, warnings: None });
+        let status = device_status(SeamDevice {
+            device_id: None,
+            device_type: None,
+            display_name: None,
+            properties,
+            warnings: None,
+        });
         assert_eq!(status.battery_percent, Some(100));
     }
 }

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use rand::Rng;
 use sqlx::PgPool;
 
-use super::{CodeRequest, Created, Device, DeviceCode, DeviceStatus, LockProvider, ProviderError, ProviderResult};
+use super::{
+    CodeRequest, Created, Device, DeviceCode, DeviceStatus, FoundDevice, LockProvider, ProviderError, ProviderResult,
+};
 
 /// Defaults for devices the simulator has not seen yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -174,6 +176,29 @@ impl LockProvider for SimulatedProvider {
                 valid_from: r.valid_from,
                 valid_until: r.valid_until,
                 status: super::DeviceCodeStatus::Set,
+            })
+            .collect())
+    }
+
+    /// The simulated devices that have a state of their own (the demo's,
+    /// a test's); any other device id works too, as a fresh device.
+    async fn list_devices(&self) -> ProviderResult<Vec<FoundDevice>> {
+        let rows = sqlx::query!("SELECT device_id, offline, battery_percent FROM simulated_devices ORDER BY device_id")
+            .fetch_all(&self.db)
+            .await
+            .map_err(unreachable_db)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FoundDevice {
+                name: format!("Simulated {}", r.device_id),
+                device_id: r.device_id,
+                model: Some("Simulated keypad".into()),
+                status: DeviceStatus {
+                    online: !r.offline,
+                    battery_percent: Some(r.battery_percent),
+                    battery_low: r.battery_percent < 20,
+                    ..DeviceStatus::default()
+                },
             })
             .collect())
     }

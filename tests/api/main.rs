@@ -9,6 +9,7 @@ mod claims;
 mod cli;
 mod console;
 mod conversation;
+mod discovery;
 mod faults;
 mod feeds;
 mod health;

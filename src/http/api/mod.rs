@@ -6,6 +6,7 @@ pub mod feeds;
 pub mod integrations;
 pub mod locks;
 pub mod properties;
+pub mod providers;
 pub mod schema;
 pub mod staff;
 pub mod trail;
@@ -36,6 +37,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/locks/{id}/device-codes", get(codes::device_codes))
         .route("/locks/{id}/device-codes/{provider_ref}/adopt", post(codes::adopt))
         .route("/locks/{id}/reconcile", post(locks::reconcile_now))
+        .route("/providers/{provider}/devices", get(providers::devices))
         .route("/codes/{id}/revoke", post(codes::revoke))
         .route("/staff", post(staff::create))
         .route("/staff/{id}", patch(staff::update))
