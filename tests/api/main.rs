@@ -17,6 +17,7 @@ mod integrations;
 mod jobs;
 mod lifecycle;
 mod locks;
+mod llm_prompt;
 mod logs;
 mod properties;
 mod provider_nuki;
