@@ -178,10 +178,7 @@ fn parse(text: &'static str) -> Result<Model, String> {
 }
 
 /// The n-gram lines: `ngram<TAB>idf<TAB>weight…`, `width` weights each.
-fn parse_ngrams<'a>(
-    lines: impl Iterator<Item = &'a str>,
-    width: usize,
-) -> Result<(Table, Vec<f32>, Vec<f32>), String> {
+fn parse_ngrams<'a>(lines: impl Iterator<Item = &'a str>, width: usize) -> Result<(Table, Vec<f32>, Vec<f32>), String> {
     let (mut entries, mut idfs, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for line in lines {
         let mut fields = line.split('\t');

@@ -111,8 +111,7 @@ pub fn classify_after(text: &str, previous: Option<Intent>) -> Classification {
         return unsure;
     }
     // The model is compiled in and tested; were it missing, staff answer.
-    let (Some(prediction), Some(thresholds)) = (model::predict_folded(&folded, previous), model::thresholds())
-    else {
+    let (Some(prediction), Some(thresholds)) = (model::predict_folded(&folded, previous), model::thresholds()) else {
         return unsure;
     };
     let (language, certainty) = prediction.language;

@@ -49,7 +49,8 @@ async fn recorded_model() -> MockServer {
 #[tokio::test]
 async fn the_prompt_reads_the_hard_kinds_and_the_router_is_never_confidently_wrong_on_them() {
     let server = recorded_model().await;
-    let client = LlmClient::new(&SecretString::from("sk-test"), Some(&format!("{}/v1", server.uri())), "test-model", 100);
+    let client =
+        LlmClient::new(&SecretString::from("sk-test"), Some(&format!("{}/v1", server.uri())), "test-model", 100);
     for [kind, previous, message, _, intent] in answers() {
         let previous = Intent::parse(previous);
         let expected = Intent::parse(intent).unwrap();
@@ -59,7 +60,10 @@ async fn the_prompt_reads_the_hard_kinds_and_the_router_is_never_confidently_wro
         // The router answers these itself or hands them on; never a wrong
         // intent with confidence.
         let routed = classify_after(message, previous);
-        assert!(routed.intent == expected || routed.unsure || routed.intent == Intent::Unknown, "{kind}: {message:?} {routed:?}");
+        assert!(
+            routed.intent == expected || routed.unsure || routed.intent == Intent::Unknown,
+            "{kind}: {message:?} {routed:?}"
+        );
     }
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), answers().len());
@@ -70,6 +74,10 @@ async fn the_prompt_reads_the_hard_kinds_and_the_router_is_never_confidently_wro
         assert!(system.contains("fridge, balcony") && system.contains("Leaving luggage after check-out"), "{system}");
         assert!(!user.contains("4821"), "the model never sees a number: {user}");
         let after_lock = user == "still no" || user == "ok it worked, thanks!";
-        assert_eq!(system.contains("last answer to this guest was about: lock_problem"), after_lock, "{user}: {system}");
+        assert_eq!(
+            system.contains("last answer to this guest was about: lock_problem"),
+            after_lock,
+            "{user}: {system}"
+        );
     }
 }
