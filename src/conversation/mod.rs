@@ -226,17 +226,7 @@ impl<'a> Conversation<'a> {
         let booking = guest.booking.as_ref();
         let now = Utc::now();
         let replies = match (intent, booking) {
-            // "It worked, thanks" after a lock guide closes the problem.
-            (Intent::Greeting, Some(_)) if self.previous == Some(Intent::LockProblem) => {
-                vec![say("lock_problem_solved", &[])]
-            }
-            (Intent::Greeting, _) => vec![say(
-                "greeting",
-                &[
-                    ("name", &format!(" {}", guest.first_name())),
-                    ("property", booking.map_or("", |b| b.property.as_str())),
-                ],
-            )],
+            (Intent::Greeting, _) => vec![self.greeting(guest, booking)],
             (Intent::Access, Some(b)) => {
                 let (lines, revealed) = self.access(tx, guest, b).await?;
                 if revealed {
@@ -296,6 +286,16 @@ impl<'a> Conversation<'a> {
             (_, None) => vec![say("access_unknown_sender", &[])],
         };
         Ok(replies.into_iter().map(|body| self.reply(body)).collect())
+    }
+
+    /// Hello and what to ask; "it worked, thanks" right after a lock guide
+    /// closes the problem instead.
+    fn greeting(&self, guest: &GuestContext, booking: Option<&BookingContext>) -> String {
+        if booking.is_some() && self.previous == Some(Intent::LockProblem) {
+            return text(self.language, "lock_problem_solved", &[]);
+        }
+        let name = format!(" {}", guest.first_name());
+        text(self.language, "greeting", &[("name", &name), ("property", booking.map_or("", |b| b.property.as_str()))])
     }
 
     /// SPEC §4 `access`: the code only to the guest of a confirmed booking,
