@@ -300,6 +300,16 @@ mod tests {
     }
 
     #[test]
+    fn a_short_reply_reads_after_the_previous_turn_and_a_clear_question_stays_itself() {
+        assert_eq!(classify_after("ok it worked, thanks!", Some(LockProblem)).intent, Greeting);
+        assert_eq!(classify_after("still no", Some(LockProblem)).intent, LockProblem);
+        for previous in [Access, LockProblem, Wifi, Checkout, Greeting] {
+            assert_eq!(classify_after("Wie lautet der Türcode?", Some(previous)).intent, Access, "{previous:?}");
+            assert_eq!(classify_after("what's the wifi password?", Some(previous)).intent, Wifi, "{previous:?}");
+        }
+    }
+
+    #[test]
     fn detects_the_language() {
         assert_eq!(classify("Wie lautet der Türcode?").language, Some("de"));
         assert_eq!(classify("Hola, ¿cuál es el código?").language, Some("es"));

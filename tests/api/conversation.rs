@@ -343,13 +343,13 @@ async fn thanks_after_a_lock_guide_closes_the_problem_and_still_no_escalates_it(
     chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
     let guide = chat.say(GUEST, "the code doesn't work").await;
     assert!(guide[0].contains("right door"), "{}", guide[0]);
-    for thanks in ["ok it worked, thanks!", "we're in 🙌"] {
-        let closed = chat.say(GUEST, thanks).await;
-        assert_eq!(closed.len(), 1, "{closed:?}");
-        assert!(closed[0].contains("glad to hear it"), "{thanks}: {}", closed[0]);
-        assert!(!closed[0].contains("passed this to the team"), "{thanks}: {}", closed[0]);
-    }
+    let closed = chat.say(GUEST, "ok it worked, thanks!").await;
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(closed[0].contains("glad to hear it"), "{}", closed[0]);
     assert!(chat.sent_to(MANAGER).await.is_empty(), "a solved problem is not escalated");
+    // Once closed, a thanks is a thanks.
+    let hello = chat.say(GUEST, "thanks!").await;
+    assert!(!hello[0].contains("glad to hear it") && !hello[0].contains("passed this to the team"), "{}", hello[0]);
 
     // A short "still no" after the guide reports it again: the team hears.
     let chat = spawn().await;
@@ -509,7 +509,7 @@ async fn spawn_with_llm(content: &str) -> (Chat, MockServer) {
 async fn the_llm_classifies_what_the_rules_cannot_and_never_sees_a_code() {
     let (chat, server) = spawn_with_llm(r#"{"intent":"parking","answer":null}"#).await;
     let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
-    let reply = chat.say(GUEST, "our rental vehicle needs a spot overnight, any idea? ref 849391").await;
+    let reply = chat.say(GUEST, "blorp zzz qwerty, ref 849391").await;
     assert!(reply[0].contains("Garage B"), "{reply:?}");
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);
