@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::guest::{self, BookingContext};
 use super::router::{self, Intent};
-use super::{catalog, model, reply, Conversation};
+use super::{catalog, context, model, reply, Conversation};
 use crate::channels::{outbox, InboundEvent};
 use crate::context::JobContext;
 use crate::jobs::JobError;
@@ -70,10 +70,11 @@ impl LlmClient {
 
     /// Classifies a guest's message, with the property's knowledge for a
     /// drafted answer. The message is redacted first.
-    pub async fn classify(&self, message: &str, knowledge: &str) -> Result<Verdict, String> {
+    pub async fn classify(&self, message: &str, knowledge: &str, previous: Option<Intent>) -> Result<Verdict, String> {
         let mut last_error = String::new();
+        let system = prompt(knowledge, previous);
         for _ in 0..ATTEMPTS {
-            match self.ask(&redact(message), knowledge).await {
+            match self.ask(&redact(message), &system).await {
                 Ok(verdict) => return Ok(verdict),
                 Err(e) => last_error = e,
             }
@@ -81,7 +82,7 @@ impl LlmClient {
         Err(last_error)
     }
 
-    async fn ask(&self, message: &str, knowledge: &str) -> Result<Verdict, String> {
+    async fn ask(&self, message: &str, system: &str) -> Result<Verdict, String> {
         let intents: Vec<&str> = Intent::ALL.iter().map(|i| i.as_str()).collect();
         let schema = json!({
             "type": "object",
@@ -92,7 +93,6 @@ impl LlmClient {
             "required": ["intent", "answer"],
             "additionalProperties": false
         });
-        let system = CLASSIFY_PROMPT.replace("{knowledge}", knowledge);
         let request = CreateChatCompletionRequestArgs::default()
             .model(&self.model)
             .temperature(0.0)
@@ -124,6 +124,16 @@ impl LlmClient {
             response.choices.first().and_then(|c| c.message.content.clone()).ok_or("the model returned no content")?;
         parse_verdict(&content)
     }
+}
+
+/// The system prompt: the rules, what the assistant last answered (a short
+/// "yes" or "still no" reads after it), the property's knowledge.
+pub fn prompt(knowledge: &str, previous: Option<Intent>) -> String {
+    let previous = match previous {
+        Some(intent) => format!("the assistant's last answer to this guest was about: {}", intent.as_str()),
+        None => "the assistant has not answered this guest recently".to_owned(),
+    };
+    CLASSIFY_PROMPT.replace("{previous}", &previous).replace("{knowledge}", knowledge)
 }
 
 /// Parses and checks the model's output: the intent must be one of the
@@ -204,13 +214,14 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
     };
     let mut conn = ctx.db.acquire().await?;
     let guest = guest::identify(&mut conn, &message).await?;
+    let previous = context::previous_intent(&mut conn, &message).await?;
     drop(conn);
     // Only a guest with a booking reaches the model: a job queued before its
     // sender was unlinked gets the stranger's answer.
     let booking = guest.as_ref().and_then(|g| g.booking.as_ref());
     let verdict = match booking {
         Some(b) if within_daily_limit(ctx, llm, b.property_id).await? => {
-            match llm.classify(body, &knowledge(Some(b))).await {
+            match llm.classify(body, &knowledge(Some(b)), previous).await {
                 Ok(verdict) => Some(verdict),
                 Err(e) => {
                     tracing::warn!(error = %e, "LLM fallback unavailable; handing over to staff");
@@ -220,17 +231,17 @@ pub async fn fallback(ctx: &JobContext, update_id: i64) -> Result<(), JobError> 
         }
         _ => None,
     };
-    let classification = router::classify(body);
+    let classification = router::classify_after(body, previous);
     let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
     let mut tx = ctx.db.begin().await?;
+    let conversation = Conversation::new(ctx, &message, guest.as_ref(), language).after(previous);
     let replies = match verdict {
         Some(Verdict { answer: Some(answer), .. }) => vec![reply(&message, answer)],
         Some(Verdict { intent, .. }) => {
-            Conversation::new(ctx, &message, guest.as_ref(), language).answer(&mut tx, intent, body).await?
+            context::remember(&mut tx, &message, intent).await?;
+            conversation.answer(&mut tx, intent, body).await?
         }
-        None => {
-            Conversation::new(ctx, &message, guest.as_ref(), language).answer(&mut tx, Intent::Unknown, body).await?
-        }
+        None => conversation.answer(&mut tx, Intent::Unknown, body).await?,
     };
     for (n, mut outgoing) in replies.into_iter().enumerate() {
         outgoing.dedupe_key = Some(format!("llm_reply:{update_id}:{n}"));

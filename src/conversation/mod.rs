@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod catalog;
 pub mod claims;
 pub mod commands;
+pub mod context;
 pub mod guest;
 pub mod handoffs;
 pub mod identity;
@@ -109,18 +110,10 @@ pub async fn respond(
             return Ok(Vec::new());
         }
     }
-    let classification = router::classify(body);
+    let previous = context::previous_intent(tx, message).await?;
+    let classification = router::classify_after(body, previous);
     let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
-    let folded = model::fold(body);
-    let mut intent =
-        if RESEND_WORDS.iter().any(|w| folded.trim() == *w) { Intent::Access } else { classification.intent };
-    if intent == Intent::Unknown {
-        if let Some(booking) = guest.as_ref().and_then(|g| g.booking.as_ref()) {
-            if follows_a_lock_problem(tx, booking.id, body).await? {
-                intent = Intent::LockProblem;
-            }
-        }
-    }
+    let intent = read_intent(tx, guest.as_ref(), body, classification.intent).await?;
     // Strangers never reach the model: they get the one fixed answer anyway
     // (and so does a guest without a booking).
     let booked = guest.as_ref().is_some_and(|g| g.booking.is_some());
@@ -131,8 +124,32 @@ pub async fn respond(
         return Ok(Vec::new());
     }
     count(message, intent.as_str());
-    let conversation = Conversation { ctx, message, guest: guest.as_ref(), language };
+    context::remember(tx, message, intent).await?;
+    let conversation = Conversation { ctx, message, guest: guest.as_ref(), language, previous };
     conversation.answer(tx, intent, body).await
+}
+
+/// The router's intent, but "resend" alone asks for the code again, and
+/// right after a lock problem a message the model leaves `unknown` that
+/// reads as one is one.
+async fn read_intent(
+    tx: &mut PgConnection,
+    guest: Option<&GuestContext>,
+    body: &str,
+    routed: Intent,
+) -> Result<Intent, JobError> {
+    let folded = model::fold(body);
+    if RESEND_WORDS.iter().any(|w| folded.trim() == *w) {
+        return Ok(Intent::Access);
+    }
+    if routed == Intent::Unknown {
+        if let Some(booking) = guest.and_then(|g| g.booking.as_ref()) {
+            if follows_a_lock_problem(tx, booking.id, body).await? {
+                return Ok(Intent::LockProblem);
+            }
+        }
+    }
+    Ok(routed)
 }
 
 /// Whether the sender is the guest of a stay not cancelled whose check-out
@@ -175,6 +192,8 @@ pub struct Conversation<'a> {
     message: &'a InboundMessage,
     guest: Option<&'a GuestContext>,
     language: &'a str,
+    /// What the bot answered this chat last, within [`context::CONTEXT_WITHIN`].
+    previous: Option<Intent>,
 }
 
 impl<'a> Conversation<'a> {
@@ -185,7 +204,12 @@ impl<'a> Conversation<'a> {
         guest: Option<&'a GuestContext>,
         language: &'a str,
     ) -> Self {
-        Self { ctx, message, guest, language }
+        Self { ctx, message, guest, language, previous: None }
+    }
+
+    /// The same conversation, right after the bot answered `previous`.
+    pub fn after(self, previous: Option<Intent>) -> Self {
+        Self { previous, ..self }
     }
 
     /// The replies to an intent.
@@ -202,13 +226,7 @@ impl<'a> Conversation<'a> {
         let booking = guest.booking.as_ref();
         let now = Utc::now();
         let replies = match (intent, booking) {
-            (Intent::Greeting, _) => vec![say(
-                "greeting",
-                &[
-                    ("name", &format!(" {}", guest.first_name())),
-                    ("property", booking.map_or("", |b| b.property.as_str())),
-                ],
-            )],
+            (Intent::Greeting, _) => vec![self.greeting(guest, booking)],
             (Intent::Access, Some(b)) => {
                 let (lines, revealed) = self.access(tx, guest, b).await?;
                 if revealed {
@@ -268,6 +286,16 @@ impl<'a> Conversation<'a> {
             (_, None) => vec![say("access_unknown_sender", &[])],
         };
         Ok(replies.into_iter().map(|body| self.reply(body)).collect())
+    }
+
+    /// Hello and what to ask; "it worked, thanks" right after a lock guide
+    /// closes the problem instead.
+    fn greeting(&self, guest: &GuestContext, booking: Option<&BookingContext>) -> String {
+        if booking.is_some() && self.previous == Some(Intent::LockProblem) {
+            return text(self.language, "lock_problem_solved", &[]);
+        }
+        let name = format!(" {}", guest.first_name());
+        text(self.language, "greeting", &[("name", &name), ("property", booking.map_or("", |b| b.property.as_str()))])
     }
 
     /// SPEC §4 `access`: the code only to the guest of a confirmed booking,

@@ -7,12 +7,14 @@
 //! with a space on each side, its n-grams of 2 to 5 characters counted,
 //! `1 + ln(count)` times the n-gram's idf, the vector scaled to length 1.
 //! The intents' scores are the weights' dot products plus an intercept,
-//! turned into probabilities with a softmax. A unit test checks the
-//! probabilities against the ones the training script computed.
+//! plus the weights of the bot's previous intent when the message answers
+//! one, turned into probabilities with a softmax. The file also carries the
+//! router's abstention thresholds, chosen by the script on a dev set. A unit
+//! test checks the probabilities against the ones the training script
+//! computed.
 
 use std::sync::LazyLock;
 
-use rustc_hash::FxHashMap;
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
@@ -27,27 +29,86 @@ struct Model {
     intercepts: Vec<f32>,
     languages: Vec<&'static str>,
     language_intercepts: Vec<f32>,
+    /// The router's abstention: the best intent's least probability, and
+    /// its least lead over the second (chosen by the training script).
+    thresholds: Thresholds,
+    /// The bot's previous intents the model knows, each with what it adds
+    /// to every intent's score.
+    previous: Vec<(Intent, Vec<f32>)>,
     /// n-gram (packed by [`key`]) → its row in `idf` and `weights`.
-    rows: FxHashMap<u32, u32>,
+    rows: Table,
     idf: Vec<f32>,
     /// A weight per intent then per language, row after row.
     weights: Vec<f32>,
 }
 
+/// When the router takes the model's best intent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// The best intent's probability must reach this.
+    pub probability: f32,
+    /// And lead the second by this much.
+    pub margin: f32,
+}
+
+/// An open-addressing table of packed n-grams → rows: one multiply and,
+/// mostly, one probe; far fewer cache lines than a general map.
+struct Table {
+    /// `(key, row)`, key 0 for an empty slot (no n-gram packs to 0).
+    slots: Vec<(u32, u32)>,
+    shift: u32,
+}
+
+impl Table {
+    fn new(entries: &[(u32, u32)]) -> Self {
+        let bits = (entries.len().max(1) * 2).next_power_of_two().trailing_zeros().max(4);
+        let mut table = Self { slots: vec![(0, 0); 1 << bits], shift: 32 - bits };
+        for &(key, row) in entries {
+            let mut at = table.home(key);
+            while table.slots[at].0 != 0 {
+                at = (at + 1) & (table.slots.len() - 1);
+            }
+            table.slots[at] = (key, row);
+        }
+        table
+    }
+
+    fn home(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
+    }
+
+    fn get(&self, key: u32) -> Option<u32> {
+        let mut at = self.home(key);
+        loop {
+            match self.slots[at] {
+                (0, _) => return None,
+                (k, row) if k == key => return Some(row),
+                _ => at = (at + 1) & (self.slots.len() - 1),
+            }
+        }
+    }
+}
+
+/// The value of a byte of folded text in a packed n-gram (base 38, no zero
+/// digit, so lengths never collide); 0 for anything else.
+const fn digit(byte: u8) -> u32 {
+    match byte {
+        b' ' => 1,
+        b'a'..=b'z' => (byte - b'a') as u32 + 2,
+        b'0'..=b'9' => (byte - b'0') as u32 + 28,
+        _ => 0,
+    }
+}
+
 /// An n-gram of up to 5 characters of `a-z`, `0-9` and space, packed in a
-/// number (base 38, no zero digit, so lengths never collide).
+/// number.
 fn key(ngram: &[u8]) -> Option<u32> {
     if ngram.len() > 5 {
         return None;
     }
-    ngram.iter().try_fold(0_u32, |packed, byte| {
-        let digit = match byte {
-            b' ' => 1,
-            b'a'..=b'z' => u32::from(byte - b'a') + 2,
-            b'0'..=b'9' => u32::from(byte - b'0') + 28,
-            _ => return None,
-        };
-        Some(packed * 38 + digit)
+    ngram.iter().try_fold(0_u32, |packed, &byte| match digit(byte) {
+        0 => None,
+        d => Some(packed * 38 + d),
     })
 }
 
@@ -59,29 +120,66 @@ static PARSED: LazyLock<Option<Model>> = LazyLock::new(|| match parse(MODEL) {
     }
 });
 
-fn parse(text: &'static str) -> Result<Model, String> {
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    let mut row = |name: &str| -> Result<Vec<&'static str>, String> {
-        let line = lines.next().ok_or_else(|| format!("no {name} line"))?;
+/// The model's header lines: `name<TAB>field<TAB>field…`, in order.
+struct Header<'a, I: Iterator<Item = &'a str>> {
+    lines: I,
+}
+
+impl<'a, I: Iterator<Item = &'a str>> Header<'a, I> {
+    fn row(&mut self, name: &str) -> Result<Vec<&'a str>, String> {
+        let line = self.lines.next().ok_or_else(|| format!("no {name} line"))?;
         let mut fields = line.split('\t');
         match fields.next() {
             Some(first) if first == name => Ok(fields.collect()),
             _ => Err(format!("expected the {name} line")),
         }
-    };
-    let classes = row("classes")?
-        .into_iter()
-        .map(|c| Intent::parse(c).ok_or_else(|| format!("unknown intent {c}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let number = |field: &str| field.parse::<f32>().map_err(|e| format!("{field}: {e}"));
-    let intercepts = row("intercepts")?.into_iter().map(number).collect::<Result<Vec<_>, _>>()?;
-    let languages = row("languages")?
+    }
+
+    fn numbers(&mut self, name: &str) -> Result<Vec<f32>, String> {
+        self.row(name)?.into_iter().map(number).collect()
+    }
+}
+
+fn number(field: &str) -> Result<f32, String> {
+    field.parse::<f32>().map_err(|e| format!("{field}: {e}"))
+}
+
+fn intent(name: &str) -> Result<Intent, String> {
+    Intent::parse(name).ok_or_else(|| format!("unknown intent {name}"))
+}
+
+fn parse(text: &'static str) -> Result<Model, String> {
+    let mut header = Header { lines: text.lines().filter(|l| !l.starts_with('#')) };
+    let classes = header.row("classes")?.into_iter().map(intent).collect::<Result<Vec<_>, _>>()?;
+    let intercepts = header.numbers("intercepts")?;
+    let languages = header
+        .row("languages")?
         .into_iter()
         .map(|l| LANGUAGES.iter().copied().find(|known| *known == l).ok_or_else(|| format!("unknown language {l}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let language_intercepts = row("language_intercepts")?.into_iter().map(number).collect::<Result<Vec<_>, _>>()?;
-    let width = classes.len() + languages.len();
-    let (mut rows, mut idfs, mut weights) = (FxHashMap::default(), Vec::new(), Vec::new());
+    let language_intercepts = header.numbers("language_intercepts")?;
+    let thresholds = match header.numbers("thresholds")?[..] {
+        [probability, margin] => Thresholds { probability, margin },
+        _ => return Err("thresholds: a probability and a margin".into()),
+    };
+    let mut previous = Vec::new();
+    for name in header.row("previous")? {
+        let weights = header.numbers(&format!("@{name}"))?;
+        if weights.len() != classes.len() {
+            return Err(format!("@{name} has {} weights, not {}", weights.len(), classes.len()));
+        }
+        previous.push((intent(name)?, weights));
+    }
+    let (rows, idf, weights) = parse_ngrams(header.lines, classes.len() + languages.len())?;
+    if intercepts.len() != classes.len() || language_intercepts.len() != languages.len() || idf.is_empty() {
+        return Err("intercepts or features missing".into());
+    }
+    Ok(Model { classes, intercepts, languages, language_intercepts, thresholds, previous, rows, idf, weights })
+}
+
+/// The n-gram lines: `ngram<TAB>idf<TAB>weight…`, `width` weights each.
+fn parse_ngrams<'a>(lines: impl Iterator<Item = &'a str>, width: usize) -> Result<(Table, Vec<f32>, Vec<f32>), String> {
+    let (mut entries, mut idfs, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for line in lines {
         let mut fields = line.split('\t');
         let (Some(ngram), Some(idf)) = (fields.next(), fields.next()) else {
@@ -95,13 +193,10 @@ fn parse(text: &'static str) -> Result<Model, String> {
         if weights.len() - before != width {
             return Err(format!("{ngram:?} has {} weights, not {width}", weights.len() - before));
         }
-        rows.insert(packed, u32::try_from(idfs.len()).map_err(|e| e.to_string())?);
+        entries.push((packed, u32::try_from(idfs.len()).map_err(|e| e.to_string())?));
         idfs.push(number(idf)?);
     }
-    if intercepts.len() != classes.len() || language_intercepts.len() != languages.len() || rows.is_empty() {
-        return Err("intercepts or features missing".into());
-    }
-    Ok(Model { classes, intercepts, languages, language_intercepts, rows, idf: idfs, weights })
+    Ok((Table::new(&entries), idfs, weights))
 }
 
 /// Lower case, accents stripped (NFKD without combining marks), anything
@@ -121,7 +216,7 @@ pub fn fold(text: &str) -> String {
         }
     };
     if text.is_ascii() {
-        text.chars().for_each(|c| push(c.to_ascii_lowercase()));
+        text.bytes().for_each(|b| push(char::from(b.to_ascii_lowercase())));
     } else {
         text.to_lowercase().nfkd().filter(|c| canonical_combining_class(*c) == 0).for_each(push);
     }
@@ -143,75 +238,104 @@ pub struct Prediction {
 /// The model's reading of `text`; `None` when the model is missing (it is
 /// compiled in: only a broken build).
 pub fn predict(text: &str) -> Option<Prediction> {
-    let model = PARSED.as_ref()?;
-    let folded = fold(text);
-    // Every word with a space on each side, one buffer: " cafe  wifi ".
-    let mut padded = String::with_capacity(folded.len() * 2 + 2);
-    let mut words = Vec::new();
-    for word in folded.split(' ').filter(|w| !w.is_empty()) {
-        let start = padded.len();
-        padded.push(' ');
-        padded.push_str(word);
-        padded.push(' ');
-        words.push(start..padded.len());
-    }
-    let mut ngrams: Vec<u32> = Vec::with_capacity(padded.len() * 4);
-    for range in words {
-        // ASCII only after folding: byte offsets are character offsets.
-        let word = &padded.as_bytes()[range];
-        for n in 2..=5 {
-            if word.len() <= n {
-                // A word no longer than n counts once, whole, and ends the
-                // longer n-grams (sklearn's char_wb).
+    predict_folded(&fold(text), None)
+}
 
-                ngrams.extend(key(word));
-                break;
-            }
-            ngrams.extend(word.windows(n).filter_map(key));
-        }
-    }
-    ngrams.sort_unstable();
+/// The model's reading of `text` written right after the bot answered
+/// `previous`.
+pub fn predict_after(text: &str, previous: Option<Intent>) -> Option<Prediction> {
+    predict_folded(&fold(text), previous)
+}
+
+/// The thresholds the router abstains below.
+pub fn thresholds() -> Option<Thresholds> {
+    PARSED.as_ref().map(|m| m.thresholds)
+}
+
+/// [`predict_after`] of text already [`fold`]ed.
+pub fn predict_folded(folded: &str, previous: Option<Intent>) -> Option<Prediction> {
+    let model = PARSED.as_ref()?;
+    let rows = known_ngrams(model, folded);
     let classes = model.classes.len();
     let width = classes + model.languages.len();
-    let mut scores = model.intercepts.clone();
-    scores.extend_from_slice(&model.language_intercepts);
-    let mut known: Vec<(f32, &[f32])> = Vec::with_capacity(ngrams.len());
+    let mut scores = [0.0_f32; 32];
+    let scores = &mut scores[..width.min(32)];
+    scores[..classes].copy_from_slice(&model.intercepts);
+    scores[classes..].copy_from_slice(&model.language_intercepts);
+    // sklearn's sublinear tf-idf: `1 + ln(count)` times the idf, the
+    // vector scaled to length 1.
+    let mut values: Vec<(f32, usize)> = Vec::with_capacity(rows.len());
     let mut norm = 0.0_f32;
-    for run in ngrams.chunk_by(|a, b| a == b) {
-        if let Some(&row) = model.rows.get(&run[0]) {
-            let row = row as usize;
-            let value = (1.0 + (run.len() as f32).ln()) * model.idf[row];
-            norm += value * value;
-            known.push((value, &model.weights[row * width..(row + 1) * width]));
-        }
+    for run in rows.chunk_by(|a, b| a == b) {
+        let row = run[0] as usize;
+        let tf = if run.len() == 1 { 1.0 } else { 1.0 + (run.len() as f32).ln() };
+        let value = tf * model.idf[row];
+        norm += value * value;
+        values.push((value, row));
     }
-    let norm = norm.sqrt();
     if norm > 0.0 {
-        for (value, weights) in known {
-            let value = value / norm;
-            for (score, weight) in scores.iter_mut().zip(weights) {
+        let scale = norm.sqrt().recip();
+        for (value, row) in values {
+            let value = value * scale;
+            for (score, weight) in scores.iter_mut().zip(&model.weights[row * width..(row + 1) * width]) {
                 *score += value * weight;
             }
         }
     }
-    let (intent_scores, language_scores) = scores.split_at(classes);
-    let mut intents: Vec<(Intent, f32)> = model.classes.iter().copied().zip(softmax(intent_scores)).collect();
-    intents.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if let Some((_, weights)) = model.previous.iter().find(|(p, _)| Some(*p) == previous) {
+        scores[..classes].iter_mut().zip(weights).for_each(|(score, w)| *score += w);
+    }
+    let (intent_scores, language_scores) = scores.split_at_mut(classes);
+    softmax(intent_scores);
+    let mut intents: Vec<(Intent, f32)> = model.classes.iter().copied().zip(intent_scores.iter().copied()).collect();
+    intents.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+    softmax(language_scores);
     let language = model
         .languages
         .iter()
         .copied()
-        .zip(softmax(language_scores))
+        .zip(language_scores.iter().copied())
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or(("en", 0.0));
     Some(Prediction { intents, language })
 }
 
-fn softmax(scores: &[f32]) -> Vec<f32> {
+/// The rows of the n-grams of `folded` the model knows, sorted, a row once
+/// per occurrence. sklearn's `char_wb`: every word padded with a space on
+/// each side, its n-grams of 2 to 5 characters, a padded word of fewer
+/// characters counted once, whole.
+fn known_ngrams(model: &Model, folded: &str) -> Vec<u32> {
+    let mut rows: Vec<u32> = Vec::with_capacity(folded.len() * 4 + 8);
+    let mut lookup = |packed: u32| {
+        if let Some(row) = model.rows.get(packed) {
+            rows.push(row);
+        }
+    };
+    // ASCII only after folding: bytes are characters.
+    for word in folded.as_bytes().split(|b| *b == b' ').filter(|w| !w.is_empty()) {
+        let padded = word.len() + 2;
+        let at = |i: usize| if i == 0 || i == padded - 1 { 1 } else { digit(word[i - 1]) };
+        for start in 0..padded - 1 {
+            let mut packed = at(start);
+            for end in start + 1..(start + 5).min(padded) {
+                packed = packed * 38 + at(end);
+                lookup(packed);
+            }
+        }
+    }
+    rows.sort_unstable();
+    rows
+}
+
+/// Scores to probabilities, in place.
+fn softmax(scores: &mut [f32]) {
     let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
-    let total: f32 = exps.iter().sum();
-    exps.into_iter().map(|e| e / total).collect()
+    let mut total = 0.0;
+    for score in scores.iter_mut() {
+        *score = (*score - top).exp();
+        total += *score;
+    }
+    scores.iter_mut().for_each(|s| *s /= total);
 }
 
 #[cfg(test)]
@@ -225,8 +349,9 @@ mod tests {
         for line in check.lines() {
             let mut fields = line.split('\t');
             let text = fields.next().unwrap();
+            let previous = fields.next().and_then(Intent::parse);
             let expected: Vec<f32> = fields.map(|p| p.parse().unwrap()).collect();
-            let prediction = predict(text).unwrap();
+            let prediction = predict_after(text, previous).unwrap();
             let (intents, languages) = expected.split_at(model.classes.len());
             for (class, want) in model.classes.iter().zip(intents) {
                 let got = prediction.intents.iter().find(|(i, _)| i == class).unwrap().1;

@@ -1,8 +1,10 @@
 //! The router (SPEC §4): a guest's message → one of ten intents, a
 //! confidence, the language it is written in, and whether the router is
-//! unsure. The statistical model of `model.rs` decides; below its threshold
-//! the router says `unknown` rather than guess, because a wrong confident
-//! answer is worse than a hand-off.
+//! unsure. The statistical model of `model.rs` decides, with the bot's
+//! previous intent when there is one; below its thresholds (the best
+//! intent's probability, its lead over the second) the router says
+//! `unknown` rather than guess, because a wrong confident answer is worse
+//! than a hand-off.
 //!
 //! One context rule needs words rather than the model: right after a lock
 //! problem, "still not working" is about the lock when the phrases of
@@ -13,7 +15,7 @@ use std::sync::LazyLock;
 use serde::Serialize;
 
 use super::catalog::LANGUAGES;
-use super::model::fold;
+use super::model::{self, fold};
 
 /// What a guest wants. The names are fixed (SPEC §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -91,31 +93,37 @@ pub struct Classification {
     pub unsure: bool,
 }
 
-/// Classifies one message: the intent and the language from the model,
-/// `unknown` and unsure below [`MODEL_THRESHOLD`].
+/// Classifies one message on its own: [`classify_after`] with no previous
+/// turn.
 pub fn classify(text: &str) -> Classification {
+    classify_after(text, None)
+}
+
+/// Classifies one message written right after the bot answered `previous`
+/// (a short "thanks" or "still no" reads after it): the intent and the
+/// language from the model, `unknown` and unsure when the best intent's
+/// probability or its lead over the second is under the model's
+/// thresholds.
+pub fn classify_after(text: &str, previous: Option<Intent>) -> Classification {
     let unsure = Classification { intent: Intent::Unknown, confidence: 0.0, language: None, unsure: true };
-    if fold(text).is_empty() {
+    let folded = fold(text);
+    if folded.is_empty() {
         return unsure;
     }
     // The model is compiled in and tested; were it missing, staff answer.
-    let Some(prediction) = super::model::predict(text) else { return unsure };
+    let (Some(prediction), Some(thresholds)) = (model::predict_folded(&folded, previous), model::thresholds()) else {
+        return unsure;
+    };
     let (language, certainty) = prediction.language;
     let language = (certainty >= LANGUAGE_THRESHOLD).then_some(language);
-    match prediction.intents.first() {
-        Some(&(intent, probability)) if probability >= MODEL_THRESHOLD => {
-            Classification { intent, confidence: probability, language, unsure: false }
+    match prediction.intents[..] {
+        [(intent, best), (_, second), ..] if best >= thresholds.probability && best - second >= thresholds.margin => {
+            Classification { intent, confidence: best, language, unsure: false }
         }
-        Some(&(_, probability)) => Classification { confidence: probability, language, ..unsure },
-        None => unsure,
+        [(_, best), ..] => Classification { confidence: best, language, ..unsure },
+        [] => unsure,
     }
 }
-
-/// Below this probability the model's best intent is not taken: the
-/// message is `unknown` and unsure (the LLM fallback or staff). Chosen on
-/// `data/intents_blind2.tsv` before that set was used for training; the
-/// held-out measure is `data/intents_blind3.tsv`.
-const MODEL_THRESHOLD: f32 = 0.3;
 
 /// Below this probability no language is named (a bare "ok", "wifi?").
 const LANGUAGE_THRESHOLD: f32 = 0.5;
@@ -289,6 +297,16 @@ mod tests {
         assert_eq!(intent("Is there a hair dryer?"), Unknown);
         assert_eq!(intent("🙂"), Unknown);
         assert_eq!(intent(""), Unknown);
+    }
+
+    #[test]
+    fn a_short_reply_reads_after_the_previous_turn_and_a_clear_question_stays_itself() {
+        assert_eq!(classify_after("ok it worked, thanks!", Some(LockProblem)).intent, Greeting);
+        assert_eq!(classify_after("still no", Some(LockProblem)).intent, LockProblem);
+        for previous in [Access, LockProblem, Wifi, Checkout, Greeting] {
+            assert_eq!(classify_after("Wie lautet der Türcode?", Some(previous)).intent, Access, "{previous:?}");
+            assert_eq!(classify_after("what's the wifi password?", Some(previous)).intent, Wifi, "{previous:?}");
+        }
     }
 
     #[test]

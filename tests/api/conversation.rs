@@ -338,6 +338,37 @@ async fn a_lock_problem_gets_a_guide_and_a_second_report_reaches_staff() {
 }
 
 #[tokio::test]
+async fn thanks_after_a_lock_guide_closes_the_problem_and_still_no_escalates_it() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let guide = chat.say(GUEST, "the code doesn't work").await;
+    assert!(guide[0].contains("right door"), "{}", guide[0]);
+    let closed = chat.say(GUEST, "ok it worked, thanks!").await;
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(closed[0].contains("glad to hear it"), "{}", closed[0]);
+    assert!(chat.sent_to(MANAGER).await.is_empty(), "a solved problem is not escalated");
+    // Once closed, a thanks is a thanks.
+    let hello = chat.say(GUEST, "thanks!").await;
+    assert!(!hello[0].contains("glad to hear it") && !hello[0].contains("passed this to the team"), "{}", hello[0]);
+
+    // A short "still no" after the guide reports it again: the team hears.
+    let chat = spawn().await;
+    chat.book("BK-2", GUEST, "101", Duration::hours(10), json!({})).await;
+    chat.say(GUEST, "keypad blinks red when I type the code").await;
+    let again = chat.say(GUEST, "still no").await;
+    assert!(again[0].contains("passed this to the team"), "{}", again[0]);
+    assert_eq!(chat.sent_to(MANAGER).await.len(), 1);
+}
+
+#[tokio::test]
+async fn thanks_without_a_lock_problem_is_a_greeting() {
+    let chat = spawn().await;
+    chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
+    let thanks = chat.say(GUEST, "thanks!").await;
+    assert!(thanks[0].contains("Old Town Flats") && !thanks[0].contains("glad to hear it"), "{}", thanks[0]);
+}
+
+#[tokio::test]
 async fn a_code_not_on_the_lock_is_said_and_staff_are_alerted() {
     let chat = spawn().await;
     sqlx::query("INSERT INTO simulated_devices (device_id, offline) SELECT provider_device_id, true FROM locks")
@@ -478,7 +509,7 @@ async fn spawn_with_llm(content: &str) -> (Chat, MockServer) {
 async fn the_llm_classifies_what_the_rules_cannot_and_never_sees_a_code() {
     let (chat, server) = spawn_with_llm(r#"{"intent":"parking","answer":null}"#).await;
     let booking = chat.book("BK-1", GUEST, "101", Duration::hours(10), json!({})).await;
-    let reply = chat.say(GUEST, "our rental vehicle needs a spot overnight, any idea? ref 849391").await;
+    let reply = chat.say(GUEST, "blorp zzz qwerty, ref 849391").await;
     assert!(reply[0].contains("Garage B"), "{reply:?}");
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1);

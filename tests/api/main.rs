@@ -17,6 +17,7 @@ mod helpers;
 mod integrations;
 mod jobs;
 mod lifecycle;
+mod llm_prompt;
 mod locks;
 mod logs;
 mod properties;
