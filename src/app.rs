@@ -191,6 +191,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<core::PreArrival>()
         .register::<core::BookingConfirmed>()
         .register::<core::DeliverCodes>()
+        // Message rules (conversation/journey.rs).
+        .register::<core::SendRuleMessage>()
         // Staff alerts (conversation/alerts.rs).
         .register::<core::AlertStaff>()
         .register::<core::CheckCodesSet>()

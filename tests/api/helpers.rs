@@ -125,6 +125,13 @@ pub async fn fresh_database() -> PgPool {
         .await
         .expect("connecting to the test database");
     MIGRATOR.run(&pool).await.expect("migrating the test database");
+    // Tests run at any hour: their properties have no quiet hours (SPEC §11
+    // default 21:00-08:00) unless a test sets them (tests/api/journey.rs),
+    // or a message would wait for the morning depending on the clock.
+    sqlx::raw_sql("ALTER TABLE properties ALTER COLUMN quiet_hours SET DEFAULT NULL")
+        .execute(&pool)
+        .await
+        .expect("turning quiet hours off for the tests");
     pool
 }
 

@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod integrations;
 mod jobs;
+mod journey;
 mod lifecycle;
 mod locks;
 mod logs;
