@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(markup, "*Hi* An\u{2217}na of Old <Town>: `12#4` (Entrance)");
         assert_eq!(
             crate::channels::text::telegram_markdown_v2(&markup),
-            "*Hi* An\u{2217}na of Old <Town>: `12#4` \\(Entrance\\)"
+            "*Hi* An\u{2217}na of Old <Town\\>: `12#4` \\(Entrance\\)"
         );
         assert_eq!(html(&markup), "<strong>Hi</strong> An\u{2217}na of Old &lt;Town&gt;: <code>12#4</code> (Entrance)");
         assert_eq!(render(&segments, &values(), Style::Plain), "Hi An*na of Old <Town>: 12#4 (Entrance)");

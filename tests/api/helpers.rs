@@ -174,10 +174,13 @@ impl TestApp {
         run_pending_jobs(&self.jobs).await
     }
 
-    /// Makes every waiting job due now, except check-out expiries, as if
+    /// Makes every waiting job due now, except check-out expiries and the
+    /// messages of the guest's journey (due on a day of the stay), as if
     /// their backoff had passed.
     pub async fn fast_forward(&self) {
-        sqlx::query("UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind <> 'expire_code'")
+        sqlx::query(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind NOT IN ('expire_code', 'send_rule_message')",
+        )
             .execute(&self.db)
             .await
             .unwrap();

@@ -406,3 +406,90 @@ async fn a_template_with_an_unknown_placeholder_or_codes_too_early_is_refused() 
         local(BRATISLAVA, arrival + Duration::days(2), 8, 0)
     );
 }
+
+#[tokio::test]
+async fn a_manager_writes_a_check_out_reminder_in_three_languages_in_the_console_and_sees_it_on_the_booking() {
+    let chat = chat().await;
+    let mut browser = crate::console::sign_in(&chat, MANAGER).await;
+    let path = format!("/admin/properties/{}/messages", chat.property_id);
+    let (status, html) = browser.get(&path).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("check_out_reminder") && html.contains("Good morning {guest_first_name}!"), "{html}");
+    let pre_arrival = [
+        ("r0.name", "pre_arrival"),
+        ("r0.trigger", "before_check_in"),
+        ("r0.offset_minutes", "1440"),
+        ("r0.mode", "auto"),
+        ("r0.ch.whatsapp", "on"),
+    ];
+    let reminder = [
+        ("r1.name", "check_out_reminder"),
+        ("r1.trigger", "before_check_out"),
+        ("r1.offset_minutes", "0"),
+        ("r1.local_time", "08:00"),
+        ("r1.mode", "auto"),
+        ("r1.ch.whatsapp", "on"),
+        ("r1.whatsapp_template", "doorman_check_out_reminder"),
+        ("r1.t.en", "Bye {guest_first_name}, check-out is {check_out}."),
+        ("r1.t.de", "Tschüss {guest_first_name}, Abreise ist {check_out}."),
+        ("r1.t.sk", "Dovidenia {guest_first_name}, odchod {check_out}."),
+    ];
+    let welcome = [
+        ("r2.name", "welcome"),
+        ("r2.trigger", "after_check_in"),
+        ("r2.offset_minutes", "60"),
+        ("r2.mode", "draft"),
+        ("r2.ch.whatsapp", "on"),
+        ("r2.t.en", "Welcome, {guest_first_name}!"),
+        ("r2.whatsapp_template", "doorman_welcome"),
+    ];
+    let mut wrong: Vec<(&str, &str)> = [&pre_arrival[..], &reminder[..]].concat();
+    wrong.push(("r2.name", "oops"));
+    wrong.extend([
+        ("r2.trigger", "after_check_in"),
+        ("r2.mode", "auto"),
+        ("r2.ch.sms", "on"),
+        ("r2.t.en", "Hi {guest_name}"),
+    ]);
+    let refused = browser.post(&path, &wrong).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("{guest_name}") && html.contains("Tschüss"), "the reason and what was typed: {html}");
+
+    let saved = browser.post(&path, &[&pre_arrival[..], &reminder[..], &welcome[..]].concat()).await;
+    assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap());
+    let audit: Value = chat.app.get("/api/v1/audit").await.json().await.unwrap();
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "message_rules.updated" && e["actor"].as_str().unwrap().starts_with("staff:")));
+
+    chat.book(
+        "BK-CON",
+        GUEST,
+        "101",
+        Duration::hours(10),
+        json!({ "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}"), "language": "de" } }),
+    )
+    .await;
+    let (_, page) = browser.get("/admin/bookings/BK-CON").await;
+    assert!(
+        page.contains("Scheduled messages") && page.contains("check_out_reminder") && page.contains("welcome"),
+        "{page}"
+    );
+
+    their_time_comes(&chat.app).await;
+    chat.app.run_jobs().await;
+    let to_guest = chat.sent_to(GUEST).await.join("\n");
+    assert!(to_guest.contains("Tschüss Anna, Abreise ist"), "in the guest's language: {to_guest}");
+    assert!(!to_guest.contains("Welcome, Anna"), "the draft waits: {to_guest}");
+    let (_, alerts) = browser.get("/admin/alerts").await;
+    let id = message(&timeline(&chat.app, "BK-CON").await, "welcome")["id"].as_i64().unwrap();
+    assert!(alerts.contains(&format!("/admin/drafts/{id}/send")), "{alerts}");
+    let sent = browser.post(&format!("/admin/drafts/{id}/send"), &[]).await;
+    assert_eq!(sent.status(), 303);
+    chat.app.run_jobs().await;
+    // No German text: English, the fallback.
+    assert!(chat.sent_to(GUEST).await.join("\n").contains("Welcome, Anna!"));
+}

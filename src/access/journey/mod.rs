@@ -424,6 +424,22 @@ fn check_release(rule: &MessageRule, terms: &JourneyTerms) -> AccessResult<()> {
     Ok(())
 }
 
+/// Checks and saves a property's new rules, and schedules them for its
+/// upcoming bookings: the one function the admin API and the console call.
+pub async fn replace_rules(
+    conn: &mut PgConnection,
+    property_id: Uuid,
+    inputs: Vec<RuleInput>,
+    actor: Actor,
+) -> AccessResult<Vec<MessageRule>> {
+    let terms = terms_of(conn, property_id).await?;
+    let rules = parse_rules(inputs, &terms)?;
+    let mut jobs = queue::Batch::default();
+    save_rules(conn, property_id, &rules, actor, &mut jobs).await?;
+    jobs.enqueue(conn).await?;
+    Ok(rules)
+}
+
 /// Saves a property's rules, audited as `message_rules.updated` with their
 /// names, and schedules them for the property's upcoming bookings (the jobs
 /// are added to `jobs`). Messages of a rule that is gone are cancelled.

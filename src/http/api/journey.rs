@@ -14,7 +14,6 @@ use crate::access::AccessError;
 use crate::conversation::journey::with_default_texts;
 use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
-use crate::jobs::queue;
 
 /// A message rule: what goes to the guest, when, on which channels.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -125,11 +124,8 @@ pub async fn replace(
     Json(body): Json<Vec<RuleBody>>,
 ) -> Result<Json<Vec<RuleBody>>, ApiError> {
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
-    let terms = journey::terms_of(&mut tx, id).await?;
-    let rules = journey::parse_rules(body.into_iter().map(RuleInput::from).collect(), &terms)?;
-    let mut jobs = queue::Batch::default();
-    journey::save_rules(&mut tx, id, &rules, Actor::Api, &mut jobs).await?;
-    jobs.enqueue(&mut tx).await.map_err(AccessError::from)?;
+    let inputs = body.into_iter().map(RuleInput::from).collect();
+    let rules = journey::replace_rules(&mut tx, id, inputs, Actor::Api).await?;
     tx.commit().await.map_err(AccessError::from)?;
     Ok(Json(with_default_texts(rules).into_iter().map(RuleBody::from).collect()))
 }
