@@ -14,9 +14,6 @@ ALTER TABLE properties
     -- {"entry_instructions": {"de": "…"}}.
     ADD COLUMN knowledge_translations jsonb NOT NULL DEFAULT '{}';
 
--- A lock's name in other languages: {"de": "Haustür"}.
-ALTER TABLE locks ADD COLUMN name_translations jsonb NOT NULL DEFAULT '{}';
-
 CREATE TABLE message_rules (
     id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     property_id        uuid NOT NULL REFERENCES properties (id) ON DELETE CASCADE,

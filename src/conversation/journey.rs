@@ -131,13 +131,14 @@ pub fn with_default_texts(mut rules: Vec<MessageRule>) -> Vec<MessageRule> {
     rules
 }
 
-/// `SendRuleMessage`: a scheduled (or approved) message goes on every
-/// channel of the rule the guest has, once per channel; a draft rule's is
-/// shown to staff first. Nothing for a booking no longer confirmed, or a
+/// `SendRuleMessage`, a minute before the message's time: a scheduled (or
+/// approved) message is written for every channel of the rule the guest
+/// has, once per channel, and sent at its time; a draft rule's is shown to
+/// staff first. Nothing for a booking no longer confirmed, or a
 /// message cancelled, dropped or sent meanwhile.
 pub async fn send(ctx: &JobContext, booking_id: Uuid, rule_name: &str) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
-    let Some(state) = schedule::state_of(&mut tx, booking_id, rule_name).await? else { return Ok(()) };
+    let Some((state, send_at)) = schedule::state_of(&mut tx, booking_id, rule_name).await? else { return Ok(()) };
     if state != "scheduled" && state != "approved" {
         return Ok(());
     }
@@ -159,12 +160,15 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid, rule_name: &str) -> Result
     }
     let values = values(&mut tx, &booking, &segments, &language, true).await?;
     let secret = template::placeholders(&segments).any(Placeholder::is_secret);
+    // Written ahead (`schedule::WRITE_AHEAD`): sent at its time; a draft
+    // staff approved goes at once.
+    let at = if state == "approved" { Utc::now() } else { send_at.max(Utc::now()) };
     for (channel, address) in pre_arrival::channels(ctx, &booking) {
         if !rule.channels.iter().any(|c| c == channel.as_str()) && channel != Channel::Console {
             continue;
         }
         let outgoing = outgoing(&booking, &rule, &segments, &values, channel, address, secret);
-        outbox::enqueue(&mut tx, &outgoing).await?;
+        outbox::enqueue_at(&mut tx, &outgoing, at).await?;
     }
     schedule::mark_sent(&mut tx, booking_id, rule_name, &[state.as_str()]).await?;
     tx.commit().await?;
@@ -223,10 +227,10 @@ async fn values(
     let local = |at: chrono::DateTime<Utc>| catalog::local_time(catalogue, at.with_timezone(&booking.timezone.tz()));
     let released = booking.terms().at(Utc::now()) == Release::Allowed;
     let uses_codes = template::placeholders(segments).any(|p| p == Placeholder::Codes);
-    let codes = match (uses_codes, released, reveal) {
-        (true, true, true) => pre_arrival::live_codes(tx, booking, "rule_message").await?,
-        (true, true, false) => Vec::new(),
-        _ => Vec::new(),
+    let codes = if uses_codes && released && reveal {
+        pre_arrival::live_codes(tx, booking, "rule_message").await?
+    } else {
+        Vec::new()
     };
     let mut grouped: Vec<(String, String)> = Vec::new();
     for line in codes {

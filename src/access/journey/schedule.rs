@@ -10,15 +10,21 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::{rules_of, terms_of, JourneyTerms, MessageRule, Trigger, PRE_ARRIVAL};
+use super::{rules_of, JourneyTerms, MessageRule, Trigger, PRE_ARRIVAL};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::error::{AccessError, AccessResult};
 use crate::access::jobs::{PreArrival, SendRuleMessage};
 use crate::access::model::BookingStatus;
+use crate::access::timezone::Timezone;
 use crate::jobs::queue;
 
 /// How long after check-out a rule's message may still go.
 const TOO_LATE_AFTER_CHECK_OUT: Duration = Duration::days(1);
+/// How long before its time a rule's message is written (its text, its
+/// outbox rows and their jobs, due at the time itself): a morning's burst
+/// of reminders then starts sending at 08:00 sharp instead of after
+/// every one of them was written.
+pub const WRITE_AHEAD: Duration = Duration::seconds(60);
 
 /// One message of a booking's timeline.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -95,7 +101,7 @@ pub async fn schedule_for_booking(
     now: DateTime<Utc>,
 ) -> AccessResult<queue::Batch> {
     let mut jobs = queue::Batch::default();
-    let booking = load_booking(&mut *conn, booking_id).await?;
+    let (booking, terms) = load_booking(&mut *conn, booking_id).await?;
     if booking.status != BookingStatus::Confirmed {
         cancel_for_booking(conn, booking_id).await?;
         return Ok(jobs);
@@ -103,7 +109,6 @@ pub async fn schedule_for_booking(
     if now > booking.check_out_at + TOO_LATE_AFTER_CHECK_OUT {
         return Ok(jobs);
     }
-    let terms = terms_of(conn, booking.property_id).await?;
     let rules = rules_of(conn, &terms).await?;
     let existing = existing_rows(conn, booking_id).await?;
     let mut plans = Vec::new();
@@ -113,7 +118,9 @@ pub async fn schedule_for_booking(
             // The code message runs every time: it sends once per channel
             // and recipient, and a corrected guest gets it too.
             (PRE_ARRIVAL, _) => jobs.add(&PreArrival { booking_id }, plan.send_at)?,
-            (_, "scheduled") => jobs.add(&SendRuleMessage { booking_id, rule: rule.name.clone() }, plan.send_at)?,
+            (_, "scheduled") => {
+                jobs.add(&SendRuleMessage { booking_id, rule: rule.name.clone() }, plan.send_at - WRITE_AHEAD)?
+            }
             _ => &mut jobs,
         };
         plans.push((plan, rule));
@@ -191,9 +198,20 @@ fn stay_key(booking: &JourneyBooking) -> String {
 /// Cancels a booking's messages that have not gone (it was cancelled or set
 /// back to pending); their jobs find nothing to send.
 pub async fn cancel_for_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<()> {
+    // A message written ahead whose time has not come is cancelled too.
     sqlx::query!(
         "UPDATE scheduled_messages SET state = 'cancelled', updated_at = now()
-         WHERE booking_id = $1 AND state IN ('scheduled', 'waiting', 'draft', 'approved')",
+         WHERE booking_id = $1
+           AND (state IN ('scheduled', 'waiting', 'draft', 'approved') OR (state = 'sent' AND send_at > now()))",
+        booking_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    // Written ahead and not gone yet: withdrawn, and the log says why.
+    sqlx::query!(
+        "UPDATE notifications SET status = 'failed', error = 'withdrawn: the booking is no longer confirmed',
+             updated_at = now()
+         WHERE booking_id = $1 AND status = 'queued' AND dedupe_key LIKE 'rule:%'",
         booking_id
     )
     .execute(&mut *conn)
@@ -230,16 +248,35 @@ pub async fn timeline(db: impl PgExecutor<'_>, booking_id: Uuid) -> AccessResult
     .await?)
 }
 
-async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<JourneyBooking> {
-    sqlx::query_as!(
-        JourneyBooking,
-        r#"SELECT id, property_id, status AS "status: BookingStatus", check_in_at, check_out_at, arrived_at
-           FROM bookings WHERE id = $1"#,
+/// The booking and its property's terms, in one round trip.
+async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<(JourneyBooking, JourneyTerms)> {
+    let row = sqlx::query!(
+        r#"SELECT b.id, b.property_id, b.status AS "status: BookingStatus", b.check_in_at, b.check_out_at,
+               b.arrived_at, p.timezone AS "timezone: Timezone", p.code_release_hours, p.quiet_hours,
+               p.notify_channels, p.message_rules_saved
+           FROM bookings b JOIN properties p ON p.id = b.property_id WHERE b.id = $1"#,
         booking_id
     )
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or(AccessError::NotFound { entity: "booking" })
+    .ok_or(AccessError::NotFound { entity: "booking" })?;
+    let terms = JourneyTerms {
+        property_id: row.property_id,
+        timezone: row.timezone,
+        release_hours: row.code_release_hours,
+        quiet_hours: row.quiet_hours.as_deref().and_then(|q| super::QuietHours::parse(q).ok()),
+        notify_channels: row.notify_channels,
+        saved: row.message_rules_saved,
+    };
+    let booking = JourneyBooking {
+        id: row.id,
+        property_id: row.property_id,
+        status: row.status,
+        check_in_at: row.check_in_at,
+        check_out_at: row.check_out_at,
+        arrived_at: row.arrived_at,
+    };
+    Ok((booking, terms))
 }
 
 async fn existing_rows(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<HashMap<String, Existing>> {
@@ -271,7 +308,12 @@ async fn write_plans(
              AS r (rule, due_at, send_at, channels, mode, state)
          ON CONFLICT (booking_id, rule) DO UPDATE SET due_at = EXCLUDED.due_at, send_at = EXCLUDED.send_at,
              channels = EXCLUDED.channels, mode = EXCLUDED.mode, state = EXCLUDED.state, stay = EXCLUDED.stay,
-             updated_at = now()",
+             updated_at = now()
+         -- A booking sent again unchanged rewrites nothing.
+         WHERE (scheduled_messages.due_at, scheduled_messages.send_at, scheduled_messages.channels,
+                scheduled_messages.mode, scheduled_messages.state, scheduled_messages.stay)
+               IS DISTINCT FROM (EXCLUDED.due_at, EXCLUDED.send_at, EXCLUDED.channels, EXCLUDED.mode,
+                                 EXCLUDED.state, EXCLUDED.stay)",
         booking.id,
         booking.property_id,
         stay_key(booking),
@@ -383,13 +425,19 @@ pub async fn hold_as_draft(conn: &mut PgConnection, booking_id: Uuid, rule: &str
     .await?)
 }
 
-/// The state of a booking's message of `rule`, if planned.
-pub async fn state_of(conn: &mut PgConnection, booking_id: Uuid, rule: &str) -> AccessResult<Option<String>> {
-    Ok(sqlx::query_scalar!(
-        "SELECT state FROM scheduled_messages WHERE booking_id = $1 AND rule = $2 FOR UPDATE",
+/// The state of a booking's message of `rule` and when it goes, if
+/// planned; the row is locked until the caller's transaction ends.
+pub async fn state_of(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    rule: &str,
+) -> AccessResult<Option<(String, DateTime<Utc>)>> {
+    let row = sqlx::query!(
+        "SELECT state, send_at FROM scheduled_messages WHERE booking_id = $1 AND rule = $2 FOR UPDATE",
         booking_id,
         rule
     )
     .fetch_optional(&mut *conn)
-    .await?)
+    .await?;
+    Ok(row.map(|r| (r.state, r.send_at)))
 }
