@@ -162,13 +162,15 @@ async fn burst(server: &PgConnectOptions, rules: bool) -> anyhow::Result<Figures
     wait_until_sent(&db).await?;
     let _ = stop.send(());
     let _ = running.await;
-    let seen = seen.lock().unwrap();
-    let (first, last) = (seen.accepted.first().copied(), seen.accepted.last().copied());
-    let figures = Figures {
-        sent: seen.accepted.len(),
-        seconds: first.zip(last).map_or(0.0, |(f, l)| (l - f).num_milliseconds() as f64 / 1000.0),
-        first_ms: first.map_or(-1, |f| (f - eight).num_milliseconds()),
-        refused: seen.refused,
+    let figures = {
+        let seen = seen.lock().unwrap();
+        let (first, last) = (seen.accepted.first().copied(), seen.accepted.last().copied());
+        Figures {
+            sent: seen.accepted.len(),
+            seconds: first.zip(last).map_or(0.0, |(f, l)| (l - f).num_milliseconds() as f64 / 1000.0),
+            first_ms: first.map_or(-1, |f| (f - eight).num_milliseconds()),
+            refused: seen.refused,
+        }
     };
     drop(db);
     let mut admin = server.clone().connect().await?;

@@ -247,17 +247,16 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         },
         "cancel" => Command::Cancel,
         "login" => Command::Login,
-        "send" | "drop" => {
-            let [id] = rest.as_slice() else { return Err(usage()) };
-            let id = id.trim_start_matches('#').parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(usage)?;
-            if name == "send" {
-                Command::SendDraft { id }
-            } else {
-                Command::DropDraft { id }
-            }
-        }
+        "send" | "drop" => draft(&name, &rest).ok_or_else(usage)?,
         _ => return Err(Unreadable(None)),
     })
+}
+
+/// `/send 42`, `/drop #42`.
+fn draft(name: &str, args: &[&str]) -> Option<Command> {
+    let [id] = args else { return None };
+    let id = id.trim_start_matches('#').parse::<i64>().ok().filter(|id| *id > 0)?;
+    Some(if name == "send" { Command::SendDraft { id } } else { Command::DropDraft { id } })
 }
 
 /// `/help` for a role.

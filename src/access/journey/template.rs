@@ -98,9 +98,9 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, TemplateError> {
             rest = &tail[2..];
             continue;
         }
-        if tail.starts_with('}') {
+        if let Some(after) = tail.strip_prefix('}') {
             literal.push('}');
-            rest = &tail[1..];
+            rest = after;
             continue;
         }
         let close = tail.find('}').ok_or(TemplateError::Unclosed)?;
