@@ -250,6 +250,7 @@ async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid>
                 directions: Some("From the main station take tram 1 to Poštová, then walk down Obchodná.".into()),
                 checkout_instructions: Some("Leave the keys on the table and pull the door shut.".into()),
                 house_rules: Some("No smoking, no parties, quiet after 22:00.".into()),
+                translations: Default::default(),
             },
             notify_channels: NewProperty::CHANNELS.map(str::to_owned).to_vec(),
         },

@@ -78,6 +78,10 @@ pub enum StaffAlert {
     SuspiciousUse { lock_id: Uuid, lock: String, event_id: String, what: Suspicious, at: DateTime<Utc> },
     /// A lock is too full to keep its backup codes.
     BackupsDoNotFit { lock_id: Uuid, lock: String },
+    /// A draft rule's message is due: staff send it (`/send <id>`) or drop
+    /// it (`/drop <id>`). `preview` is the text the guest would get, with
+    /// any code masked.
+    DraftReady { draft_id: i64, reference: String, room: String, rule: String, preview: String },
     /// A guest checks in within 48 hours and doorman has no way to reach
     /// them (no phone, no e-mail, no linked chat): staff are to send them
     /// the claim link (`doorman claim-link --property <id>`).
@@ -190,6 +194,7 @@ impl StaffAlert {
             Self::CodeFailedOnDevice { code_id, .. } => format!("drift_failed:{code_id}"),
             Self::SuspiciousUse { lock_id, event_id, .. } => format!("suspicious_use:{lock_id}:{event_id}"),
             Self::BackupsDoNotFit { lock_id, .. } => format!("backup_full:{lock_id}"),
+            Self::DraftReady { draft_id, .. } => format!("draft:{draft_id}"),
             Self::BackupGiven { code_id, .. } => format!("backup:{code_id}"),
             Self::FeedFailing { feed_id, since, .. } => format!("feed_failed:{feed_id}:{}", since.timestamp()),
             Self::VanishedDuringStay { booking_id, .. } => format!("vanished:{booking_id}"),

@@ -221,3 +221,21 @@ impl Job for RemoveDeviceCode {
         Some(format!("{}:{}:{}", Self::KIND, self.lock_id, self.provider_ref))
     }
 }
+
+/// Send (or, for a draft rule, show staff) one message rule's message to a
+/// booking's guest (SPEC §11); once per booking and rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRuleMessage {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The rule's name.
+    pub rule: String,
+}
+
+impl Job for SendRuleMessage {
+    const KIND: &'static str = "send_rule_message";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.booking_id, self.rule))
+    }
+}

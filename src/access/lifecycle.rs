@@ -20,8 +20,7 @@ use super::generate::DeviceConstraints;
 use super::generate::{generate, CodeRules};
 use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
 use crate::access::jobs::{
-    BookingConfirmed, CheckCodesSet, CheckGuestReachable, DeliverCodes, ExpireCode, PreArrival, ProgramCode,
-    RemoveCode, UpdateCode,
+    BookingConfirmed, CheckCodesSet, CheckGuestReachable, DeliverCodes, ExpireCode, ProgramCode, RemoveCode, UpdateCode,
 };
 use crate::jobs::queue;
 
@@ -111,6 +110,9 @@ pub async fn sync_booking_codes(
     now: DateTime<Utc>,
 ) -> AccessResult<()> {
     let booking = load_booking(conn, booking_id).await?;
+    // The guest's messages (SPEC §11): planned when confirmed, moved with
+    // the dates, cancelled otherwise.
+    let messages = super::journey::schedule_for_booking(conn, booking_id, now).await?;
     let live = if booking.has_live_codes { live_guest_codes(conn, booking_id).await? } else { Vec::new() };
     match booking.status {
         BookingStatus::Pending => hold_for_staff(conn, &booking, &live, actor, "set back to pending", now).await,
@@ -125,6 +127,7 @@ pub async fn sync_booking_codes(
             }
             // The codes' jobs and the stay's, written in one statement.
             let mut jobs = queue::Batch::default();
+            jobs.append(messages);
             if booking.codes_revoked_at.is_none() {
                 let covered: HashSet<Uuid> = kept.iter().map(|c| c.lock_id).collect();
                 let missing: Vec<LockSlot> = targets.into_iter().filter(|l| !covered.contains(&l.id)).collect();
@@ -220,18 +223,17 @@ async fn room_name(conn: &mut PgConnection, room_id: Uuid) -> AccessResult<Strin
     Ok(sqlx::query_scalar!("SELECT name FROM rooms WHERE id = $1", room_id).fetch_one(&mut *conn).await?)
 }
 
-/// Queues the pre-arrival message for `code_release_hours` before check-in,
-/// or now when that moment has passed. Moved dates move it; the job itself
-/// checks status and verification when it runs, and sends once per channel.
+/// Queues the confirmation now and the checks of the stay. The pre-arrival
+/// message is the first message rule (`journey::schedule_for_booking`):
+/// `code_release_hours` before check-in, or now when that moment has passed,
+/// after quiet hours; the job itself checks status and verification when it
+/// runs, and sends once per channel.
 fn schedule_pre_arrival(booking: &BookingWindow, now: DateTime<Utc>, jobs: &mut queue::Batch) -> AccessResult<()> {
     if now >= booking.check_out_at {
         return Ok(());
     }
-    let release_at = super::release::release_time(booking.check_in_at, booking.release_hours);
-    // The confirmation goes once per channel (the outbox dedupes); the
-    // pre-arrival message with the code at release time.
+    // The confirmation goes once per channel (the outbox dedupes).
     jobs.add(&BookingConfirmed { booking_id: booking.id }, now)?;
-    jobs.add(&PreArrival { booking_id: booking.id }, release_at.max(now))?;
     // SPEC §3.8: a code not on the lock this long before check-in is a
     // problem for a person.
     let deadline = booking.check_in_at - CODE_SET_LEAD;

@@ -13,6 +13,7 @@ pub mod feeds;
 pub mod generate;
 pub mod integrations;
 pub mod jobs;
+pub mod journey;
 pub mod lifecycle;
 pub mod links;
 pub mod locks;

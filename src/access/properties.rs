@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgExecutor};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::error::{AccessError, AccessResult};
@@ -33,7 +34,19 @@ pub struct Knowledge {
     /// Rules of the house.
     #[schema(pattern = "^[^\\u0000]*$")]
     pub house_rules: Option<String>,
+    /// Entries in other languages than the text above, which is the one for
+    /// English and for every language not here (SPEC §11):
+    /// `{"entry_instructions": {"de": "…"}}`. Set by giving an entry as
+    /// `{"en": "…", "de": "…"}` in `PATCH /properties/{id}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: Translations,
 }
+
+/// Knowledge-base entries by name, then language.
+pub type Translations = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The entries that may have a text per language.
+pub const TRANSLATED_ENTRIES: [&str; 2] = ["entry_instructions", "checkout_instructions"];
 
 /// A property to create, already parsed.
 #[derive(Debug, Clone)]
@@ -153,6 +166,9 @@ pub struct Property {
     pub knowledge: Knowledge,
     /// Channels guest messages use.
     pub notify_channels: Vec<String>,
+    /// Quiet hours, `HH:MM-HH:MM` local (SPEC §11); none: messages go when due.
+    #[schema(example = "21:00-08:00")]
+    pub quiet_hours: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -174,12 +190,12 @@ pub struct Room {
 #[tracing::instrument(skip_all, fields(property.name = %new.name))]
 pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> AccessResult<Property> {
     let k = &new.knowledge;
-    let id = sqlx::query_scalar!(
+    let row = sqlx::query!(
         "INSERT INTO properties (name, timezone, address, check_in_time, check_out_time, code_release_hours,
              requires_verification, entry_instructions, wifi_name, wifi_password, parking, directions,
-             checkout_instructions, house_rules, notify_channels)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         RETURNING id",
+             checkout_instructions, house_rules, notify_channels, knowledge_translations)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         RETURNING id, quiet_hours",
         new.name,
         new.timezone.name(),
         new.address,
@@ -195,11 +211,12 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         k.checkout_instructions,
         k.house_rules,
         &new.notify_channels,
+        serde_json::to_value(&k.translations).unwrap_or_default(),
     )
     .fetch_one(db)
     .await?;
     Ok(Property {
-        id,
+        id: row.id,
         name: new.name.clone(),
         timezone: new.timezone,
         address: new.address.clone(),
@@ -209,6 +226,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         requires_verification: new.requires_verification,
         knowledge: new.knowledge.clone(),
         notify_channels: new.notify_channels.clone(),
+        quiet_hours: row.quiet_hours,
         created_at: Utc::now(),
     })
 }
@@ -219,7 +237,7 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
         PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, notify_channels, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -235,7 +253,7 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
         PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, notify_channels, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -261,6 +279,8 @@ struct PropertyRow {
     checkout_instructions: Option<String>,
     house_rules: Option<String>,
     notify_channels: Vec<String>,
+    quiet_hours: Option<String>,
+    knowledge_translations: serde_json::Value,
     created_at: DateTime<Utc>,
 }
 
@@ -283,8 +303,10 @@ impl From<PropertyRow> for Property {
                 directions: row.directions,
                 checkout_instructions: row.checkout_instructions,
                 house_rules: row.house_rules,
+                translations: serde_json::from_value(row.knowledge_translations).unwrap_or_default(),
             },
             notify_channels: row.notify_channels,
+            quiet_hours: row.quiet_hours,
             created_at: row.created_at,
         }
     }
@@ -312,6 +334,8 @@ pub struct PropertyChanges {
     pub knowledge: KnowledgeChanges,
     /// Channels guest messages use.
     pub notify_channels: Option<Vec<String>>,
+    /// Quiet hours: `Some(None)` turns them off.
+    pub quiet_hours: Option<Option<super::journey::QuietHours>>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -332,6 +356,9 @@ pub struct KnowledgeChanges {
     pub checkout_instructions: Option<Option<String>>,
     /// Rules of the house.
     pub house_rules: Option<Option<String>>,
+    /// Entries given per language: their other languages (an entry given
+    /// here with none has none any more; one not here keeps its own).
+    pub translations: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl KnowledgeChanges {
@@ -355,6 +382,27 @@ impl KnowledgeChanges {
                 }
             }
         }
+        let given =
+            [("entry_instructions", &self.entry_instructions), ("checkout_instructions", &self.checkout_instructions)];
+        for (entry, change) in given {
+            // An entry the change gives no languages for keeps them.
+            let Some(texts) = self.translations.get(entry).filter(|_| change.is_some()).cloned() else { continue };
+            let before = knowledge.translations.get(entry).cloned().unwrap_or_default();
+            if texts == before {
+                continue;
+            }
+            if texts.is_empty() {
+                knowledge.translations.remove(entry);
+            } else {
+                knowledge.translations.insert(entry.to_owned(), texts);
+            }
+            changed.push(if entry == "entry_instructions" {
+                "knowledge.entry_instructions"
+            } else {
+                "knowledge.checkout_instructions"
+            });
+        }
+        changed.dedup();
         changed
     }
 }
@@ -440,6 +488,8 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     let verification = &changes.requires_verification;
     set(&mut changed, "requires_verification", &mut property.requires_verification, verification);
     set(&mut changed, "notify_channels", &mut property.notify_channels, &changes.notify_channels);
+    let quiet = changes.quiet_hours.map(|q| q.map(|q| q.to_string()));
+    set(&mut changed, "quiet_hours", &mut property.quiet_hours, &quiet);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -450,7 +500,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         "UPDATE properties SET name = $2, timezone = $3, address = $4, check_in_time = $5, check_out_time = $6,
              code_release_hours = $7, requires_verification = $8, entry_instructions = $9, wifi_name = $10,
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
-             house_rules = $15, notify_channels = $16
+             house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18
          WHERE id = $1",
         property.id,
         property.name,
@@ -468,6 +518,8 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         k.checkout_instructions,
         k.house_rules,
         &property.notify_channels,
+        property.quiet_hours,
+        serde_json::to_value(&k.translations).unwrap_or_default(),
     )
     .execute(&mut *conn)
     .await?;

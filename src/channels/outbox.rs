@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -129,6 +129,12 @@ impl Run<JobContext> for SendMessage {
 /// Queues a message in the caller's transaction; with a dedupe key it is
 /// queued once, ever. Returns the notification's id when it was queued now.
 pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Result<Option<Uuid>> {
+    enqueue_at(conn, message, Utc::now()).await
+}
+
+/// [`enqueue`], sent at `at` (a message rule's, written a minute before it
+/// is due so that a morning's burst goes out from its first second).
+pub async fn enqueue_at(conn: &mut PgConnection, message: &Outgoing, at: DateTime<Utc>) -> sqlx::Result<Option<Uuid>> {
     let params = message.template.as_ref().map(|t| serde_json::to_value(t).expect("templates serialize"));
     let id = sqlx::query_scalar!(
         "INSERT INTO notifications (booking_id, channel, recipient, template, body, template_params, language, dedupe_key,
@@ -149,7 +155,7 @@ pub async fn enqueue(conn: &mut PgConnection, message: &Outgoing) -> sqlx::Resul
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(notification_id) = id {
-        queue::enqueue(conn, &SendMessage { notification_id }, Utc::now()).await?;
+        queue::enqueue(conn, &SendMessage { notification_id }, at).await?;
     }
     Ok(id)
 }

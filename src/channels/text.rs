@@ -70,6 +70,35 @@ pub fn escape_markdown_v2(text: &str) -> String {
     escaped
 }
 
+/// A value put into an operator's text (a guest's name, a knowledge-base
+/// entry) so that it is never read as markup: WhatsApp has no escape
+/// character, so its markers become their look-alikes (`*` → `∗`, `` ` `` →
+/// `ˋ`). Telegram's escaping and the e-mail's HTML escaping come after.
+pub fn literal(value: &str) -> String {
+    value.replace('*', "\u{2217}").replace('`', "\u{02CB}")
+}
+
+/// HTML for an e-mail: every character escaped, bold and code as tags,
+/// lines as `<br>`.
+pub fn html(markup: &str) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+            .replace('\n', "<br>\n")
+    };
+    spans(markup)
+        .into_iter()
+        .map(|span| match span {
+            Span::Plain(text) => escape(text),
+            Span::Bold(text) => format!("<strong>{}</strong>", escape(text)),
+            Span::Code(text) => format!("<code>{}</code>", escape(text)),
+        })
+        .collect()
+}
+
 /// Wraps a code value so it renders as code on every channel.
 pub fn code(value: &str) -> String {
     format!("`{value}`")
@@ -78,6 +107,13 @@ pub fn code(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_never_markup_and_html_is_escaped() {
+        let name = literal("*Ann* `x`");
+        assert_eq!(plain(&format!("Hi {name}")), "Hi \u{2217}Ann\u{2217} \u{02CB}x\u{02CB}");
+        assert_eq!(html("*Hi* <b>&\n`1#`"), "<strong>Hi</strong> &lt;b&gt;&amp;<br>\n<code>1#</code>");
+    }
 
     #[test]
     fn markdown_v2_escapes_everything_reserved() {

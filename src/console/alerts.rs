@@ -14,6 +14,7 @@ use super::today::{attention, handoff_views};
 use super::view::{Chrome, Done};
 use super::{render, Console};
 use crate::access::audit::{self, Subject};
+use crate::access::journey::schedule as journey;
 use crate::access::today;
 use crate::conversation::handoffs;
 
@@ -28,6 +29,8 @@ pub async fn page(
     let open = handoffs::list_open(&mut conn, &session.member.property_ids).await?;
     let resolver = session.member.scoped_to(Session::command_role("resolve"));
     let may_resolve = !resolver.property_ids.is_empty();
+    let sender = session.member.scoped_to(Session::command_role("send"));
+    let drafts = journey::list_drafts(&mut *conn, &sender.property_ids).await?;
     render::page(
         "alerts.html",
         minijinja::context! {
@@ -35,6 +38,10 @@ pub async fn page(
             attention => attention(&board, Utc::now()),
             handoffs => handoff_views(&open),
             may_resolve,
+            drafts => drafts.iter().map(|d| minijinja::context! {
+                id => d.id, rule => d.rule, guest => d.guest, room => d.room, reference => d.reference,
+                href => format!("/admin/bookings/{}", super::today::urlencode(&d.reference)),
+            }).collect::<Vec<_>>(),
         },
     )
 }

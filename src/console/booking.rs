@@ -70,6 +70,7 @@ async fn render_page(
     let codes = list_booking_codes(&mut *conn, booking.id).await?;
     let filter = NotificationFilter { booking_id: Some(booking.id), limit: 100, ..Default::default() };
     let messages = notifications::list(&mut *conn, &filter).await?;
+    let scheduled = crate::access::journey::schedule::timeline(&mut *conn, booking.id).await?;
     let trail =
         audit::list(&mut *conn, &AuditFilter { booking_id: Some(booking.id), limit: 100, ..Default::default() })
             .await?;
@@ -98,6 +99,12 @@ async fn render_page(
                 at => view::local(tz, m.created_at), template => m.template, channel => m.channel,
                 recipient => crate::access::phone::mask(&m.recipient), status => view::delivery(&m.status), error => m.error,
             }).collect::<Vec<_>>(),
+            scheduled => scheduled.iter().map(|s| minijinja::context! {
+                id => s.id, rule => s.rule, at => view::local(tz, s.send_at),
+                held => (s.send_at != s.due_at).then(|| view::local(tz, s.due_at)),
+                channels => s.channels.join(", "), state => view::scheduled(&s.state), draft => s.state == "draft",
+            }).collect::<Vec<_>>(),
+            may_send => may("send"),
             trail => trail.iter().map(|e| minijinja::context! {
                 at => view::local(tz, e.occurred_at), actor => e.actor, action => e.action,
             }).collect::<Vec<_>>(),

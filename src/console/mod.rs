@@ -8,7 +8,8 @@
 //! - [`session`]: the cookie, the login link, CSRF, who is acting.
 //! - [`render`]: the templates (compiled in) and the error pages.
 //! - one file per screen: [`today`], [`booking`], [`locks`],
-//!   [`properties`] (and [`setup`]: new properties, rooms, locks, feeds), [`alerts`], [`audit`], [`codes`].
+//!   [`properties`] (and [`setup`]: new properties, rooms, locks, feeds; [`messages`]: the message rules and
+//!   drafts), [`alerts`], [`audit`], [`codes`].
 
 mod alerts;
 mod audit;
@@ -16,6 +17,7 @@ mod booking;
 mod codes;
 mod error;
 mod locks;
+mod messages;
 mod properties;
 pub mod render;
 mod session;
@@ -97,6 +99,8 @@ pub fn routes<S>(console: Console) -> Router<S> {
         .route("/properties/{id}/feeds/{feed}/delete", post(setup::delete_feed))
         .route("/properties/{id}/knowledge", post(properties::knowledge))
         .route("/properties/{id}/times", post(properties::times))
+        .route("/properties/{id}/messages", get(messages::page).post(messages::save))
+        .route("/drafts/{id}/{what}", post(messages::decide))
         .route("/alerts", get(alerts::page))
         .route("/handoffs/{id}/resolve", post(alerts::resolve))
         .route("/audit", get(audit::page))

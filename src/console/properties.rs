@@ -182,6 +182,8 @@ pub async fn knowledge(
             directions: Some(entry("Directions", &f.directions)?),
             checkout_instructions: Some(entry("Check-out instructions", &f.checkout_instructions)?),
             house_rules: Some(entry("House rules", &f.house_rules)?),
+            // The form edits the English (or only) text; other languages stay.
+            translations: Default::default(),
         };
         change(&console, &session, id, PropertyChanges { knowledge, ..Default::default() }).await
     }

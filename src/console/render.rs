@@ -29,6 +29,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("templates/audit.html")),
     ("issue.html", include_str!("templates/issue.html")),
     ("issued.html", include_str!("templates/issued.html")),
+    ("messages.html", include_str!("templates/messages.html")),
 ];
 
 const CSS: &str = include_str!("static/console.css");

@@ -58,6 +58,17 @@ pub fn delivery(status: &str) -> Badge {
     }
 }
 
+/// A scheduled message's state as a badge.
+pub fn scheduled(state: &str) -> Badge {
+    match state {
+        "sent" => Badge::ready("sent"),
+        "scheduled" | "approved" => Badge::progress(state.to_owned()),
+        "draft" => Badge::action("draft: send or drop"),
+        "waiting" => Badge::past("waiting for its trigger"),
+        other => Badge::past(other.to_owned()),
+    }
+}
+
 /// An instant in a property's time: `Tue 5 Dec 15:00`.
 pub fn local(timezone: Timezone, at: DateTime<Utc>) -> String {
     at.with_timezone(&timezone.tz()).format("%a %-d %b %H:%M").to_string()
@@ -123,6 +134,8 @@ impl Done {
             "added" => "Added.",
             "removed" => "Removed.",
             "cancelled" => "Nothing was done.",
+            "sent" => "The draft is on its way to the guest.",
+            "dropped" => "The draft was dropped: the guest gets nothing.",
             _ => return None,
         })
     }

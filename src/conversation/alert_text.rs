@@ -71,6 +71,10 @@ pub fn render(alert: &StaffAlert) -> String {
             format!("Lock {lock} was opened with {} at {}.", suspicious(*what), at.format("%Y-%m-%d %H:%M UTC"))
         }
         BackupsDoNotFit { lock, .. } => format!("Lock {lock} is full: its backup codes cannot be kept on it."),
+        DraftReady { draft_id, reference, room, rule, preview } => format!(
+            "Draft {draft_id} ({rule}) for {reference}, room {room}:\n{}\n/send {draft_id} sends it, /drop {draft_id} drops it.",
+            quote(preview)
+        ),
         FeedFailing { room, url, since, error, .. } => feed_failing(room, url, *since, error),
         VanishedDuringStay { reference, room, .. } => vanished(reference, room),
         BackupGiven { guest, reference, lock, masked, source, .. } => format!(

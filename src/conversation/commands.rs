@@ -43,6 +43,10 @@ pub enum Command {
     Cancel,
     /// `/login`: a one-time link to the console
     Login,
+    /// `/send 42`: send a draft message to its guest
+    SendDraft { id: i64 },
+    /// `/drop 42`: drop a draft message
+    DropDraft { id: i64 },
 }
 
 /// Which day `/arrivals` lists.
@@ -125,6 +129,8 @@ pub const COMMANDS: &[Spec] = &[
         role: Role::Staff,
         does: "a link that signs you in to the web console (once, within 15 minutes)",
     },
+    Spec { name: "send", usage: "/send 42", role: Role::Staff, does: "send draft 42 to its guest" },
+    Spec { name: "drop", usage: "/drop 42", role: Role::Staff, does: "drop draft 42: the guest gets nothing" },
 ];
 
 /// Why a command could not be read: the usage line of the command, or
@@ -241,8 +247,16 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         },
         "cancel" => Command::Cancel,
         "login" => Command::Login,
+        "send" | "drop" => draft(&name, &rest).ok_or_else(usage)?,
         _ => return Err(Unreadable(None)),
     })
+}
+
+/// `/send 42`, `/drop #42`.
+fn draft(name: &str, args: &[&str]) -> Option<Command> {
+    let [id] = args else { return None };
+    let id = id.trim_start_matches('#').parse::<i64>().ok().filter(|id| *id > 0)?;
+    Some(if name == "send" { Command::SendDraft { id } } else { Command::DropDraft { id } })
 }
 
 /// `/help` for a role.
@@ -303,6 +317,9 @@ mod tests {
             let reply = parse(text).unwrap_err().reply();
             assert!(reply.starts_with(&format!("Usage: {usage}")), "{text}: {reply}");
         }
+        assert_eq!(parse("/send 42"), Ok(Command::SendDraft { id: 42 }));
+        assert_eq!(parse("/drop #7"), Ok(Command::DropDraft { id: 7 }));
+        assert!(parse("/send x").unwrap_err().reply().starts_with("Usage: /send 42"));
         assert_eq!(parse("/frobnicate").unwrap_err(), Unreadable(None));
         assert_eq!(parse("hello").unwrap_err(), Unreadable(None));
     }

@@ -12,6 +12,7 @@ pub mod guest;
 pub mod handoffs;
 pub mod identity;
 pub mod inbound;
+pub mod journey;
 pub mod llm;
 pub mod model;
 pub mod pre_arrival;

@@ -11,6 +11,8 @@ use super::replies::{self, CodeLine};
 use crate::access::alerts::{alert_staff, BookingRef, StaffAlert};
 use crate::access::codes::reveal::{reveal_booking_codes, Audience};
 use crate::access::jobs::{BookingConfirmed, DeliverCodes, PreArrival};
+use crate::access::journey::schedule as journey;
+use crate::access::journey::PRE_ARRIVAL;
 use crate::access::links;
 use crate::access::model::BookingStatus;
 use crate::access::release::{Release, ReleaseTerms};
@@ -22,35 +24,40 @@ use crate::jobs::{queue, JobError, Run};
 /// The approved WhatsApp template used outside the 24-hour window.
 pub const TEMPLATE: &str = "doorman_pre_arrival";
 
-struct BookingForMessage {
-    id: Uuid,
-    status: BookingStatus,
-    verified: bool,
-    requires_verification: bool,
-    release_hours: i32,
-    check_in_at: chrono::DateTime<Utc>,
-    check_out_at: chrono::DateTime<Utc>,
-    property: String,
-    timezone: Timezone,
-    entry_instructions: Option<String>,
-    room: String,
-    room_instructions: Option<String>,
-    guest_id: Uuid,
-    guest_name: String,
-    phone: Option<String>,
+pub(super) struct BookingForMessage {
+    pub(super) id: Uuid,
+    pub(super) status: BookingStatus,
+    pub(super) verified: bool,
+    pub(super) requires_verification: bool,
+    pub(super) release_hours: i32,
+    pub(super) check_in_at: chrono::DateTime<Utc>,
+    pub(super) check_out_at: chrono::DateTime<Utc>,
+    pub(super) property: String,
+    pub(super) timezone: Timezone,
+    pub(super) entry_instructions: Option<String>,
+    pub(super) room: String,
+    pub(super) room_instructions: Option<String>,
+    pub(super) guest_id: Uuid,
+    pub(super) guest_name: String,
+    pub(super) phone: Option<String>,
     /// The Telegram chat linked to this booking, filled after loading.
-    telegram_chat: Option<String>,
-    language: String,
-    email: Option<String>,
-    external_ref: String,
-    notify_channels: Vec<String>,
-    lock_kind: String,
-    property_id: Uuid,
-    codes_revoked_at: Option<chrono::DateTime<Utc>>,
+    pub(super) telegram_chat: Option<String>,
+    pub(super) language: String,
+    pub(super) email: Option<String>,
+    pub(super) external_ref: String,
+    pub(super) notify_channels: Vec<String>,
+    pub(super) lock_kind: String,
+    pub(super) property_id: Uuid,
+    pub(super) codes_revoked_at: Option<chrono::DateTime<Utc>>,
+    pub(super) wifi_name: Option<String>,
+    pub(super) wifi_password: Option<String>,
+    pub(super) checkout_instructions: Option<String>,
+    /// Texts of the knowledge base in other languages.
+    pub(super) knowledge_translations: serde_json::Value,
 }
 
 impl BookingForMessage {
-    fn terms(&self) -> ReleaseTerms {
+    pub(super) fn terms(&self) -> ReleaseTerms {
         ReleaseTerms {
             status: self.status,
             verified: self.verified,
@@ -123,6 +130,7 @@ pub async fn send(ctx: &JobContext, booking_id: Uuid) -> Result<(), JobError> {
         return Err(JobError::retry("the booking has no live code yet"));
     }
     queue_messages(ctx, &mut tx, &booking, codes, "pre_arrival", "pre_arrival").await?;
+    journey::mark_sent(&mut tx, booking_id, PRE_ARRIVAL, &["scheduled"]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -233,6 +241,11 @@ async fn queue_messages(
     purpose: &str,
     key: &str,
 ) -> Result<(), JobError> {
+    // The guest's language wins, then the text as stored (SPEC §11).
+    let entry_instructions = booking
+        .room_instructions
+        .clone()
+        .or_else(|| super::journey::translated(booking, "entry_instructions", &booking.language));
     for (channel, address) in channels(ctx, booking) {
         // The deep link's token is minted when the message is sent, never
         // stored in clear (security review M8).
@@ -252,7 +265,7 @@ async fn queue_messages(
             check_out_at: booking.check_out_at,
             timezone: booking.timezone,
             codes: codes.clone(),
-            entry_instructions: booking.room_instructions.as_deref().or(booking.entry_instructions.as_deref()),
+            entry_instructions: entry_instructions.as_deref(),
             telegram_link,
             language: catalog::pick(&[Some(booking.language.as_str())]),
         };
@@ -279,7 +292,7 @@ async fn queue_messages(
 /// WhatsApp and SMS with a phone, Telegram with a linked chat, email with an
 /// address; a channel without credentials is off. The console stands in
 /// when no provider is configured at all (the demo).
-fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Channel, String)> {
+pub(super) fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Channel, String)> {
     let wanted = |channel: Channel| booking.notify_channels.iter().any(|c| c == channel.as_str());
     let mut channels = Vec::new();
     if ctx.senders.none_configured() {
@@ -374,7 +387,7 @@ fn content(
     }
 }
 
-async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingForMessage>, JobError> {
+pub(super) async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingForMessage>, JobError> {
     let booking = sqlx::query_as!(
         BookingForMessage,
         r#"SELECT b.id, b.status AS "status: BookingStatus", b.verified, p.requires_verification,
@@ -383,7 +396,8 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingF
                r.entry_instructions AS room_instructions, g.id AS guest_id, g.name AS guest_name, g.phone,
                NULL::text AS telegram_chat, g.language, b.guest_email AS email, b.external_ref, p.notify_channels,
                COALESCE((SELECT kind FROM locks WHERE room_id = b.room_id ORDER BY name LIMIT 1), 'pin_pad') AS "lock_kind!",
-               b.property_id, b.codes_revoked_at
+               b.property_id, b.codes_revoked_at, p.wifi_name, p.wifi_password, p.checkout_instructions,
+               p.knowledge_translations
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id
@@ -407,7 +421,7 @@ async fn load(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<BookingF
 
 /// The booking's working codes, for a message to its guest: each one
 /// audited as revealed.
-async fn live_codes(
+pub(super) async fn live_codes(
     tx: &mut PgConnection,
     booking: &BookingForMessage,
     purpose: &str,

@@ -544,6 +544,9 @@ async fn mark_arrived(
             .await?;
     if arrived.rows_affected() == 1 {
         audit::record(&mut *conn, Actor::System, "booking.arrived", subject, json!({ "arrived_at": at })).await?;
+        // Rules triggered by the arrival (SPEC §11) now have their time.
+        let messages = crate::access::journey::schedule_for_booking(conn, booking_id, Utc::now()).await?;
+        messages.enqueue(conn).await?;
     }
     Ok(())
 }

@@ -26,6 +26,8 @@ use super::error::ErrorBody;
         api::properties::update,
         api::properties::create_room,
         api::properties::update_room,
+        api::journey::list,
+        api::journey::replace,
         api::feeds::create,
         api::feeds::list,
         api::feeds::delete,

@@ -183,6 +183,18 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Dur
     Ok(claimed)
 }
 
+/// When the next waiting job is due, if it is within `horizon`: the
+/// scheduler sleeps until then rather than to its next tick, so a job due
+/// at 08:00 starts at 08:00.
+pub async fn next_due(db: impl PgExecutor<'_>, horizon: Duration) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!(
+        "SELECT min(run_at) FROM jobs WHERE state = 'queued' AND run_at <= now() + make_interval(secs => $1)",
+        horizon.as_secs_f64()
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Deletes a finished job.
 pub async fn finish(db: impl PgExecutor<'_>, id: i64, worker: &str) -> sqlx::Result<()> {
     sqlx::query!("DELETE FROM jobs WHERE id = $1 AND locked_by = $2", id, worker).execute(db).await?;

@@ -93,8 +93,10 @@ impl<C: JobEnv> Worker<C> {
             if saturated {
                 continue;
             }
+            let due = self.next_due().await;
             tokio::select! {
                 _ = next_notification(&mut listener), if listener.is_some() => {}
+                _ = tokio::time::sleep(due.unwrap_or_default()), if due.is_some() && free > 0 => {}
                 _ = tick.tick() => {
                     if listener.is_none() {
                         listener = listen(self.runner.ctx.db()).await;
@@ -108,6 +110,22 @@ impl<C: JobEnv> Worker<C> {
             }
         }
         self.drain(in_flight).await;
+    }
+
+    /// How long until a waiting job is due, when that is before the next
+    /// tick (a NOTIFY only comes for jobs due when they are enqueued).
+    async fn next_due(&self) -> Option<Duration> {
+        match queue::next_due(self.runner.ctx.db(), self.settings.tick).await {
+            // At least a few milliseconds: a due job another worker holds
+            // must not make this one spin.
+            Ok(at) => {
+                at.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default().max(Duration::from_millis(50)))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for the next due job");
+                None
+            }
+        }
     }
 
     async fn claim(&self, limit: usize) -> Vec<Claimed> {

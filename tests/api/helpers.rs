@@ -125,6 +125,13 @@ pub async fn fresh_database() -> PgPool {
         .await
         .expect("connecting to the test database");
     MIGRATOR.run(&pool).await.expect("migrating the test database");
+    // Tests run at any hour: their properties have no quiet hours (SPEC §11
+    // default 21:00-08:00) unless a test sets them (tests/api/journey.rs),
+    // or a message would wait for the morning depending on the clock.
+    sqlx::raw_sql("ALTER TABLE properties ALTER COLUMN quiet_hours SET DEFAULT NULL")
+        .execute(&pool)
+        .await
+        .expect("turning quiet hours off for the tests");
     pool
 }
 
@@ -167,10 +174,13 @@ impl TestApp {
         run_pending_jobs(&self.jobs).await
     }
 
-    /// Makes every waiting job due now, except check-out expiries, as if
+    /// Makes every waiting job due now, except check-out expiries and the
+    /// messages of the guest's journey (due on a day of the stay), as if
     /// their backoff had passed.
     pub async fn fast_forward(&self) {
-        sqlx::query("UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind <> 'expire_code'")
+        sqlx::query(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind NOT IN ('expire_code', 'send_rule_message')",
+        )
             .execute(&self.db)
             .await
             .unwrap();

@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod integrations;
 mod jobs;
+mod journey;
 mod lifecycle;
 mod llm_prompt;
 mod locks;

@@ -1,6 +1,7 @@
 //! Codes for many new bookings of one room at once (a calendar's first
-//! sync): the outcome of [`sync_booking_codes`] for each of them, in a
-//! handful of statements instead of a dozen per booking.
+//! sync): the outcome of [`sync_booking_codes`] for each of them, the codes
+//! in a handful of statements instead of a dozen per booking (the guest's
+//! messages are still planned booking by booking).
 //!
 //! The set path only takes the common case: every lock of the room can
 //! share one value, and no lock reaches its capacity or its warning on the
@@ -86,6 +87,8 @@ pub async fn issue_for_new_bookings(
     let mut jobs = queue::Batch::default();
     let incomplete = insert_codes(conn, &windows, &locks, &values, actor, &mut jobs).await?;
     for window in windows.iter().filter(|w| !incomplete.contains(&w.id)) {
+        // The guest's messages (SPEC §11), as `sync_booking_codes` plans them.
+        jobs.append(crate::access::journey::schedule_for_booking(conn, window.id, now).await?);
         schedule_pre_arrival(window, now, &mut jobs)?;
     }
     jobs.enqueue(conn).await?;

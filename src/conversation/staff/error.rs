@@ -43,6 +43,9 @@ pub enum StaffError {
     TooFarAhead(i64),
     /// `/confirm` with a token that is unknown, used or expired.
     UnknownConfirmation,
+    /// `/send` or `/drop` of a number that is no draft of the sender's
+    /// properties (any more).
+    NoDraft(i64),
     /// The database or a provider failed: the command is retried.
     Failed(JobError),
 }

@@ -13,12 +13,14 @@ use crate::access::codes::manual::{self, Issued};
 use crate::access::codes::reveal::{reveal_booking_codes, Audience};
 use crate::access::codes::stay::{replace_stay_codes, revoke_stay_codes};
 use crate::access::confirmations::{self, Pending};
+use crate::access::journey::schedule as journey;
 use crate::access::lifecycle::ManualCode;
 use crate::access::links::{self, ContactKind, LinkedBy};
 use crate::access::model::CodeKind;
 use crate::access::overview::{self, Day};
 use crate::access::phone::Phone;
 use crate::access::rooms::{self, RoomLookup, RoomRef, Stay};
+use crate::access::AccessError;
 use crate::context::JobContext;
 use crate::conversation::commands::{self, Command};
 use crate::conversation::handoffs;
@@ -46,7 +48,21 @@ pub(super) async fn perform(ctx: &JobContext, tx: &mut PgConnection, staff: &Sta
         Command::Confirm { token } => confirm(ctx, tx, staff, &token).await,
         Command::Cancel => Ok(replies::cancelled(confirmations::cancel_open(tx, staff.id).await?)),
         Command::Login => login(ctx, tx, staff).await,
+        Command::SendDraft { id } => decide_draft(tx, staff, id, true).await,
+        Command::DropDraft { id } => decide_draft(tx, staff, id, false).await,
     }
+}
+
+/// `/send 42`, `/drop 42`: a draft of one of the sender's properties goes
+/// to its guest, or never does.
+async fn decide_draft(tx: &mut PgConnection, staff: &StaffMember, id: i64, send: bool) -> Answer {
+    let draft = match journey::find_draft(&mut *tx, id).await {
+        Ok(draft) if staff.property_ids.contains(&draft.property_id) => draft,
+        Ok(_) | Err(AccessError::NotFound { .. }) => return Err(StaffError::NoDraft(id)),
+        Err(e) => return Err(e.into()),
+    };
+    journey::decide_draft(tx, &draft, send, staff.actor()).await?;
+    Ok(replies::draft_decided(&draft, send))
 }
 
 /// `/login`: a one-time link to the console, in the sender's own chat.

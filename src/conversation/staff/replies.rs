@@ -47,6 +47,7 @@ pub fn stopped(error: &StaffError) -> String {
         StaffError::NoProperty(property) => format!("No property \"{property}\" among yours."),
         StaffError::TooFarAhead(days) => format!("Codes can be issued up to {days} days ahead."),
         StaffError::UnknownConfirmation => "That confirmation is unknown, used or expired.".to_owned(),
+        StaffError::NoDraft(id) => format!("There is no draft {id} waiting in your properties."),
         StaffError::Failed(e) => format!("That did not work ({}); try again in a moment.", e.cause()),
     }
 }
@@ -282,4 +283,10 @@ pub fn several_handoffs(open: &[&OpenHandoff]) -> String {
 /// A resolved hand-off.
 pub fn resolved(handoff: &OpenHandoff) -> String {
     format!("Resolved: automatic replies to {} are back on.", handoff.guest.as_deref().unwrap_or("the guest"))
+}
+
+/// `/send`, `/drop`: what became of the draft.
+pub fn draft_decided(draft: &crate::access::journey::schedule::Draft, sent: bool) -> String {
+    let what = if sent { "is on its way to" } else { "was dropped: nothing goes to" };
+    format!("Draft {} ({}) {what} {} ({}, room {}).", draft.id, draft.rule, draft.guest, draft.reference, draft.room)
 }

@@ -11,6 +11,7 @@ use super::schema;
 use crate::access::audit::{Actor, Subject};
 use crate::access::bookings::{self, Booking, BookingFilter, BookingRef, BookingUpsert, GuestDetails, StayInput};
 use crate::access::codes::{list_booking_codes, record_api_reveal, AccessCode};
+use crate::access::journey::schedule::{self as journey, ScheduledMessage};
 use crate::access::model::{BookingStatus, Language, RoomName};
 use crate::access::notifications::{self, Notification, NotificationFilter};
 use crate::access::phone::Phone;
@@ -88,6 +89,9 @@ pub struct BookingView {
     pub codes: Vec<AccessCode>,
     /// Every message sent about it.
     pub notifications: Vec<Notification>,
+    /// Its timeline: the messages its property's rules scheduled (rule, when,
+    /// channels, state), by when they go.
+    pub messages: Vec<ScheduledMessage>,
 }
 
 fn parse_upsert(external_ref: &str, request: BookingRequest) -> AccessResult<BookingUpsert> {
@@ -171,7 +175,8 @@ async fn view(state: &AppState, external_ref: &str) -> AccessResult<BookingView>
     record_api_reveal(&state.db, subject, &codes).await?;
     let filter = NotificationFilter { booking_id: Some(booking.id), lock_id: None, limit: super::MAX_LIMIT };
     let notifications = notifications::list(&state.db, &filter).await?;
-    Ok(BookingView { booking, codes, notifications })
+    let messages = journey::timeline(&state.db, booking.id).await?;
+    Ok(BookingView { booking, codes, notifications, messages })
 }
 
 /// Filters and page of `GET /bookings`.

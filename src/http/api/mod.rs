@@ -4,6 +4,7 @@ pub mod bookings;
 pub mod codes;
 pub mod feeds;
 pub mod integrations;
+pub mod journey;
 pub mod locks;
 pub mod properties;
 pub mod providers;
@@ -27,6 +28,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/properties", post(properties::create).get(properties::list))
         .route("/properties/{id}", get(properties::show).patch(properties::update))
         .route("/properties/{id}/rooms", post(properties::create_room))
+        .route("/properties/{id}/message-rules", get(journey::list).put(journey::replace))
         .route("/rooms/{id}", patch(properties::update_room))
         .route("/rooms/{id}/feeds", post(feeds::create).get(feeds::list))
         .route("/feeds/{id}", axum::routing::delete(feeds::delete))

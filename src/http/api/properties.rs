@@ -2,6 +2,8 @@
 //! `PATCH /properties/{id}`, `POST /properties/{id}/rooms`,
 //! `PATCH /rooms/{id}`.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -9,8 +11,9 @@ use uuid::Uuid;
 
 use super::schema;
 use crate::access::audit::Actor;
+use crate::access::journey::QuietHours;
 use crate::access::locks::{list_property_locks, Lock};
-use crate::access::model::RoomName;
+use crate::access::model::{Language, RoomName};
 use crate::access::properties::{
     self, Knowledge, KnowledgeChanges, NewProperty, Property, PropertyChanges, PropertyInput, Room,
 };
@@ -21,7 +24,7 @@ use crate::http::error::{ApiError, Json, Path};
 use crate::http::AppState;
 
 /// A channel guest messages may use.
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyChannel {
     /// WhatsApp.
@@ -35,7 +38,8 @@ pub enum NotifyChannel {
 }
 
 impl NotifyChannel {
-    fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Whatsapp => "whatsapp",
             Self::Telegram => "telegram",
@@ -138,6 +142,10 @@ pub struct PropertyPatch {
     pub knowledge: Option<KnowledgePatch>,
     /// Channels guest messages use.
     pub notify_channels: Option<Vec<NotifyChannel>>,
+    /// Quiet hours, `HH:MM-HH:MM` in the property's timezone (a window across
+    /// midnight ends the next morning); an empty text turns them off.
+    #[schema(example = "21:00-08:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$")]
+    pub quiet_hours: Option<String>,
 }
 
 /// Knowledge base entries to change: a text sets an entry, an empty text
@@ -145,9 +153,9 @@ pub struct PropertyPatch {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KnowledgePatch {
-    /// How to get in: door, keypad, floor.
-    #[schema(pattern = "^[^\\u0000]*$")]
-    pub entry_instructions: Option<String>,
+    /// How to get in: door, keypad, floor. One text, or a text per language
+    /// (`{"en": "…", "de": "…"}`, English required: the fallback).
+    pub entry_instructions: Option<LocalizedEntry>,
     /// The wifi network's name.
     #[schema(pattern = "^[^\\u0000]*$")]
     pub wifi_name: Option<String>,
@@ -160,12 +168,50 @@ pub struct KnowledgePatch {
     /// How to find the property.
     #[schema(pattern = "^[^\\u0000]*$")]
     pub directions: Option<String>,
-    /// What to do when leaving.
-    #[schema(pattern = "^[^\\u0000]*$")]
-    pub checkout_instructions: Option<String>,
+    /// What to do when leaving: one text, or a text per language.
+    pub checkout_instructions: Option<LocalizedEntry>,
     /// Rules of the house.
     #[schema(pattern = "^[^\\u0000]*$")]
     pub house_rules: Option<String>,
+}
+
+/// A knowledge-base entry: one text for every guest, or a text per language
+/// (ISO 639 codes; `en` required, the text for every other language).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LocalizedEntry {
+    /// One text; empty clears the entry.
+    Text(String),
+    /// A text per language.
+    PerLanguage(BTreeMap<String, String>),
+}
+
+/// The entry's English (or only) text, and its other languages.
+fn localized(field: &str, entry: Option<LocalizedEntry>) -> AccessResult<(Option<String>, BTreeMap<String, String>)> {
+    match entry {
+        None => Ok((None, BTreeMap::new())),
+        Some(LocalizedEntry::Text(text)) if text.contains('\0') => {
+            Err(AccessError::invalid(field, "no NUL characters"))
+        }
+        Some(LocalizedEntry::Text(text)) => Ok((Some(text), BTreeMap::new())),
+        Some(LocalizedEntry::PerLanguage(texts)) => {
+            let mut others = BTreeMap::new();
+            let mut english = None;
+            for (language, text) in texts {
+                let language = Language::parse(&language).map_err(|e| AccessError::invalid(field, e))?;
+                if text.contains('\0') {
+                    return Err(AccessError::invalid(field, "no NUL characters"));
+                }
+                match language.as_str() {
+                    "en" => english = Some(text),
+                    other => drop(others.insert(other.to_owned(), text)),
+                }
+            }
+            let english =
+                english.ok_or_else(|| AccessError::invalid(field, "an English text (\"en\"): it is the fallback"))?;
+            Ok((Some(english), others.into_iter().filter(|(_, t)| !t.trim().is_empty()).collect()))
+        }
+    }
 }
 
 /// A text that sets an entry, or (empty) clears it.
@@ -173,17 +219,28 @@ fn entry(value: Option<String>) -> Option<Option<String>> {
     value.map(|text| Some(text).filter(|t| !t.trim().is_empty()))
 }
 
-impl From<KnowledgePatch> for KnowledgeChanges {
-    fn from(patch: KnowledgePatch) -> Self {
-        Self {
-            entry_instructions: entry(patch.entry_instructions),
+impl TryFrom<KnowledgePatch> for KnowledgeChanges {
+    type Error = AccessError;
+
+    fn try_from(patch: KnowledgePatch) -> AccessResult<Self> {
+        let (entry_instructions, entry_languages) =
+            localized("knowledge.entry_instructions", patch.entry_instructions)?;
+        let (checkout_instructions, checkout_languages) =
+            localized("knowledge.checkout_instructions", patch.checkout_instructions)?;
+        let translations = [("entry_instructions", entry_languages), ("checkout_instructions", checkout_languages)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        Ok(Self {
+            translations,
+            entry_instructions: entry(entry_instructions),
             wifi_name: entry(patch.wifi_name),
             wifi_password: entry(patch.wifi_password),
             parking: entry(patch.parking),
             directions: entry(patch.directions),
-            checkout_instructions: entry(patch.checkout_instructions),
+            checkout_instructions: entry(checkout_instructions),
             house_rules: entry(patch.house_rules),
-        }
+        })
     }
 }
 
@@ -203,8 +260,15 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
             check_out_time: time("check_out_time", patch.check_out_time)?,
             code_release_hours: patch.code_release_hours.map(properties::check_release_hours).transpose()?,
             requires_verification: patch.requires_verification,
-            knowledge: patch.knowledge.map(KnowledgeChanges::from).unwrap_or_default(),
+            knowledge: patch.knowledge.map(KnowledgeChanges::try_from).transpose()?.unwrap_or_default(),
             notify_channels: patch.notify_channels.map(channel_names).transpose()?,
+            quiet_hours: patch
+                .quiet_hours
+                .map(|q| match q.trim() {
+                    "" => Ok(None),
+                    q => QuietHours::parse(q).map(Some).map_err(|e| AccessError::invalid("quiet_hours", e)),
+                })
+                .transpose()?,
         })
     }
 }
