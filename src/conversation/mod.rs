@@ -217,9 +217,10 @@ impl<'a> Conversation<'a> {
     pub async fn answer(&self, tx: &mut PgConnection, intent: Intent, body: &str) -> Result<Vec<Outgoing>, JobError> {
         let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
         let Some(guest) = self.guest else {
-            // A stranger learns nothing about bookings, rooms or guests.
+            // A stranger learns nothing about bookings, rooms or guests,
+            // and gets the same answer whether the router was sure or not.
             let key = match intent {
-                Intent::Access | Intent::LockProblem => "access_unknown_sender",
+                Intent::Access | Intent::LockProblem | Intent::Unknown => "access_unknown_sender",
                 _ => "greeting_stranger",
             };
             return Ok(vec![self.reply(say(key, &[]))]);
