@@ -8,6 +8,23 @@ spellings the service accepts (spaces, dashes, a leading 00).
 
 import schemathesis
 from hypothesis import strategies as st
+from hypothesis.internal import lambda_sources
+
+# CPython 3.11's parser can raise `SystemError: AST constructor recursion
+# depth mismatch` when hypothesis parses a large source file deep in the
+# stack, only to name a filter in a strategy's repr. A name is not worth a
+# failed run: such a lambda is named by its plain repr instead.
+_describe = lambda_sources.lambda_description
+
+
+def _safe_description(f):
+    try:
+        return _describe(f)
+    except SystemError:
+        return repr(f)
+
+
+lambda_sources.lambda_description = _safe_description
 
 # Slovak mobile numbers (+421 90x xxx xxx) and German ones (+49 151 xxxxxxxx).
 _slovak = st.tuples(st.sampled_from("0123456"), st.text("0123456789", min_size=6, max_size=6)).map(

@@ -197,12 +197,19 @@ pub struct JourneyTerms {
 /// pre-arrival message, a check-out reminder at 08:00 local on the day of
 /// departure, and a thank-you two hours after check-out.
 pub fn default_rules(terms: &JourneyTerms) -> Vec<MessageRule> {
+    // A property that names no channels reaches its guests wherever they
+    // can be reached (the guest's own channels limit it when sending).
+    let channels: Vec<String> = if terms.notify_channels.is_empty() {
+        super::properties::NewProperty::CHANNELS.iter().map(|c| (*c).to_owned()).collect()
+    } else {
+        terms.notify_channels.clone()
+    };
     let rule = |name: &str, trigger, offset_minutes, local_time| MessageRule {
         name: name.to_owned(),
         trigger,
         offset_minutes,
         local_time,
-        channels: terms.notify_channels.clone(),
+        channels: channels.clone(),
         mode: Mode::Auto,
         templates: BTreeMap::new(),
         whatsapp_template: Some(format!("doorman_{name}")),
