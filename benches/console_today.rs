@@ -190,6 +190,7 @@ fn lock(property_id: Uuid, room_id: Option<Uuid>, name: &str) -> NewLock {
         property_id,
         room_id,
         name: name.into(),
+        name_translations: Default::default(),
         brand: "Simulated".into(),
         model: "Keypad".into(),
         kind: LockKind::PinPad,

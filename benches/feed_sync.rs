@@ -158,6 +158,7 @@ fn lock(property_id: Uuid, room_id: Uuid, n: usize) -> NewLock {
         property_id,
         room_id: Some(room_id),
         name: format!("Room {n}"),
+        name_translations: Default::default(),
         brand: "Simulated".into(),
         model: "Keypad".into(),
         kind: LockKind::PinPad,

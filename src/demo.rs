@@ -281,6 +281,7 @@ fn demo_lock(property_id: Uuid, room_id: Option<Uuid>, name: &str, device: &str)
         property_id,
         room_id,
         name: name.into(),
+        name_translations: Default::default(),
         brand: "Simulated".into(),
         model: "Keypad".into(),
         kind: LockKind::PinPad,

@@ -1,7 +1,10 @@
 //! Locks: a room's door or a property-wide entrance.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -15,8 +18,11 @@ pub struct NewLock {
     pub property_id: Uuid,
     /// Its room; `None` for an entrance shared by every room.
     pub room_id: Option<Uuid>,
-    /// Display name, e.g. "Room 101 door".
+    /// Display name, e.g. "Room 101 door": the English one, the fallback.
     pub name: String,
+    /// Its name in other languages (`{"de": "Haustür"}`), told to a guest
+    /// of that language.
+    pub name_translations: LockNames,
     /// Manufacturer, e.g. "Nuki".
     pub brand: String,
     /// Model, e.g. "Keypad 2.0".
@@ -48,8 +54,12 @@ pub struct Lock {
     pub property_id: Uuid,
     /// Its room; absent for a property-wide entrance.
     pub room_id: Option<Uuid>,
-    /// Display name.
+    /// Display name: the English one, and every language not in
+    /// `name_translations`.
     pub name: String,
+    /// Its name in other languages, e.g. `{"de": "Haustür"}`.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub name_translations: Json<LockNames>,
     /// Manufacturer.
     pub brand: String,
     /// Model.
@@ -96,6 +106,9 @@ pub const MAX_BACKUP_CODES: i32 = 10;
 /// The longest display name of a lock, in characters.
 pub const MAX_LOCK_NAME: usize = 100;
 
+/// A lock's names by language (ISO 639), besides its English `name`.
+pub type LockNames = BTreeMap<String, String>;
+
 /// A lock's display name: trimmed, 1 to 100 characters.
 pub fn parse_lock_name(raw: &str) -> AccessResult<String> {
     let name = raw.trim();
@@ -103,6 +116,28 @@ pub fn parse_lock_name(raw: &str) -> AccessResult<String> {
         return Err(AccessError::invalid("name", "1 to 100 characters"));
     }
     Ok(name.to_owned())
+}
+
+/// A lock's names in other languages: each key a language (`de`, `pt-BR`
+/// is `pt`), each name 1 to 100 characters; English is `name` itself.
+pub fn parse_lock_names(raw: BTreeMap<String, String>) -> AccessResult<LockNames> {
+    let mut names = LockNames::new();
+    for (language, name) in raw {
+        let field = format!("name_translations.{language}");
+        let language = super::model::Language::parse(&language).map_err(|e| AccessError::invalid(&field, e))?;
+        if language.as_str() == "en" {
+            return Err(AccessError::invalid(&field, "the English name is `name` itself"));
+        }
+        let name = parse_lock_name(&name).map_err(|_| AccessError::invalid(&field, "1 to 100 characters"))?;
+        names.insert(language.as_str().to_owned(), name);
+    }
+    Ok(names)
+}
+
+/// A lock's name in `language` when it has one, else its own.
+pub fn name_in<'a>(name: &'a str, translations: &'a LockNames, language: &str) -> &'a str {
+    let base = language.split(['-', '_']).next().unwrap_or(language);
+    translations.get(base).map_or(name, String::as_str)
 }
 
 /// A lock to register as its caller wrote it (the admin API's body, the
@@ -115,6 +150,8 @@ pub struct LockInput {
     pub room_id: Option<Uuid>,
     /// Display name.
     pub name: String,
+    /// Its name in other languages, unchecked.
+    pub name_translations: BTreeMap<String, String>,
     /// Manufacturer.
     pub brand: String,
     /// Model.
@@ -157,6 +194,7 @@ impl NewLock {
             property_id: input.property_id,
             room_id: input.room_id,
             name: parse_lock_name(&input.name)?,
+            name_translations: parse_lock_names(input.name_translations)?,
             brand: input.brand.trim().to_owned(),
             model: input.model.trim().to_owned(),
             kind: input.kind.unwrap_or(LockKind::PinPad),
@@ -205,6 +243,8 @@ pub fn check_lock_settings(
 pub struct LockChanges {
     /// Display name.
     pub name: Option<String>,
+    /// Its names in other languages: the whole set, replacing the stored one.
+    pub name_translations: Option<LockNames>,
     /// Manufacturer.
     pub brand: Option<String>,
     /// Model.
@@ -245,7 +285,7 @@ pub async fn update_lock(
     }
     sqlx::query!(
         "UPDATE locks SET name = $2, brand = $3, model = $4, kind = $5, code_format = $6, code_length = $7,
-             capacity = $8, status = $9, backup_codes = $10
+             capacity = $8, status = $9, backup_codes = $10, name_translations = $11
          WHERE id = $1",
         id,
         lock.name,
@@ -257,6 +297,7 @@ pub async fn update_lock(
         lock.capacity,
         lock.status.as_str(),
         lock.backup_codes,
+        serde_json::to_value(&lock.name_translations.0).unwrap_or_default(),
     )
     .execute(&mut *conn)
     .await?;
@@ -286,6 +327,7 @@ fn apply_lock_changes(
     };
     let new = Lock {
         name: changes.name.clone().unwrap_or_else(|| lock.name.clone()),
+        name_translations: changes.name_translations.clone().map_or_else(|| lock.name_translations.clone(), Json),
         brand: changes.brand.clone().unwrap_or_else(|| lock.brand.clone()),
         model: changes.model.clone().unwrap_or_else(|| lock.model.clone()),
         kind: changes.kind.unwrap_or(lock.kind),
@@ -298,8 +340,18 @@ fn apply_lock_changes(
     };
     let old = serde_json::to_value(&*lock).unwrap_or_default();
     let now = serde_json::to_value(&new).unwrap_or_default();
-    for field in ["name", "brand", "model", "kind", "code_format", "code_length", "capacity", "status", "backup_codes"]
-    {
+    for field in [
+        "name",
+        "name_translations",
+        "brand",
+        "model",
+        "kind",
+        "code_format",
+        "code_length",
+        "capacity",
+        "status",
+        "backup_codes",
+    ] {
         note(field, old[field].clone(), now[field].clone());
     }
     *lock = new;
@@ -321,8 +373,8 @@ pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult
     }
     let id = sqlx::query_scalar!(
         "INSERT INTO locks (property_id, room_id, name, brand, model, kind, provider, provider_device_id,
-             code_format, code_length, capacity, status, backup_codes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             code_format, code_length, capacity, status, backup_codes, name_translations)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          RETURNING id",
         new.property_id,
         new.room_id,
@@ -337,6 +389,7 @@ pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult
         new.capacity,
         new.status.as_str(),
         new.backup_codes,
+        serde_json::to_value(&new.name_translations).unwrap_or_default(),
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -347,7 +400,7 @@ pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult
 pub async fn get_lock(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Lock> {
     sqlx::query_as!(
         Lock,
-        r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
+        r#"SELECT id, property_id, room_id, name, name_translations AS "name_translations: Json<LockNames>", brand, model, kind AS "kind: LockKind",
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
                status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
@@ -364,7 +417,7 @@ pub async fn get_lock(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Lock> {
 pub async fn list_property_locks(db: impl PgExecutor<'_>, property_id: Uuid) -> AccessResult<Vec<Lock>> {
     Ok(sqlx::query_as!(
         Lock,
-        r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
+        r#"SELECT id, property_id, room_id, name, name_translations AS "name_translations: Json<LockNames>", brand, model, kind AS "kind: LockKind",
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
                status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
@@ -429,7 +482,7 @@ pub async fn list_locks(conn: &mut PgConnection, property_id: Option<Uuid>) -> A
     }
     Ok(sqlx::query_as!(
         Lock,
-        r#"SELECT id, property_id, room_id, name, brand, model, kind AS "kind: LockKind",
+        r#"SELECT id, property_id, room_id, name, name_translations AS "name_translations: Json<LockNames>", brand, model, kind AS "kind: LockKind",
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
                status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,

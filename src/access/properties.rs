@@ -46,7 +46,8 @@ pub struct Knowledge {
 pub type Translations = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The entries that may have a text per language.
-pub const TRANSLATED_ENTRIES: [&str; 2] = ["entry_instructions", "checkout_instructions"];
+pub const TRANSLATED_ENTRIES: [&str; 5] =
+    ["entry_instructions", "parking", "directions", "checkout_instructions", "house_rules"];
 
 /// A property to create, already parsed.
 #[derive(Debug, Clone)]
@@ -382,9 +383,15 @@ impl KnowledgeChanges {
                 }
             }
         }
-        let given =
-            [("entry_instructions", &self.entry_instructions), ("checkout_instructions", &self.checkout_instructions)];
-        for (entry, change) in given {
+        let given = [
+            ("knowledge.entry_instructions", &self.entry_instructions),
+            ("knowledge.parking", &self.parking),
+            ("knowledge.directions", &self.directions),
+            ("knowledge.checkout_instructions", &self.checkout_instructions),
+            ("knowledge.house_rules", &self.house_rules),
+        ];
+        for (name, change) in given {
+            let entry = name.trim_start_matches("knowledge.");
             // An entry the change gives no languages for keeps them.
             let Some(texts) = self.translations.get(entry).filter(|_| change.is_some()).cloned() else { continue };
             let before = knowledge.translations.get(entry).cloned().unwrap_or_default();
@@ -396,13 +403,10 @@ impl KnowledgeChanges {
             } else {
                 knowledge.translations.insert(entry.to_owned(), texts);
             }
-            changed.push(if entry == "entry_instructions" {
-                "knowledge.entry_instructions"
-            } else {
-                "knowledge.checkout_instructions"
-            });
+            if !changed.contains(&name) {
+                changed.push(name);
+            }
         }
-        changed.dedup();
         changed
     }
 }

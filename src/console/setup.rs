@@ -235,6 +235,7 @@ fn lock_input(property_id: Uuid, f: &LockForm) -> Result<LockInput, ConsoleError
         property_id,
         room_id,
         name: f.lock_name.clone(),
+        name_translations: Default::default(),
         brand: String::new(),
         model: String::new(),
         kind: None,

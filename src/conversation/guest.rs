@@ -79,9 +79,32 @@ pub struct BookingContext {
     pub directions: Option<String>,
     /// What to do when leaving.
     pub checkout_instructions: Option<String>,
+    /// Whether the entry instructions are the room's own (which have no
+    /// other languages).
+    pub room_instructions: bool,
+    /// The knowledge base's entries in other languages (SPEC §11).
+    pub knowledge_translations: serde_json::Value,
 }
 
 impl BookingContext {
+    /// The same booking with its knowledge in `language` where the property
+    /// wrote it in that language (the guest's language wins over English).
+    pub fn in_language(&self, language: &str) -> Self {
+        let base = language.split(['-', '_']).next().unwrap_or(language);
+        let text = |entry: &str, own: &Option<String>| {
+            let translated = self.knowledge_translations.get(entry).and_then(|t| t.get(base)).and_then(|t| t.as_str());
+            own.as_ref().and(translated.map(str::to_owned)).or_else(|| own.clone())
+        };
+        let mut localized = self.clone();
+        if !self.room_instructions {
+            localized.entry_instructions = text("entry_instructions", &self.entry_instructions);
+        }
+        localized.parking = text("parking", &self.parking);
+        localized.directions = text("directions", &self.directions);
+        localized.checkout_instructions = text("checkout_instructions", &self.checkout_instructions);
+        localized
+    }
+
     /// What the release rule reads.
     pub fn terms(&self) -> ReleaseTerms {
         ReleaseTerms {
@@ -173,7 +196,8 @@ async fn load_booking(tx: &mut PgConnection, bookings: &[Uuid]) -> sqlx::Result<
                b.check_out_at, p.id AS property_id, p.name AS property, p.timezone AS "timezone: Timezone", p.address,
                p.requires_verification, p.code_release_hours AS release_hours, p.check_in_time, p.check_out_time,
                r.name AS room, COALESCE(r.entry_instructions, p.entry_instructions) AS entry_instructions,
-               p.wifi_name, p.wifi_password, p.parking, p.directions, p.checkout_instructions
+               p.wifi_name, p.wifi_password, p.parking, p.directions, p.checkout_instructions,
+               r.entry_instructions IS NOT NULL AS "room_instructions!", p.knowledge_translations
            FROM bookings b
            JOIN properties p ON p.id = b.property_id
            JOIN rooms r ON r.id = b.room_id

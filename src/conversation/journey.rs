@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::catalog;
 use super::pre_arrival::{self, BookingForMessage};
+use super::replies::CodeLine;
 use crate::access::alerts::{alert_staff, StaffAlert};
 use crate::access::jobs::SendRuleMessage;
 use crate::access::journey::template::{self, Placeholder, Segment};
@@ -223,8 +224,6 @@ async fn values(
     language: &str,
     reveal: bool,
 ) -> Result<Values, JobError> {
-    let catalogue = catalog::pick(&[Some(language)]);
-    let local = |at: chrono::DateTime<Utc>| catalog::local_time(catalogue, at.with_timezone(&booking.timezone.tz()));
     let released = booking.terms().at(Utc::now()) == Release::Allowed;
     let uses_codes = template::placeholders(segments).any(|p| p == Placeholder::Codes);
     let codes = if uses_codes && released && reveal {
@@ -232,6 +231,18 @@ async fn values(
     } else {
         Vec::new()
     };
+    let mut values = values_with(booking, language, &codes, released);
+    if uses_codes && !reveal {
+        values.codes = vec![("••••••".into(), String::new())];
+    }
+    Ok(values)
+}
+
+/// The booking's values in `language` with these codes, already revealed
+/// (empty before the release time); the wifi password once `released`.
+pub(super) fn values_with(booking: &BookingForMessage, language: &str, codes: &[CodeLine], released: bool) -> Values {
+    let catalogue = catalog::pick(&[Some(language)]);
+    let local = |at: chrono::DateTime<Utc>| catalog::local_time(catalogue, at.with_timezone(&booking.timezone.tz()));
     let mut grouped: Vec<(String, String)> = Vec::new();
     for line in codes {
         match grouped.iter_mut().find(|(value, _)| *value == line.code) {
@@ -239,14 +250,11 @@ async fn values(
                 locks.push_str(", ");
                 locks.push_str(&line.lock);
             }
-            None => grouped.push((line.code, line.lock)),
+            None => grouped.push((line.code.clone(), line.lock.clone())),
         }
     }
-    if uses_codes && !reveal {
-        grouped = vec![("••••••".into(), String::new())];
-    }
     let entry = booking.room_instructions.clone().or_else(|| translated(booking, "entry_instructions", language));
-    Ok(Values {
+    Values {
         guest_first_name: booking.guest_name.split_whitespace().next().unwrap_or_default().to_owned(),
         property: booking.property.clone(),
         room: booking.room.clone(),
@@ -257,7 +265,25 @@ async fn values(
         entry_instructions: entry.unwrap_or_default(),
         checkout_instructions: translated(booking, "checkout_instructions", language).unwrap_or_default(),
         codes: grouped,
-    })
+    }
+}
+
+/// The operator's own text of the pre-arrival message, when they wrote one
+/// (SPEC §11: the pre-arrival message is the first rule): parsed, in the
+/// guest's language or English. `None`: the built-in message.
+pub(super) async fn own_pre_arrival(
+    tx: &mut PgConnection,
+    booking: &BookingForMessage,
+) -> Result<Option<(Vec<Segment>, String)>, JobError> {
+    let terms = journey::terms_of(tx, booking.property_id).await?;
+    let rules = journey::rules_of(tx, &terms).await?;
+    let Some(rule) = rules.into_iter().find(|r| r.name == journey::PRE_ARRIVAL && !r.templates.is_empty()) else {
+        return Ok(None);
+    };
+    let language = language_of(booking, &rule);
+    // Saved templates were checked on save; one that no longer parses
+    // falls back to the built-in message rather than sending nothing.
+    Ok(template::parse(&template_text(&rule, &language)).ok().map(|segments| (segments, language)))
 }
 
 /// A knowledge-base entry in the guest's language when the property has it,
@@ -274,6 +300,22 @@ pub(super) fn translated(booking: &BookingForMessage, entry: &str, language: &st
     }
 }
 
+/// A template's text for one channel: body, e-mail subject and HTML part.
+pub(super) fn rendered(
+    booking: &BookingForMessage,
+    segments: &[Segment],
+    values: &Values,
+    channel: Channel,
+) -> (String, Option<String>, Option<String>) {
+    let markup = render(segments, values, Style::Markup);
+    let text = render(segments, values, Style::Plain);
+    match channel {
+        Channel::Sms => (text, None, None),
+        Channel::Email => (text, Some(booking.property.clone()), Some(format!("<p>{}</p>", html(&markup)))),
+        _ => (markup, None, None),
+    }
+}
+
 fn outgoing(
     booking: &BookingForMessage,
     rule: &MessageRule,
@@ -283,13 +325,7 @@ fn outgoing(
     address: String,
     secret: bool,
 ) -> Outgoing {
-    let markup = render(segments, values, Style::Markup);
-    let text = render(segments, values, Style::Plain);
-    let (body, subject, html_part) = match channel {
-        Channel::Sms => (text, None, None),
-        Channel::Email => (text, Some(booking.property.clone()), Some(format!("<p>{}</p>", html(&markup)))),
-        _ => (markup, None, None),
-    };
+    let (body, subject, html_part) = rendered(booking, segments, values, channel);
     let one_line = render(segments, values, Style::Plain).split_whitespace().collect::<Vec<_>>().join(" ");
     Outgoing {
         channel,

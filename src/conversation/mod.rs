@@ -32,6 +32,7 @@ use self::router::Intent;
 use crate::access::alerts::{BookingRef, StaffAlert, StayTimes};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::reveal::{reveal_booking_codes, Audience};
+use crate::access::locks::{name_in, LockNames};
 use crate::access::model::{BookingStatus, CodeState};
 use crate::access::release::Release;
 use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
@@ -225,7 +226,9 @@ impl<'a> Conversation<'a> {
             };
             return Ok(vec![self.reply(say(key, &[]))]);
         };
-        let booking = guest.booking.as_ref();
+        // The property's texts in the language of the answer.
+        let localized = guest.booking.as_ref().map(|b| b.in_language(self.language));
+        let booking = localized.as_ref();
         let now = Utc::now();
         let replies = match (intent, booking) {
             (Intent::Greeting, _) => vec![self.greeting(guest, booking)],
@@ -339,8 +342,8 @@ impl<'a> Conversation<'a> {
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for code in &codes {
             match groups.iter_mut().find(|(v, _)| *v == code.code) {
-                Some((_, locks)) => locks.push(code.lock.clone()),
-                None => groups.push((code.code.clone(), vec![code.lock.clone()])),
+                Some((_, locks)) => locks.push(code.lock_in(self.language).to_owned()),
+                None => groups.push((code.code.clone(), vec![code.lock_in(self.language).to_owned()])),
             }
         }
         for (value, locks) in groups {
@@ -362,7 +365,8 @@ impl<'a> Conversation<'a> {
     ) -> Result<Vec<String>, JobError> {
         let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
         let states = sqlx::query!(
-            r#"SELECT l.name AS lock, c.state FROM access_codes c JOIN locks l ON l.id = c.lock_id
+            r#"SELECT l.name AS lock, l.name_translations AS "lock_names: sqlx::types::Json<LockNames>", c.state
+               FROM access_codes c JOIN locks l ON l.id = c.lock_id
                WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
                ORDER BY l.room_id IS NOT NULL, l.name"#,
             b.id,
@@ -390,7 +394,7 @@ impl<'a> Conversation<'a> {
             alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &report(Some(recent))).await?;
             return Ok(vec![say("lock_problem_escalated", &[])]);
         }
-        let locks: Vec<&str> = states.iter().map(|s| s.lock.as_str()).collect();
+        let locks: Vec<&str> = states.iter().map(|s| name_in(&s.lock, &s.lock_names, self.language)).collect();
         let mut lines = vec![say("lock_problem_guide", &[("locks", &locks.join(", "))])];
         if !states.is_empty() && states.iter().all(|s| s.state == "set") {
             lines.push(say("lock_problem_code_ok", &[]));

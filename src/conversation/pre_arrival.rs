@@ -246,6 +246,8 @@ async fn queue_messages(
         .room_instructions
         .clone()
         .or_else(|| super::journey::translated(booking, "entry_instructions", &booking.language));
+    // The operator's own words, when they wrote the pre-arrival rule's texts.
+    let own = super::journey::own_pre_arrival(tx, booking).await?;
     for (channel, address) in channels(ctx, booking) {
         // The deep link's token is minted when the message is sent, never
         // stored in clear (security review M8).
@@ -269,7 +271,10 @@ async fn queue_messages(
             telegram_link,
             language: catalog::pick(&[Some(booking.language.as_str())]),
         };
-        let (body, subject, html) = content(booking, &message, channel);
+        let (body, subject, html) = match &own {
+            Some((segments, language)) => own_content(booking, &message, segments, language, channel),
+            None => content(booking, &message, channel),
+        };
         let outgoing = Outgoing {
             channel,
             address,
@@ -320,6 +325,24 @@ pub(super) fn channels(ctx: &JobContext, booking: &BookingForMessage) -> Vec<(Ch
         tracing::warn!(booking_id = %booking.id, "no channel reaches this guest: message not sent");
     }
     channels
+}
+
+/// The code message in the operator's words for one channel, with the
+/// Telegram link the built-in message would carry.
+fn own_content(
+    booking: &BookingForMessage,
+    message: &replies::PreArrival<'_>,
+    segments: &[crate::access::journey::template::Segment],
+    language: &str,
+    channel: Channel,
+) -> (String, Option<String>, Option<String>) {
+    let values = super::journey::values_with(booking, language, &message.codes, true);
+    let (mut body, subject, html) = super::journey::rendered(booking, segments, &values, channel);
+    if let Some(link) = &message.telegram_link {
+        body.push_str("\n\n");
+        body.push_str(&catalog::text(message.language, "pre_arrival_telegram", &[("link", link)]));
+    }
+    (body, subject, html)
 }
 
 /// The code message for one channel: rich text for chat, a compact line for
@@ -428,5 +451,6 @@ pub(super) async fn live_codes(
 ) -> crate::access::AccessResult<Vec<CodeLine>> {
     let audience = Audience::Message(purpose);
     let codes = reveal_booking_codes(tx, booking.property_id, booking.id, audience).await?;
-    Ok(codes.into_iter().map(|c| CodeLine { lock: c.lock, code: c.code }).collect())
+    let language = booking.language.as_str();
+    Ok(codes.iter().map(|c| CodeLine { lock: c.lock_in(language).to_owned(), code: c.code.clone() }).collect())
 }

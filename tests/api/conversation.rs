@@ -624,3 +624,44 @@ async fn past_the_daily_limit_the_model_is_not_asked_and_staff_take_over() {
     }
     assert_eq!(server.received_requests().await.unwrap().len(), 2, "two calls, then the limit");
 }
+
+/// SPEC §11: the knowledge base and the lock names in the guest's
+/// language, English for the others.
+#[tokio::test]
+async fn a_german_guest_reads_parking_directions_and_the_door_in_german() {
+    let chat = spawn().await;
+    let knowledge = json!({ "knowledge": {
+        "parking": { "en": "Garage B, level -1.", "de": "Garage B, Ebene -1." },
+        "directions": { "en": "Tram 1 to Poštová.", "de": "Straßenbahn 1 bis Poštová." }
+    } });
+    let patch = |path: String, body: Value| {
+        let app = &chat.app;
+        async move { app.client.patch(app.url(&path)).bearer_auth(TOKEN).json(&body).send().await.unwrap() }
+    };
+    let patched = patch(format!("/api/v1/properties/{}", chat.property_id), knowledge).await;
+    assert_eq!(patched.status(), 200, "{}", patched.text().await.unwrap());
+    let locks: Value =
+        chat.app.get(&format!("/api/v1/locks?property_id={}", chat.property_id)).await.json().await.unwrap();
+    let door = locks.as_array().unwrap().iter().find(|l| l["name"] == "Room 101 door").unwrap()["id"].clone();
+    let door = door.as_str().unwrap();
+    for (names, wrong) in
+        [(json!({ "en": "Door" }), "name_translations.en"), (json!({ "de": "" }), "name_translations.de")]
+    {
+        let refused = patch(format!("/api/v1/locks/{door}"), json!({ "name_translations": names })).await;
+        assert!(crate::helpers::assert_error(refused, 422, "invalid_value").await.contains(wrong));
+    }
+    let named = patch(format!("/api/v1/locks/{door}"), json!({ "name_translations": { "de": "Zimmertür 101" } })).await;
+    assert_eq!(named.status(), 200);
+    let german = json!({ "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}"), "language": "de" } });
+    chat.book("BK-DE", GUEST, "101", Duration::hours(10), german).await;
+    chat.book("BK-EN", OTHER_GUEST, "102", Duration::hours(10), json!({})).await;
+
+    let parking = chat.say(GUEST, "Wo kann ich parken?").await.join("\n");
+    assert!(parking.contains("Ebene -1") && !parking.contains("level -1"), "{parking}");
+    let way = chat.say(GUEST, "Wie komme ich vom Bahnhof zur Wohnung?").await.join("\n");
+    assert!(way.contains("Straßenbahn 1"), "{way}");
+    let code = chat.say(GUEST, "Wie lautet der Türcode?").await.join("\n");
+    assert!(code.contains("Zimmertür 101") && !code.contains("Room 101 door"), "{code}");
+    let english = chat.say(OTHER_GUEST, "Where can I park?").await.join("\n");
+    assert!(english.contains("level -1"), "{english}");
+}

@@ -518,3 +518,68 @@ async fn a_manager_writes_a_check_out_reminder_in_three_languages_in_the_console
     // No German text: English, the fallback.
     assert!(chat.sent_to(GUEST).await.join("\n").contains("Welcome, Anna!"));
 }
+
+#[tokio::test]
+async fn an_operators_own_pre_arrival_words_go_in_the_guests_language_with_the_codes_and_lock_names() {
+    let meta = MockServer::start().await;
+    meta_accepts(&meta).await;
+    let app = spawn_whatsapp(&meta).await;
+    let fixture = app.seed_property().await;
+    let lock = app
+        .client
+        .patch(app.url(&format!("/api/v1/locks/{}", fixture.locks["101"])))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "name_translations": { "sk": "Izba 101" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lock.status(), 200, "{}", lock.text().await.unwrap());
+    let path = format!("/api/v1/properties/{}/message-rules", fixture.property_id);
+    let mut rules: Value = app.get(&path).await.json().await.unwrap();
+
+    // Without {codes} the guest would arrive with nothing: refused.
+    rules[0]["templates"] = json!({ "en": "Welcome {guest_first_name}!" });
+    let refused = assert_error(app.put(&path, &rules).await, 422, "invalid_value").await;
+    assert!(refused.contains("pre_arrival.templates.en") && refused.contains("{codes}"), "{refused}");
+
+    rules[0]["templates"] = json!({
+        "en": "Hello {guest_first_name}, your codes for {room}: {codes}",
+        "sk": "Ahoj {guest_first_name}, vaše kódy pre izbu {room}: {codes}"
+    });
+    let saved = app.put(&path, &rules).await;
+    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
+    for (reference, room, phone, language) in
+        [("BK-SK", "101", "+421900000071", "sk"), ("BK-FR", "102", "+421900000072", "fr")]
+    {
+        let check_in = Utc::now() + Duration::hours(10);
+        let body = json!({
+            "property_id": fixture.property_id, "room": room,
+            "guest": { "name": "Anna Novak", "phone": phone, "language": language },
+            "check_in_at": check_in, "check_out_at": check_in + Duration::days(2), "status": "confirmed"
+        });
+        assert!(app.put(&format!("/api/v1/bookings/{reference}"), &body).await.status().is_success());
+    }
+    app.run_jobs().await;
+    let body_of = |reference: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT n.body FROM notifications n JOIN bookings b ON b.id = n.booking_id
+                 WHERE b.external_ref = $1 AND n.template = 'pre_arrival'",
+            )
+            .bind(reference)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let slovak = body_of("BK-SK").await;
+    assert!(slovak.starts_with("Ahoj Anna, vaše kódy pre izbu 101:"), "{slovak}");
+    assert!(slovak.contains("Izba 101") && !slovak.contains("Room 101"), "the lock's Slovak name: {slovak}");
+    for code in crate::helpers::codes_of(&app, "BK-SK").await {
+        assert!(slovak.contains(code["code"].as_str().unwrap()), "every code in {slovak}");
+    }
+    // No French text: the operator's English, with the lock's own name.
+    let french = body_of("BK-FR").await;
+    assert!(french.starts_with("Hello Anna, your codes for 102:") && french.contains("Room 102"), "{french}");
+}

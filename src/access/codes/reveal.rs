@@ -60,10 +60,19 @@ pub struct Revealed {
     pub code_id: Uuid,
     /// Its lock's name.
     pub lock: String,
+    /// Its lock's name in other languages.
+    pub lock_names: sqlx::types::Json<crate::access::locks::LockNames>,
     /// The value.
     pub code: String,
     /// Its state.
     pub state: String,
+}
+
+impl Revealed {
+    /// Its lock's name in `language`, else the lock's own (English) name.
+    pub fn lock_in(&self, language: &str) -> &str {
+        crate::access::locks::name_in(&self.lock, &self.lock_names, language)
+    }
 }
 
 /// A booking's guest codes that `audience` may see, shared doors first,
@@ -77,7 +86,8 @@ pub async fn reveal_booking_codes(
 ) -> AccessResult<Vec<Revealed>> {
     let codes = sqlx::query_as!(
         Revealed,
-        r#"SELECT c.id AS code_id, l.name AS lock, c.code, c.state FROM access_codes c JOIN locks l ON l.id = c.lock_id
+        r#"SELECT c.id AS code_id, l.name AS lock, l.name_translations AS "lock_names: _", c.code, c.state
+           FROM access_codes c JOIN locks l ON l.id = c.lock_id
            WHERE c.booking_id = $1 AND c.kind = 'guest' AND c.state = ANY($2)
            ORDER BY l.room_id IS NOT NULL, l.name"#,
         booking_id,

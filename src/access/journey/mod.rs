@@ -406,6 +406,17 @@ fn check_release(rule: &MessageRule, terms: &JourneyTerms) -> AccessResult<()> {
                 ),
             ));
         }
+        // The operator's own words still carry the code: without it the
+        // guest would arrive with nothing.
+        for (language, text) in &rule.templates {
+            let segments = template::parse(text).map_err(|e| AccessError::invalid(PRE_ARRIVAL, e))?;
+            if !template::placeholders(&segments).any(|p| p == template::Placeholder::Codes) {
+                return Err(AccessError::invalid(
+                    &format!("{PRE_ARRIVAL}.templates.{language}"),
+                    "the pre-arrival message carries the guest's codes: put {codes} in it",
+                ));
+            }
+        }
         return Ok(());
     }
     // A local time can land up to a day before the offset's instant.

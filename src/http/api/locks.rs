@@ -1,6 +1,8 @@
 //! `POST /locks`, `GET /locks`, `GET /locks/{id}`, `PATCH /locks/{id}`,
 //! `GET /locks/{id}/codes`, `POST /locks/{id}/reconcile`.
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -34,6 +36,11 @@ pub struct LockRequest {
         pattern = "^[^\\u0000]*[^\\s\\u0000\\u0085][^\\u0000]*$"
     )]
     pub name: String,
+    /// Its name in other languages, told to a guest of that language:
+    /// `{"de": "Haustür", "sk": "Vchodové dvere"}` (1 to 100 characters
+    /// each; `name` is the English one).
+    #[serde(default)]
+    pub name_translations: BTreeMap<String, String>,
     /// Manufacturer.
     #[serde(default)]
     #[schema(pattern = "^[^\\u0000]*$")]
@@ -79,6 +86,7 @@ impl TryFrom<LockRequest> for NewLock {
             property_id: request.property_id,
             room_id: request.room_id,
             name: request.name,
+            name_translations: request.name_translations,
             brand: request.brand,
             model: request.model,
             kind: request.kind,
@@ -102,6 +110,8 @@ pub struct LockPatch {
     /// Display name, 1 to 100 characters (trimmed).
     #[schema(min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\s\\u0000\\u0085][^\\u0000]*$")]
     pub name: Option<String>,
+    /// Its names in other languages: the whole set (`{}` removes them).
+    pub name_translations: Option<BTreeMap<String, String>>,
     /// Manufacturer.
     #[schema(pattern = "^[^\\u0000]*$")]
     pub brand: Option<String>,
@@ -138,6 +148,7 @@ impl TryFrom<LockPatch> for LockChanges {
             patch.code_length.map(CodeLength::new).transpose().map_err(|e| AccessError::invalid("code_length", e))?;
         Ok(Self {
             name: patch.name.map(|n| locks::parse_lock_name(&n)).transpose()?,
+            name_translations: patch.name_translations.map(locks::parse_lock_names).transpose()?,
             brand: patch.brand.map(|b| b.trim().to_owned()),
             model: patch.model.map(|m| m.trim().to_owned()),
             kind: patch.kind,

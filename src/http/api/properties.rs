@@ -162,17 +162,14 @@ pub struct KnowledgePatch {
     /// The wifi password; given only to a current guest.
     #[schema(pattern = "^[^\\u0000]*$")]
     pub wifi_password: Option<String>,
-    /// Where and how to park.
-    #[schema(pattern = "^[^\\u0000]*$")]
-    pub parking: Option<String>,
-    /// How to find the property.
-    #[schema(pattern = "^[^\\u0000]*$")]
-    pub directions: Option<String>,
+    /// Where and how to park: one text, or a text per language.
+    pub parking: Option<LocalizedEntry>,
+    /// How to find the property: one text, or a text per language.
+    pub directions: Option<LocalizedEntry>,
     /// What to do when leaving: one text, or a text per language.
     pub checkout_instructions: Option<LocalizedEntry>,
-    /// Rules of the house.
-    #[schema(pattern = "^[^\\u0000]*$")]
-    pub house_rules: Option<String>,
+    /// Rules of the house: one text, or a text per language.
+    pub house_rules: Option<LocalizedEntry>,
 }
 
 /// A knowledge-base entry: one text for every guest, or a text per language
@@ -227,19 +224,28 @@ impl TryFrom<KnowledgePatch> for KnowledgeChanges {
             localized("knowledge.entry_instructions", patch.entry_instructions)?;
         let (checkout_instructions, checkout_languages) =
             localized("knowledge.checkout_instructions", patch.checkout_instructions)?;
-        let translations = [("entry_instructions", entry_languages), ("checkout_instructions", checkout_languages)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
+        let (parking, parking_languages) = localized("knowledge.parking", patch.parking)?;
+        let (directions, directions_languages) = localized("knowledge.directions", patch.directions)?;
+        let (house_rules, rules_languages) = localized("knowledge.house_rules", patch.house_rules)?;
+        let translations = [
+            ("entry_instructions", entry_languages),
+            ("parking", parking_languages),
+            ("directions", directions_languages),
+            ("checkout_instructions", checkout_languages),
+            ("house_rules", rules_languages),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
         Ok(Self {
             translations,
             entry_instructions: entry(entry_instructions),
             wifi_name: entry(patch.wifi_name),
             wifi_password: entry(patch.wifi_password),
-            parking: entry(patch.parking),
-            directions: entry(patch.directions),
+            parking: entry(parking),
+            directions: entry(directions),
             checkout_instructions: entry(checkout_instructions),
-            house_rules: entry(patch.house_rules),
+            house_rules: entry(house_rules),
         })
     }
 }
