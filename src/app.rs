@@ -197,6 +197,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<core::AlertStaff>()
         .register::<core::CheckCodesSet>()
         .register::<core::CheckGuestReachable>()
+        // Readiness before each arrival (devices/readiness.rs).
+        .register::<core::CheckReadiness>()
         .register::<crate::conversation::alerts::GuestAlert>()
         .register::<crate::conversation::alerts::HandoffReminder>()
         // Inbound updates (conversation/inbound.rs) and outbound messages.
@@ -326,6 +328,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 28, "{kinds:?}");
+        assert_eq!(kinds.len(), 29, "{kinds:?}");
     }
 }

@@ -86,6 +86,15 @@ pub enum StaffAlert {
     /// them (no phone, no e-mail, no linked chat): staff are to send them
     /// the claim link (`doorman claim-link --property <id>`).
     GuestUnreachable { booking: BookingRef, property_id: Uuid, check_in_at: DateTime<Utc>, timezone: Timezone },
+    /// A readiness check before an arrival failed (SPEC §12).
+    NotReady {
+        booking: BookingRef,
+        check_in_at: DateTime<Utc>,
+        timezone: Timezone,
+        problems: Vec<super::readiness::Problem>,
+    },
+    /// A readiness check passed after a failure was told.
+    ReadyAgain { booking: BookingRef, lead_hours: i32 },
     /// A guest's code was not on the lock in time; they got a backup code.
     BackupGiven { code_id: Uuid, guest: String, reference: String, lock: String, masked: String, source: String },
     /// A room's calendar feed has failed (or shown nothing) since `since`;
@@ -201,6 +210,16 @@ impl StaffAlert {
             Self::UnknownUnit { integration_id, unit, .. } => format!("unknown_unit:{integration_id}:{unit}"),
             Self::ContactRejected { booking_id, .. } => format!("bad_contact:{booking_id}"),
             Self::GuestUnreachable { booking, .. } => format!("unreachable:{}", booking.booking_id),
+            // The same problems are told once, whichever check finds them.
+            Self::NotReady { booking, problems, .. } => {
+                let mut what: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("{:?}@{}", p.problem, p.lock_id.map_or(String::new(), |l| l.to_string())))
+                    .collect();
+                what.sort();
+                format!("not_ready:{}:{}", booking.booking_id, what.join(","))
+            }
+            Self::ReadyAgain { booking, lead_hours } => format!("ready_again:{}:{lead_hours}", booking.booking_id),
         }
     }
 }

@@ -134,6 +134,25 @@ impl Job for CheckCodesSet {
     }
 }
 
+/// 24 and 3 hours before check-in (SPEC §12): is every lock the booking
+/// needs online, charged and holding the guest's code, and can the guest be
+/// reached? Moves with the booking's dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReadiness {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// Hours before check-in: 24 or 3.
+    pub lead_hours: i32,
+}
+
+impl Job for CheckReadiness {
+    const KIND: &'static str = "check_readiness";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.booking_id, self.lead_hours))
+    }
+}
+
 /// 48 hours before check-in: tell staff when doorman has no way to reach
 /// the guest, so that they send the claim link (SPEC §9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -243,6 +243,8 @@ fn schedule_pre_arrival(booking: &BookingWindow, now: DateTime<Utc>, jobs: &mut 
     // SPEC §9: a guest doorman cannot reach is a job for staff (the claim link).
     let reachable_by = booking.check_in_at - super::claims::UNREACHABLE_LEAD;
     jobs.add(&CheckGuestReachable { booking_id: booking.id }, reachable_by.max(now))?;
+    // SPEC §12: every lock and the guest's channel, 24 and 3 hours ahead.
+    super::readiness::schedule(jobs, booking.id, booking.check_in_at, now)?;
     Ok(())
 }
 

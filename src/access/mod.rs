@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod overview;
 pub mod phone;
 pub mod properties;
+pub mod readiness;
 pub mod release;
 pub mod rooms;
 pub mod sessions;

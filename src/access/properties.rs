@@ -170,6 +170,9 @@ pub struct Property {
     /// Quiet hours, `HH:MM-HH:MM` local (SPEC §11); none: messages go when due.
     #[schema(example = "21:00-08:00")]
     pub quiet_hours: Option<String>,
+    /// A lock under this battery level (percent) is not ready for an
+    /// arrival (SPEC §12; default 25).
+    pub battery_alert_percent: i32,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -196,7 +199,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
              requires_verification, entry_instructions, wifi_name, wifi_password, parking, directions,
              checkout_instructions, house_rules, notify_channels, knowledge_translations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         RETURNING id, quiet_hours",
+         RETURNING id, quiet_hours, battery_alert_percent",
         new.name,
         new.timezone.name(),
         new.address,
@@ -228,6 +231,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         knowledge: new.knowledge.clone(),
         notify_channels: new.notify_channels.clone(),
         quiet_hours: row.quiet_hours,
+        battery_alert_percent: row.battery_alert_percent,
         created_at: Utc::now(),
     })
 }
@@ -238,7 +242,8 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
         PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
+               battery_alert_percent, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -254,7 +259,8 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
         PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
+               battery_alert_percent, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -282,6 +288,7 @@ struct PropertyRow {
     notify_channels: Vec<String>,
     quiet_hours: Option<String>,
     knowledge_translations: serde_json::Value,
+    battery_alert_percent: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -308,6 +315,7 @@ impl From<PropertyRow> for Property {
             },
             notify_channels: row.notify_channels,
             quiet_hours: row.quiet_hours,
+            battery_alert_percent: row.battery_alert_percent,
             created_at: row.created_at,
         }
     }
@@ -337,6 +345,8 @@ pub struct PropertyChanges {
     pub notify_channels: Option<Vec<String>>,
     /// Quiet hours: `Some(None)` turns them off.
     pub quiet_hours: Option<Option<super::journey::QuietHours>>,
+    /// The battery level under which a lock is not ready for an arrival.
+    pub battery_alert_percent: Option<i32>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -494,6 +504,8 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     set(&mut changed, "notify_channels", &mut property.notify_channels, &changes.notify_channels);
     let quiet = changes.quiet_hours.map(|q| q.map(|q| q.to_string()));
     set(&mut changed, "quiet_hours", &mut property.quiet_hours, &quiet);
+    let battery = &changes.battery_alert_percent;
+    set(&mut changed, "battery_alert_percent", &mut property.battery_alert_percent, battery);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -504,7 +516,8 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         "UPDATE properties SET name = $2, timezone = $3, address = $4, check_in_time = $5, check_out_time = $6,
              code_release_hours = $7, requires_verification = $8, entry_instructions = $9, wifi_name = $10,
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
-             house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18
+             house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18,
+             battery_alert_percent = $19
          WHERE id = $1",
         property.id,
         property.name,
@@ -524,6 +537,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         &property.notify_channels,
         property.quiet_hours,
         serde_json::to_value(&k.translations).unwrap_or_default(),
+        property.battery_alert_percent,
     )
     .execute(&mut *conn)
     .await?;

@@ -80,6 +80,9 @@ pub struct BoardStay {
     pub codes: Vec<LockCode>,
     /// Its pre-arrival messages, oldest first.
     pub pre_arrival: Vec<Delivery>,
+    /// What the latest readiness check found wrong (SPEC §12); empty when
+    /// ready or not checked yet.
+    pub not_ready: Vec<super::readiness::Problem>,
 }
 
 /// A lock that needs a look: offline or with a low battery.
@@ -145,7 +148,9 @@ async fn stays(conn: &mut PgConnection, property_ids: &[Uuid], now: DateTime<Utc
                   FROM access_codes c JOIN locks l ON l.id = c.lock_id
                   WHERE c.booking_id = b.id AND c.kind = $3 AND c.state = ANY($4)) AS "codes!: Json<Vec<LockCode>>",
                (SELECT coalesce(json_agg(json_build_object('channel', n.channel, 'status', n.status) ORDER BY n.created_at), '[]')
-                  FROM notifications n WHERE n.booking_id = b.id AND n.template = 'pre_arrival') AS "pre_arrival!: Json<Vec<Delivery>>"
+                  FROM notifications n WHERE n.booking_id = b.id AND n.template = 'pre_arrival') AS "pre_arrival!: Json<Vec<Delivery>>",
+               (SELECT br.problems FROM booking_readiness br WHERE br.booking_id = b.id AND b.check_in_at > $2::timestamptz)
+                 AS "not_ready: Json<Vec<super::readiness::Problem>>"
            FROM bookings b JOIN guests g ON g.id = b.guest_id JOIN rooms r ON r.id = b.room_id
            WHERE b.property_id = ANY($1) AND b.status = 'confirmed'
              AND b.check_in_at < $2::timestamptz + interval '3 days' AND b.check_out_at > $2::timestamptz - interval '1 day'
@@ -170,6 +175,7 @@ async fn stays(conn: &mut PgConnection, property_ids: &[Uuid], now: DateTime<Utc
             arrived_at: r.arrived_at,
             codes: r.codes.0,
             pre_arrival: r.pre_arrival.0,
+            not_ready: r.not_ready.map(|p| p.0).unwrap_or_default(),
         })
         .collect())
 }

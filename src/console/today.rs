@@ -14,6 +14,7 @@ use super::error::ConsoleError;
 use super::session::Session;
 use super::view::{self, Badge, Chrome, Done};
 use super::{render, Console};
+use crate::access::readiness::{Problem, ProblemKind};
 use crate::access::today::{self, Board, BoardProperty, BoardStay, LockAttention};
 use crate::conversation::handoffs::{self, OpenHandoff};
 
@@ -33,6 +34,8 @@ pub struct Row {
     codes: Vec<Badge>,
     /// Pre-arrival message (arrivals only), verification, arrival.
     badges: Vec<Badge>,
+    /// The readiness check found something wrong: a red row.
+    not_ready: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,6 +161,9 @@ fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<U
         badges.push(verification(property, stay));
     }
     badges.push(arrival(property, stay, now));
+    if arriving {
+        badges.extend(stay.not_ready.iter().map(|p| Badge::action(readiness_label(p))));
+    }
     Row {
         reference: stay.reference.clone(),
         href: format!("/admin/bookings/{}", urlencode(&stay.reference)),
@@ -166,6 +172,22 @@ fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<U
         when,
         codes: codes(stay),
         badges,
+        not_ready: arriving && !stay.not_ready.is_empty(),
+    }
+}
+
+/// `Room 101 offline`, `guest unreachable`.
+fn readiness_label(problem: &Problem) -> String {
+    let what = match problem.problem {
+        ProblemKind::LockOffline => "offline",
+        ProblemKind::BatteryLow => "battery low",
+        ProblemKind::KeypadBatteryLow => "keypad battery low",
+        ProblemKind::CodeNotSet => "code not on the lock",
+        ProblemKind::GuestUnreachable => "guest unreachable",
+    };
+    match &problem.lock {
+        Some(lock) => format!("not ready: {lock} {what}"),
+        None => format!("not ready: {what}"),
     }
 }
 
@@ -262,7 +284,19 @@ fn stay_attention(property: &BoardProperty, stay: &BoardStay) -> Vec<Attention> 
         });
     }
     if property.requires_verification && !stay.verified {
-        items.push(Attention { text: format!("{who}: not verified"), href, badge: Badge::action("not verified") });
+        items.push(Attention {
+            text: format!("{who}: not verified"),
+            href: href.clone(),
+            badge: Badge::action("not verified"),
+        });
+    }
+    for problem in &stay.not_ready {
+        let label = readiness_label(problem);
+        items.push(Attention {
+            text: format!("{who}: {}", problem.detail),
+            href: href.clone(),
+            badge: Badge::action(label),
+        });
     }
     items
 }

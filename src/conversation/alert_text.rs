@@ -57,10 +57,7 @@ pub fn render(alert: &StaffAlert) -> String {
             booking.as_deref().unwrap_or("no booking"),
             failed(*step)
         ),
-        LockUnreachable { lock, error, codes_waiting: true, .. } => {
-            format!("Lock {lock} cannot be reached: {error}. Its codes are waiting and go on when it answers again.")
-        }
-        LockUnreachable { lock, error, codes_waiting: false, .. } => format!("Lock {lock} cannot be reached: {error}"),
+        LockUnreachable { lock, error, codes_waiting, .. } => lock_unreachable(lock, error, *codes_waiting),
         LockOffline { lock, .. } => format!("Lock {lock} is offline."),
         LowBattery { lock, percent, .. } => {
             format!("Lock {lock} has a low battery{}.", percent.map_or(String::new(), |b| format!(" ({b} %)")))
@@ -84,6 +81,16 @@ pub fn render(alert: &StaffAlert) -> String {
         UnknownUnit { channel_manager, unit, reference, .. } => unknown_unit(channel_manager, unit, reference),
         ContactRejected { reference, room, fields, .. } => contact_rejected(reference, room, fields),
         GuestUnreachable { booking, property_id, check_in_at, timezone } => unreachable(booking, *property_id, *check_in_at, *timezone),
+        NotReady { booking, check_in_at, timezone, problems } => not_ready(booking, *check_in_at, *timezone, problems),
+        ReadyAgain { booking, .. } => format!("{} is ready again: every lock online, charged and holding the code.", who(booking)),
+    }
+}
+
+fn lock_unreachable(lock: &str, error: &str, codes_waiting: bool) -> String {
+    if codes_waiting {
+        format!("Lock {lock} cannot be reached: {error}. Its codes are waiting and go on when it answers again.")
+    } else {
+        format!("Lock {lock} cannot be reached: {error}")
     }
 }
 
@@ -129,6 +136,38 @@ fn unreachable(
         who(booking),
         timezone.short_time(check_in_at)
     )
+}
+
+fn not_ready(
+    booking: &BookingRef,
+    check_in_at: chrono::DateTime<chrono::Utc>,
+    timezone: crate::access::timezone::Timezone,
+    problems: &[crate::access::readiness::Problem],
+) -> String {
+    use crate::access::readiness::ProblemKind::*;
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            let lock = p.lock.as_deref().unwrap_or("");
+            let todo = match p.problem {
+                LockOffline => format!(
+                    "check its power and connection, or have a backup code or key ready (/status room {})",
+                    booking.room
+                ),
+                BatteryLow => "change its batteries before the guest arrives".to_owned(),
+                KeypadBatteryLow => "change the keypad's batteries".to_owned(),
+                CodeNotSet => {
+                    format!("the guest's code is not on it: /regen room {} or give a backup code", booking.room)
+                }
+                GuestUnreachable => "send the claim link through the booking platform (doorman claim-link)".to_owned(),
+            };
+            match p.lock {
+                Some(_) => format!("- {lock}: {}: {todo}", p.detail),
+                None => format!("- the guest: {}: {todo}", p.detail),
+            }
+        })
+        .collect();
+    format!("{} checks in {} and is not ready:\n{}", who(booking), timezone.short_time(check_in_at), lines.join("\n"))
 }
 
 /// `Ana Novak (BK-1, room 101)`.

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod events;
 pub mod locks;
 pub mod observe;
+pub mod readiness;
 
 pub use codes::code_name;
 pub(crate) use codes::find_on_device;

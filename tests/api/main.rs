@@ -25,6 +25,7 @@ mod properties;
 mod provider_nuki;
 mod provider_seam;
 mod providers;
+mod readiness;
 mod security;
 mod sms_email;
 mod staff;

@@ -92,6 +92,9 @@ pub struct BookingView {
     /// Its timeline: the messages its property's rules scheduled (rule, when,
     /// channels, state), by when they go.
     pub messages: Vec<ScheduledMessage>,
+    /// The latest readiness check before the arrival (24 h and 3 h before
+    /// check-in): `ready`, or the problems found; absent before the first.
+    pub readiness: Option<crate::access::readiness::Readiness>,
 }
 
 fn parse_upsert(external_ref: &str, request: BookingRequest) -> AccessResult<BookingUpsert> {
@@ -176,7 +179,8 @@ async fn view(state: &AppState, external_ref: &str) -> AccessResult<BookingView>
     let filter = NotificationFilter { booking_id: Some(booking.id), lock_id: None, limit: super::MAX_LIMIT };
     let notifications = notifications::list(&state.db, &filter).await?;
     let messages = journey::timeline(&state.db, booking.id).await?;
-    Ok(BookingView { booking, codes, notifications, messages })
+    let readiness = crate::access::readiness::latest(&state.db, booking.id).await?;
+    Ok(BookingView { booking, codes, notifications, messages, readiness })
 }
 
 /// Filters and page of `GET /bookings`.

@@ -146,6 +146,11 @@ pub struct PropertyPatch {
     /// midnight ends the next morning); an empty text turns them off.
     #[schema(example = "21:00-08:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$")]
     pub quiet_hours: Option<String>,
+    /// A lock under this battery level (0–100 %) is not ready for an
+    /// arrival: the readiness checks 24 h and 3 h before check-in alert.
+    #[serde(default, deserialize_with = "super::schema::whole_number")]
+    #[schema(minimum = 0, maximum = 100)]
+    pub battery_alert_percent: Option<i32>,
 }
 
 /// Knowledge base entries to change: a text sets an entry, an empty text
@@ -268,6 +273,15 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
             requires_verification: patch.requires_verification,
             knowledge: patch.knowledge.map(KnowledgeChanges::try_from).transpose()?.unwrap_or_default(),
             notify_channels: patch.notify_channels.map(channel_names).transpose()?,
+            battery_alert_percent: patch
+                .battery_alert_percent
+                .map(|b| {
+                    (0..=100)
+                        .contains(&b)
+                        .then_some(b)
+                        .ok_or_else(|| AccessError::invalid("battery_alert_percent", "0 to 100"))
+                })
+                .transpose()?,
             quiet_hours: patch
                 .quiet_hours
                 .map(|q| match q.trim() {
