@@ -267,23 +267,21 @@ async fn store(
     now: DateTime<Utc>,
     problems: &[Problem],
 ) -> AccessResult<bool> {
-    let before = sqlx::query_scalar!("SELECT told_failure FROM booking_readiness WHERE booking_id = $1", booking_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .unwrap_or(false);
-    sqlx::query!(
-        "INSERT INTO booking_readiness (booking_id, lead_hours, checked_at, problems, told_failure)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (booking_id) DO UPDATE SET lead_hours = $2, checked_at = $3, problems = $4, told_failure = $5",
+    let before = sqlx::query_scalar!(
+        r#"WITH before AS (SELECT told_failure FROM booking_readiness WHERE booking_id = $1)
+           INSERT INTO booking_readiness (booking_id, lead_hours, checked_at, problems, told_failure)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (booking_id) DO UPDATE SET lead_hours = $2, checked_at = $3, problems = $4, told_failure = $5
+           RETURNING (SELECT told_failure FROM before) AS told_before"#,
         booking_id,
         lead_hours,
         now,
         serde_json::to_value(problems).unwrap_or_default(),
         !problems.is_empty(),
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(before)
+    Ok(before.unwrap_or(false))
 }
 
 /// The booking's latest check, if one ran.
