@@ -5,9 +5,10 @@
 //!     cargo run --release --example router_eval [SPLIT] [--errors]
 //!
 //! SPLIT: `tune`, `holdout` or `all` (the splits of `data/intents.tsv`);
-//! `unseen`, `blind2`, `blind3`, `train4`, `train5`, `blind6`
+//! `unseen`, `blind2`, `blind3`, `train4`, `train5`, `blind6`, `train7`,
+//! `blind7`
 //! (`data/intents_<split>.tsv`: language, intent, text); `context5`,
-//! `context6` (`data/intents_<split>.tsv`: language, previous, intent,
+//! `context6`, `context7train`, `context7` (`data/intents_<split>.tsv`: language, previous, intent,
 //! text, each message classified after the bot's previous intent).
 //! `--errors` lists the misses with the model's three most likely intents.
 

@@ -5,7 +5,9 @@
 //! Features are sklearn's `TfidfVectorizer(analyzer="char_wb",
 //! ngram_range=(2, 5), sublinear_tf=True)` over [`fold`]: every word padded
 //! with a space on each side, its n-grams of 2 to 5 characters counted,
-//! `1 + ln(count)` times the n-gram's idf, the vector scaled to length 1.
+//! `1 + ln(count)` times the n-gram's idf, the vector scaled to length 1;
+//! beside them, the folded text's words and word pairs, weighed the same
+//! way and scaled to length 1 on their own.
 //! The intents' scores are the weights' dot products plus an intercept,
 //! plus the weights of the bot's previous intent when the message answers
 //! one, turned into probabilities with a softmax. The file also carries the
@@ -36,7 +38,10 @@ struct Model {
     /// to every intent's score.
     previous: Vec<(Intent, Vec<f32>)>,
     /// n-gram (packed by [`key`]) → its row in `idf` and `weights`.
-    rows: Table,
+    rows: Table<u32>,
+    /// Word or word pair (hashed by [`word_hash`]) → its row, after the
+    /// n-grams' rows.
+    words: Table<u64>,
     idf: Vec<f32>,
     /// A weight per intent then per language, row after row.
     weights: Vec<f32>,
@@ -51,21 +56,41 @@ pub struct Thresholds {
     pub margin: f32,
 }
 
-/// An open-addressing table of packed n-grams → rows: one multiply and,
-/// mostly, one probe; far fewer cache lines than a general map.
-struct Table {
-    /// `(key, row)`, key 0 for an empty slot (no n-gram packs to 0).
-    slots: Vec<(u32, u32)>,
+/// An open-addressing table of keys → rows: one multiply and, mostly, one
+/// probe; far fewer cache lines than a general map. Keys are packed
+/// n-grams (`u32`) or hashed words (`u64`); key 0 marks an empty slot (no
+/// n-gram packs to 0, and a word hashing to 0 is refused on load).
+struct Table<K> {
+    slots: Vec<(K, u32)>,
     shift: u32,
 }
 
-impl Table {
-    fn new(entries: &[(u32, u32)]) -> Self {
+/// A key of a [`Table`].
+trait Key: Copy + Eq + Default {
+    /// Its slot in a table of `2^(bits)` slots, `shift` = width − bits.
+    fn home(self, shift: u32) -> usize;
+}
+
+impl Key for u32 {
+    fn home(self, shift: u32) -> usize {
+        (self.wrapping_mul(0x9E37_79B1) >> shift) as usize
+    }
+}
+
+impl Key for u64 {
+    fn home(self, shift: u32) -> usize {
+        (self.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+}
+
+impl<K: Key> Table<K> {
+    fn new(entries: &[(K, u32)]) -> Self {
         let bits = (entries.len().max(1) * 2).next_power_of_two().trailing_zeros().max(4);
-        let mut table = Self { slots: vec![(0, 0); 1 << bits], shift: 32 - bits };
+        let width = (std::mem::size_of::<K>() * 8) as u32;
+        let mut table = Self { slots: vec![(K::default(), 0); 1 << bits], shift: width - bits };
         for &(key, row) in entries {
-            let mut at = table.home(key);
-            while table.slots[at].0 != 0 {
+            let mut at = key.home(table.shift);
+            while table.slots[at].0 != K::default() {
                 at = (at + 1) & (table.slots.len() - 1);
             }
             table.slots[at] = (key, row);
@@ -73,15 +98,11 @@ impl Table {
         table
     }
 
-    fn home(&self, key: u32) -> usize {
-        (key.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
-    }
-
-    fn get(&self, key: u32) -> Option<u32> {
-        let mut at = self.home(key);
+    fn get(&self, key: K) -> Option<u32> {
+        let mut at = key.home(self.shift);
         loop {
             match self.slots[at] {
-                (0, _) => return None,
+                (k, _) if k == K::default() => return None,
                 (k, row) if k == key => return Some(row),
                 _ => at = (at + 1) & (self.slots.len() - 1),
             }
@@ -170,33 +191,64 @@ fn parse(text: &'static str) -> Result<Model, String> {
         }
         previous.push((intent(name)?, weights));
     }
-    let (rows, idf, weights) = parse_ngrams(header.lines, classes.len() + languages.len())?;
+    if classes.len() + languages.len() > 32 {
+        return Err("more than 32 intents and languages".into());
+    }
+    let (rows, words, idf, weights) = parse_features(header.lines, classes.len() + languages.len())?;
     if intercepts.len() != classes.len() || language_intercepts.len() != languages.len() || idf.is_empty() {
         return Err("intercepts or features missing".into());
     }
-    Ok(Model { classes, intercepts, languages, language_intercepts, thresholds, previous, rows, idf, weights })
+    Ok(Model { classes, intercepts, languages, language_intercepts, thresholds, previous, rows, words, idf, weights })
 }
 
-/// The n-gram lines: `ngram<TAB>idf<TAB>weight…`, `width` weights each.
-fn parse_ngrams<'a>(lines: impl Iterator<Item = &'a str>, width: usize) -> Result<(Table, Vec<f32>, Vec<f32>), String> {
-    let (mut entries, mut idfs, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+/// The n-gram and word rows of the model.
+type Features = (Table<u32>, Table<u64>, Vec<f32>, Vec<f32>);
+
+/// The feature lines: `ngram<TAB>idf<TAB>weight…`, `width` weights each,
+/// then `=word<TAB>idf<TAB>weight…` for each word and word pair.
+fn parse_features<'a>(lines: impl Iterator<Item = &'a str>, width: usize) -> Result<Features, String> {
+    let (mut entries, mut words, mut idfs, mut weights) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut hashes = std::collections::HashSet::new();
     for line in lines {
         let mut fields = line.split('\t');
-        let (Some(ngram), Some(idf)) = (fields.next(), fields.next()) else {
+        let (Some(feature), Some(idf)) = (fields.next(), fields.next()) else {
             return Err(format!("a short line: {line:?}"));
         };
-        let packed = key(ngram.as_bytes()).ok_or_else(|| format!("{ngram:?} is not a folded n-gram"))?;
         let before = weights.len();
         for weight in fields {
             weights.push(number(weight)?);
         }
         if weights.len() - before != width {
-            return Err(format!("{ngram:?} has {} weights, not {width}", weights.len() - before));
+            return Err(format!("{feature:?} has {} weights, not {width}", weights.len() - before));
         }
-        entries.push((packed, u32::try_from(idfs.len()).map_err(|e| e.to_string())?));
+        let row = u32::try_from(idfs.len()).map_err(|e| e.to_string())?;
+        match feature.strip_prefix('=') {
+            Some(word) => {
+                let valid = !word.is_empty() && word.bytes().all(|b| digit(b) != 0) && !word.contains("  ");
+                let hash = word_hash(word.as_bytes());
+                if !valid || hash == 0 || !hashes.insert(hash) {
+                    return Err(format!("{word:?} is not a folded word, or its hash is taken"));
+                }
+                words.push((hash, row));
+            }
+            None => {
+                let packed = key(feature.as_bytes()).ok_or_else(|| format!("{feature:?} is not a folded n-gram"))?;
+                entries.push((packed, row));
+            }
+        }
         idfs.push(number(idf)?);
     }
-    Ok((Table::new(&entries), idfs, weights))
+    Ok((Table::new(&entries), Table::new(&words), idfs, weights))
+}
+
+/// FNV-1a over bytes, continued from `hash`.
+fn fnv(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3))
+}
+
+/// The key of a folded word or word pair (`"door code"`).
+fn word_hash(word: &[u8]) -> u64 {
+    fnv(0xcbf2_9ce4_8422_2325, word)
 }
 
 /// Lower case, accents stripped (NFKD without combining marks), anything
@@ -262,8 +314,32 @@ pub fn predict_folded(folded: &str, previous: Option<Intent>) -> Option<Predicti
     let scores = &mut scores[..width.min(32)];
     scores[..classes].copy_from_slice(&model.intercepts);
     scores[classes..].copy_from_slice(&model.language_intercepts);
-    // sklearn's sublinear tf-idf: `1 + ln(count)` times the idf, the
-    // vector scaled to length 1.
+    // Each block on its own: sklearn's sublinear tf-idf, `1 + ln(count)`
+    // times the idf, the block's vector scaled to length 1.
+    add_block(model, &rows, scores);
+    add_block(model, &known_words(model, folded), scores);
+    if let Some((_, weights)) = model.previous.iter().find(|(p, _)| Some(*p) == previous) {
+        scores[..classes].iter_mut().zip(weights).for_each(|(score, w)| *score += w);
+    }
+    let (intent_scores, language_scores) = scores.split_at_mut(classes);
+    softmax(intent_scores);
+    let mut intents: Vec<(Intent, f32)> = model.classes.iter().copied().zip(intent_scores.iter().copied()).collect();
+    intents.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+    softmax(language_scores);
+    let language = model
+        .languages
+        .iter()
+        .copied()
+        .zip(language_scores.iter().copied())
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or(("en", 0.0));
+    Some(Prediction { intents, language })
+}
+
+/// Adds a block of features (their rows, sorted, a row once per
+/// occurrence) to the scores.
+fn add_block(model: &Model, rows: &[u32], scores: &mut [f32]) {
+    let width = scores.len();
     let mut values: Vec<(f32, usize)> = Vec::with_capacity(rows.len());
     let mut norm = 0.0_f32;
     for run in rows.chunk_by(|a, b| a == b) {
@@ -282,22 +358,23 @@ pub fn predict_folded(folded: &str, previous: Option<Intent>) -> Option<Predicti
             }
         }
     }
-    if let Some((_, weights)) = model.previous.iter().find(|(p, _)| Some(*p) == previous) {
-        scores[..classes].iter_mut().zip(weights).for_each(|(score, w)| *score += w);
+}
+
+/// The rows of the words and word pairs of `folded` the model knows,
+/// sorted, a row once per occurrence (sklearn's `analyzer="word"`,
+/// `ngram_range=(1, 2)` over the folded text's words).
+fn known_words(model: &Model, folded: &str) -> Vec<u32> {
+    let tokens: Vec<&[u8]> = folded.as_bytes().split(|b| *b == b' ').filter(|w| !w.is_empty()).collect();
+    let mut rows = Vec::with_capacity(tokens.len() * 2);
+    for (i, token) in tokens.iter().enumerate() {
+        let hash = word_hash(token);
+        rows.extend(model.words.get(hash));
+        if let Some(next) = tokens.get(i + 1) {
+            rows.extend(model.words.get(fnv(fnv(hash, b" "), next)));
+        }
     }
-    let (intent_scores, language_scores) = scores.split_at_mut(classes);
-    softmax(intent_scores);
-    let mut intents: Vec<(Intent, f32)> = model.classes.iter().copied().zip(intent_scores.iter().copied()).collect();
-    intents.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-    softmax(language_scores);
-    let language = model
-        .languages
-        .iter()
-        .copied()
-        .zip(language_scores.iter().copied())
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or(("en", 0.0));
-    Some(Prediction { intents, language })
+    rows.sort_unstable();
+    rows
 }
 
 /// The rows of the n-grams of `folded` the model knows, sorted, a row once
