@@ -169,6 +169,14 @@ pub struct Property {
     /// Quiet hours, `HH:MM-HH:MM` local (SPEC §11); none: messages go when due.
     #[schema(example = "21:00-08:00")]
     pub quiet_hours: Option<String>,
+    /// Minutes the guest's code opens the lock before check-in (SPEC §11);
+    /// the guest is still told the check-in time.
+    pub code_valid_before_minutes: i32,
+    /// Minutes the guest's code still opens the lock after check-out.
+    pub code_valid_after_minutes: i32,
+    /// The least gap between two stays of a room that `/early` and `/late`
+    /// keep, for the turnover.
+    pub turnover_minutes: i32,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -195,7 +203,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
              requires_verification, entry_instructions, wifi_name, wifi_password, parking, directions,
              checkout_instructions, house_rules, notify_channels, knowledge_translations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         RETURNING id, quiet_hours",
+         RETURNING id, quiet_hours, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes",
         new.name,
         new.timezone.name(),
         new.address,
@@ -227,6 +235,9 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         knowledge: new.knowledge.clone(),
         notify_channels: new.notify_channels.clone(),
         quiet_hours: row.quiet_hours,
+        code_valid_before_minutes: row.code_valid_before_minutes,
+        code_valid_after_minutes: row.code_valid_after_minutes,
+        turnover_minutes: row.turnover_minutes,
         created_at: Utc::now(),
     })
 }
@@ -237,7 +248,8 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
         PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
+               code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -253,7 +265,8 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
         PropertyRow,
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
-               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations, created_at
+               parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
+               code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -281,6 +294,9 @@ struct PropertyRow {
     notify_channels: Vec<String>,
     quiet_hours: Option<String>,
     knowledge_translations: serde_json::Value,
+    code_valid_before_minutes: i32,
+    code_valid_after_minutes: i32,
+    turnover_minutes: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -307,6 +323,9 @@ impl From<PropertyRow> for Property {
             },
             notify_channels: row.notify_channels,
             quiet_hours: row.quiet_hours,
+            code_valid_before_minutes: row.code_valid_before_minutes,
+            code_valid_after_minutes: row.code_valid_after_minutes,
+            turnover_minutes: row.turnover_minutes,
             created_at: row.created_at,
         }
     }
@@ -336,6 +355,12 @@ pub struct PropertyChanges {
     pub notify_channels: Option<Vec<String>>,
     /// Quiet hours: `Some(None)` turns them off.
     pub quiet_hours: Option<Option<super::journey::QuietHours>>,
+    /// Minutes before check-in the code opens the lock, 0 to 1440.
+    pub code_valid_before_minutes: Option<i32>,
+    /// Minutes after check-out the code still opens the lock, 0 to 1440.
+    pub code_valid_after_minutes: Option<i32>,
+    /// The least gap between two stays of a room, 0 to 1440.
+    pub turnover_minutes: Option<i32>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -432,6 +457,17 @@ pub fn check_release_hours(hours: i32) -> AccessResult<i32> {
     Ok(hours)
 }
 
+/// The most minutes a buffer or a turnover may be: a day.
+pub const MAX_WINDOW_MINUTES: i32 = 1440;
+
+/// Minutes of a buffer or a turnover for the field `field`: 0 to 1440.
+pub fn check_window_minutes(field: &str, minutes: i32) -> AccessResult<i32> {
+    if !(0..=MAX_WINDOW_MINUTES).contains(&minutes) {
+        return Err(AccessError::invalid(field, "between 0 and 1440 minutes"));
+    }
+    Ok(minutes)
+}
+
 /// The channels guest messages use: each one of [`NewProperty::CHANNELS`].
 pub fn check_notify_channels(channels: Vec<String>) -> AccessResult<Vec<String>> {
     if let Some(bad) = channels.iter().find(|c| !NewProperty::CHANNELS.contains(&c.as_str())) {
@@ -466,6 +502,10 @@ pub async fn update_property(
     let subject = super::audit::Subject { property_id: Some(id), ..Default::default() };
     let details = serde_json::json!({ "changed": changed });
     super::audit::record(&mut *conn, actor, "property.updated", subject, details).await?;
+    if changed.iter().any(|c| c.starts_with("code_valid_")) {
+        // SPEC §11: the live codes of stays not yet over follow the buffers.
+        super::lifecycle::move_property_windows(&mut *conn, id, actor, Utc::now()).await?;
+    }
     Ok(property)
 }
 
@@ -490,6 +530,11 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     set(&mut changed, "notify_channels", &mut property.notify_channels, &changes.notify_channels);
     let quiet = changes.quiet_hours.map(|q| q.map(|q| q.to_string()));
     set(&mut changed, "quiet_hours", &mut property.quiet_hours, &quiet);
+    let before = &changes.code_valid_before_minutes;
+    set(&mut changed, "code_valid_before_minutes", &mut property.code_valid_before_minutes, before);
+    let after = &changes.code_valid_after_minutes;
+    set(&mut changed, "code_valid_after_minutes", &mut property.code_valid_after_minutes, after);
+    set(&mut changed, "turnover_minutes", &mut property.turnover_minutes, &changes.turnover_minutes);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -500,7 +545,8 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         "UPDATE properties SET name = $2, timezone = $3, address = $4, check_in_time = $5, check_out_time = $6,
              code_release_hours = $7, requires_verification = $8, entry_instructions = $9, wifi_name = $10,
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
-             house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18
+             house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18,
+             code_valid_before_minutes = $19, code_valid_after_minutes = $20, turnover_minutes = $21
          WHERE id = $1",
         property.id,
         property.name,
@@ -520,6 +566,9 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         &property.notify_channels,
         property.quiet_hours,
         serde_json::to_value(&k.translations).unwrap_or_default(),
+        property.code_valid_before_minutes,
+        property.code_valid_after_minutes,
+        property.turnover_minutes,
     )
     .execute(&mut *conn)
     .await?;
