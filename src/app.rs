@@ -191,6 +191,8 @@ pub fn registry() -> Registry<JobContext> {
         .register::<core::PreArrival>()
         .register::<core::BookingConfirmed>()
         .register::<core::DeliverCodes>()
+        // A stay staff moved (conversation/windows.rs).
+        .register::<core::TellStayMoved>()
         // Message rules (conversation/journey.rs).
         .register::<core::SendRuleMessage>()
         // Staff alerts (conversation/alerts.rs).

@@ -19,6 +19,7 @@ pub mod pre_arrival;
 pub mod replies;
 pub mod router;
 pub mod staff;
+mod windows;
 
 use chrono::{Duration, Utc};
 use serde_json::json;

@@ -127,3 +127,167 @@ async fn a_buffer_out_of_range_or_not_a_number_is_refused_and_changes_nothing() 
     assert_eq!(property["code_valid_before_minutes"], 0);
     assert_eq!(property["code_valid_after_minutes"], 0);
 }
+
+async fn timeline(chat: &Chat, reference: &str) -> Vec<Value> {
+    let booking: Value = chat.app.get(&format!("/api/v1/bookings/{reference}")).await.json().await.unwrap();
+    booking["messages"].as_array().unwrap_or_else(|| panic!("no timeline in {booking}")).clone()
+}
+
+fn send_at(timeline: &[Value], rule: &str) -> DateTime<Utc> {
+    at(&timeline.iter().find(|m| m["rule"] == rule).unwrap_or_else(|| panic!("no {rule} in {timeline:?}"))["send_at"])
+}
+
+async fn patch_booking(chat: &Chat, reference: &str, body: &Value) -> reqwest::Response {
+    chat.app
+        .client
+        .patch(chat.app.url(&format!("/api/v1/bookings/{reference}")))
+        .bearer_auth(TOKEN)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Makes the rule messages due now and sends them.
+async fn rule_messages_go(chat: &Chat) {
+    for kind in ["send_rule_message", "send_message"] {
+        sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = $1 AND state = 'queued'")
+            .bind(kind)
+            .execute(&chat.app.db)
+            .await
+            .unwrap();
+        chat.app.run_jobs().await;
+    }
+}
+
+#[tokio::test]
+async fn late_moves_only_the_end_and_the_check_out_reminder() {
+    let chat = spawn().await;
+    let arrival = local_date_in(2);
+    let departure = arrival + Duration::days(3);
+    book_dates(&chat, "BK-LATE", GUEST, "101", arrival, 3).await;
+    let before = timeline(&chat, "BK-LATE").await;
+
+    let reply = chat.say(MANAGER, "/late room 101 14:00").await;
+    assert_eq!(reply.len(), 1);
+    assert!(
+        reply[0].contains("Check-out moved to") && reply[0].contains("14:00") && reply[0].contains("was 11:00"),
+        "{}",
+        reply[0]
+    );
+    assert_eq!(door_window(&chat, "101").await, (local(arrival, 15, 0), local(departure, 14, 0)), "only the end moved");
+    let booking: Value = chat.app.get("/api/v1/bookings/BK-LATE").await.json().await.unwrap();
+    assert_eq!(at(&booking["check_in_at"]), local(arrival, 15, 0));
+    assert_eq!(at(&booking["check_out_at"]), local(departure, 14, 0));
+    let told = chat.sent_to(GUEST).await;
+    let moved = told.iter().find(|m| m.contains("doorman_stay_moved")).expect("the guest is told");
+    assert!(moved.contains("14:00") && moved.contains("has been changed"), "{moved}");
+
+    let after = timeline(&chat, "BK-LATE").await;
+    assert_eq!(send_at(&after, "pre_arrival"), send_at(&before, "pre_arrival"), "the start's message stays");
+    assert_eq!(send_at(&after, "check_out_reminder"), local(departure, 8, 0));
+    rule_messages_go(&chat).await;
+    let reminder = chat.sent_to(GUEST).await.into_iter().find(|m| m.contains("doorman_check_out_reminder")).unwrap();
+    assert!(reminder.contains("14:00") && !reminder.contains("11:00"), "the reminder tells the new time: {reminder}");
+}
+
+#[tokio::test]
+async fn early_moves_the_start_and_the_pre_arrival_message_and_tells_a_german_guest_in_german() {
+    let chat = spawn().await;
+    let arrival = local_date_in(3);
+    let body = json!({
+        "property_id": chat.property_id, "room": "101",
+        "guest": { "name": "Jonas Weber", "phone": format!("+{GUEST}"), "language": "de" },
+        "check_in": arrival, "check_out": arrival + Duration::days(2), "status": "confirmed"
+    });
+    assert!(chat.app.put("/api/v1/bookings/BK-EARLY", &body).await.status().is_success());
+    chat.app.run_jobs().await;
+    let before = send_at(&timeline(&chat, "BK-EARLY").await, "pre_arrival");
+
+    let reply = chat.say(MANAGER, "/early room 101 12:00").await;
+    assert!(reply[0].contains("Check-in moved to") && reply[0].contains("12:00"), "{}", reply[0]);
+    let (from, until) = door_window(&chat, "101").await;
+    assert_eq!((from, until), (local(arrival, 12, 0), local(arrival + Duration::days(2), 11, 0)));
+    assert_eq!(send_at(&timeline(&chat, "BK-EARLY").await, "pre_arrival"), before - Duration::hours(3));
+    let told = chat.sent_to(GUEST).await;
+    let moved = told.iter().find(|m| m.contains("doorman_stay_moved")).expect("the guest is told");
+    assert!(moved.contains("Ihr Aufenthalt") && moved.contains("12:00"), "{moved}");
+}
+
+#[tokio::test]
+async fn an_overlap_is_refused_with_the_next_bookings_reference_and_changes_nothing() {
+    let chat = spawn().await;
+    let arrival = local_date_in(2);
+    book_dates(&chat, "BK-A", GUEST, "101", arrival, 2).await;
+    book_dates(&chat, "BK-B", "421900000009", "101", arrival + Duration::days(2), 2).await;
+    let windows_before = on_door(&chat, "101").await;
+    let told_before = chat.sent_to(GUEST).await.len();
+
+    // 14:00 and the 120 minutes of turnover reach BK-B's 15:00.
+    let reply = chat.say(MANAGER, "/late room 101 14:00").await;
+    assert_eq!(reply.len(), 1);
+    assert!(reply[0].starts_with("Refused") && reply[0].contains("BK-B") && reply[0].contains("120"), "{}", reply[0]);
+    assert_eq!(on_door(&chat, "101").await, windows_before, "nothing moved on the lock");
+    let booking: Value = chat.app.get("/api/v1/bookings/BK-A").await.json().await.unwrap();
+    assert_eq!(at(&booking["check_out_at"]), local(arrival + Duration::days(2), 11, 0));
+    assert_eq!(chat.sent_to(GUEST).await.len(), told_before, "the guest is told nothing");
+
+    // The previous stay, through the booking API: 409 naming BK-A.
+    let earlier = json!({ "check_in_at": local(arrival + Duration::days(2), 12, 0) });
+    let message = assert_error(patch_booking(&chat, "BK-B", &earlier).await, 409, "conflict").await;
+    assert!(message.contains("BK-A") && message.contains("120 minutes"), "{message}");
+
+    // 12:30 leaves the turnover free: moved.
+    let reply = chat.say(MANAGER, "/late room 101 12:30").await;
+    assert!(reply[0].contains("Check-out moved to"), "{}", reply[0]);
+    let patched =
+        patch_booking(&chat, "BK-B", &json!({ "check_in_at": local(arrival + Duration::days(2), 14, 30) })).await;
+    assert_eq!(patched.status(), 200);
+    let patched: Value = patched.json().await.unwrap();
+    assert_eq!(at(&patched["check_in_at"]), local(arrival + Duration::days(2), 14, 30));
+    assert_eq!(at(&patched["codes"][0]["valid_from"]), local(arrival + Duration::days(2), 14, 30));
+}
+
+#[tokio::test]
+async fn early_and_late_answer_bad_input_with_one_line_and_change_nothing() {
+    let chat = spawn().await;
+    let arrival = local_date_in(2);
+    book_dates(&chat, "BK-1", GUEST, "101", arrival, 2).await;
+    // An ended stay in room 102.
+    let ended = json!({ "property_id": chat.property_id, "room": "102",
+        "guest": { "name": "Old Guest", "phone": "+421900000019" },
+        "check_in_at": Utc::now() - Duration::days(3), "check_out_at": Utc::now() - Duration::hours(2), "status": "confirmed" });
+    assert!(chat.app.put("/api/v1/bookings/BK-OLD", &ended).await.status().is_success());
+    let windows_before = on_door(&chat, "101").await;
+    for (text, expected) in [
+        ("/late room 101 2pm", "Usage: /late room 101 14:00"),
+        ("/late room 101 25:00", "Usage: /late room 101 14:00"),
+        ("/early room 101", "Usage: /early room 101 12:00"),
+        ("/late room 999 14:00", "No room 999"),
+        ("/late room 102 14:00", "Usage: /late room 101 14:00"),
+        ("/early room 102 12:00", "Usage: /early room 101 12:00"),
+    ] {
+        let reply = chat.say(MANAGER, text).await;
+        assert_eq!(reply.len(), 1, "{text}");
+        assert!(reply[0].contains(expected) && !reply[0].contains('\n'), "{text}: {}", reply[0]);
+    }
+    let staff = json!({ "name": "Eva", "phone": "+421900000003", "role": "staff", "property_ids": [chat.property_id] });
+    assert_eq!(chat.app.post("/api/v1/staff", &staff).await.status(), 201);
+    let reply = chat.say("421900000003", "/late room 101 14:00").await;
+    assert!(reply[0].contains("needs the manager role"), "{}", reply[0]);
+    assert_eq!(on_door(&chat, "101").await, windows_before);
+
+    let after_check_in = json!({ "check_out_at": local(arrival, 14, 0) });
+    for (reference, body, status, code) in [
+        ("BK-1", json!({}), 422, "invalid_value"),
+        ("BK-1", after_check_in, 422, "invalid_value"),
+        ("BK-1", json!({ "check_out_at": "tomorrow" }), 422, "invalid_value"),
+        ("BK-1", json!({ "room": "102" }), 422, "invalid_value"),
+        ("BK-OLD", json!({ "check_out_at": Utc::now() + Duration::hours(3) }), 422, "invalid_value"),
+        ("BK-NONE", json!({ "check_out_at": Utc::now() + Duration::hours(3) }), 404, "not_found"),
+    ] {
+        let message = assert_error(patch_booking(&chat, reference, &body).await, status, code).await;
+        assert!(!message.is_empty() && !message.contains('\n'), "{body}: {message}");
+    }
+    assert_eq!(on_door(&chat, "101").await, windows_before);
+}

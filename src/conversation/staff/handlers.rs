@@ -20,6 +20,7 @@ use crate::access::model::CodeKind;
 use crate::access::overview::{self, Day};
 use crate::access::phone::Phone;
 use crate::access::rooms::{self, RoomLookup, RoomRef, Stay};
+use crate::access::windows::{self, StayEdge};
 use crate::access::AccessError;
 use crate::context::JobContext;
 use crate::conversation::commands::{self, Command};
@@ -50,6 +51,20 @@ pub(super) async fn perform(ctx: &JobContext, tx: &mut PgConnection, staff: &Sta
         Command::Login => login(ctx, tx, staff).await,
         Command::SendDraft { id } => decide_draft(tx, staff, id, true).await,
         Command::DropDraft { id } => decide_draft(tx, staff, id, false).await,
+        Command::Early { room, time } => move_stay(tx, staff, &room, StayEdge::CheckIn, time).await,
+        Command::Late { room, time } => move_stay(tx, staff, &room, StayEdge::CheckOut, time).await,
+    }
+}
+
+/// `/early room 101 12:00`, `/late room 101 14:00`: the stay's start or
+/// end moves on every lock, its messages with it; the guest is told.
+async fn move_stay(tx: &mut PgConnection, staff: &StaffMember, name: &str, edge: StayEdge, time: NaiveTime) -> Answer {
+    let room = find_room(tx, staff, name).await?;
+    let name_of = if edge == StayEdge::CheckIn { "early" } else { "late" };
+    let spec = commands::spec(name_of).ok_or(StaffError::Unreadable(commands::Unreadable(None)))?;
+    match windows::move_room_stay(tx, room.room_id, edge, time, staff.actor(), Utc::now()).await? {
+        Ok(moved) => Ok(replies::stay_moved(&moved, edge)),
+        Err(refused) => Err(StaffError::StayNotMoved { spec, room: room.room, refused }),
     }
 }
 
