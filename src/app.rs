@@ -328,6 +328,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 28, "{kinds:?}");
+        assert_eq!(kinds.len(), 29, "{kinds:?}");
     }
 }

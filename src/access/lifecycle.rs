@@ -199,6 +199,40 @@ pub async fn move_property_windows(
     Ok(bookings.len())
 }
 
+/// Ends the live guest codes of a booking by `until` at the latest, on the
+/// lock too (an early departure: the after buffer no longer applies).
+pub async fn end_guest_codes_by(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    until: DateTime<Utc>,
+    actor: Actor,
+) -> AccessResult<()> {
+    let cut = sqlx::query!(
+        r#"UPDATE access_codes SET valid_until = $2, updated_at = now()
+           WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($3) AND (valid_until IS NULL OR valid_until > $2)
+           RETURNING id, lock_id, state AS "state: CodeState""#,
+        booking_id,
+        until,
+        CodeState::LIVE as &[CodeState]
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for code in cut {
+        let subject = Subject {
+            lock_id: Some(code.lock_id),
+            code_id: Some(code.id),
+            booking_id: Some(booking_id),
+            ..Default::default()
+        };
+        audit::record(&mut *conn, actor, "code.window_moved", subject, json!({ "until": until })).await?;
+        if matches!(code.state, CodeState::Programming | CodeState::Set) {
+            queue::enqueue(conn, &UpdateCode { code_id: code.id }, Utc::now()).await?;
+        }
+        queue::enqueue(conn, &ExpireCode { code_id: code.id }, until).await?;
+    }
+    Ok(())
+}
+
 /// A cancelled or pending booking: its codes go, except during the stay,
 /// where they are held (SPEC §3.9) and staff get one alert naming the
 /// booking and the command that revokes it (review M7).

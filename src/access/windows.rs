@@ -10,6 +10,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::alerts::{alert_staff, BookingRef, StaffAlert};
 use super::audit::{self, Actor, Subject};
 use super::error::{AccessError, AccessResult};
 use super::jobs::TellStayMoved;
@@ -35,6 +36,9 @@ pub enum MoveRefused {
     /// The stay is over.
     #[error("the stay has ended")]
     Ended,
+    /// An early departure of a stay that has not begun.
+    #[error("the stay has not begun")]
+    NotBegun,
     /// The booking is cancelled.
     #[error("the booking is cancelled")]
     Cancelled,
@@ -178,8 +182,63 @@ pub async fn move_stay(
     Ok(Ok(moved))
 }
 
+/// How long a guest who has left keeps access (SPEC §11): time to come
+/// back for what they forgot.
+pub const DEPARTURE_GRACE: Duration = Duration::minutes(15);
+
+/// The guest has left early (they said so and confirmed, or staff ran
+/// `/checkout room 101` and confirmed): the stay ends [`DEPARTURE_GRACE`]
+/// from now, its codes' windows end then on every lock (the after buffer no
+/// longer applies), and staff are told the turnover can start. Audited as
+/// `booking.departed`.
+#[tracing::instrument(skip_all, fields(%booking_id))]
+pub async fn record_departure(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<Result<MovedStay, MoveRefused>> {
+    let stay = load_stay(conn, booking_id).await?;
+    let refused = match () {
+        () if stay.status == "cancelled" => Some(MoveRefused::Cancelled),
+        () if stay.check_out_at <= now => Some(MoveRefused::Ended),
+        () if stay.check_in_at > now => Some(MoveRefused::NotBegun),
+        () => None,
+    };
+    if let Some(refused) = refused {
+        return Ok(Err(refused));
+    }
+    let until = (now + DEPARTURE_GRACE).min(stay.check_out_at);
+    sqlx::query!("UPDATE bookings SET check_out_at = $2, updated_at = now() WHERE id = $1", booking_id, until)
+        .execute(&mut *conn)
+        .await?;
+    let subject = Subject { property_id: Some(stay.property_id), booking_id: Some(booking_id), ..Default::default() };
+    let details = json!({ "booked_until": stay.check_out_at, "access_until": until });
+    audit::record(&mut *conn, actor, "booking.departed", subject, details).await?;
+    super::lifecycle::sync_booking_codes(conn, booking_id, actor, now).await?;
+    super::lifecycle::end_guest_codes_by(conn, booking_id, until, actor).await?;
+    let booking = BookingRef {
+        booking_id,
+        guest: stay.guest.clone(),
+        reference: stay.reference.clone(),
+        room: stay.room.clone(),
+    };
+    let alert = StaffAlert::GuestDeparted { booking, access_until: until, timezone: stay.timezone };
+    alert_staff(conn, stay.property_id, alert).await?;
+    Ok(Ok(MovedStay {
+        booking_id,
+        reference: stay.reference,
+        room: stay.room,
+        timezone: stay.timezone,
+        before: (stay.check_in_at, stay.check_out_at),
+        check_in_at: stay.check_in_at,
+        check_out_at: until,
+    }))
+}
+
 /// A booking as a move sees it, its row locked.
 struct StayRow {
+    guest: String,
     property_id: Uuid,
     room_id: Uuid,
     room: String,
@@ -194,9 +253,10 @@ struct StayRow {
 async fn load_stay(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult<StayRow> {
     sqlx::query_as!(
         StayRow,
-        r#"SELECT b.property_id, b.room_id, r.name AS room, b.external_ref AS reference, b.status,
+        r#"SELECT g.name AS guest, b.property_id, b.room_id, r.name AS room, b.external_ref AS reference, b.status,
                b.check_in_at, b.check_out_at, p.timezone AS "timezone: Timezone", p.turnover_minutes
            FROM bookings b JOIN properties p ON p.id = b.property_id JOIN rooms r ON r.id = b.room_id
+               JOIN guests g ON g.id = b.guest_id
            WHERE b.id = $1
            FOR UPDATE OF b"#,
         booking_id

@@ -51,6 +51,8 @@ pub enum Command {
     Early { room: String, time: NaiveTime },
     /// `/late room 101 14:00`: the stay's check-out at 14:00
     Late { room: String, time: NaiveTime },
+    /// `/checkout room 101`: the guest has left
+    Checkout { room: String },
 }
 
 /// Which day `/arrivals` lists.
@@ -147,6 +149,12 @@ pub const COMMANDS: &[Spec] = &[
         role: Role::Manager,
         does: "the stay's check-out at 14:00 on its departure day, on every lock; the guest is told",
     },
+    Spec {
+        name: "checkout",
+        usage: "/checkout room 101",
+        role: Role::Staff,
+        does: "the guest has left: their code stops working 15 minutes after you confirm",
+    },
 ];
 
 /// Why a command could not be read: the usage line of the command, or
@@ -215,6 +223,7 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
             _ => return Err(usage()),
         },
         "revoke" => Command::Revoke { room: room(&rest)? },
+        "checkout" => Command::Checkout { room: room(&rest)? },
         "regen" => Command::Regen { room: room(&rest)? },
         "master" => Command::Master { room: room(&rest)? },
         "status" => Command::Status { room: room(&rest)? },
@@ -264,21 +273,18 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         "cancel" => Command::Cancel,
         "login" => Command::Login,
         "send" | "drop" => draft(&name, &rest).ok_or_else(usage)?,
-        "early" | "late" => {
-            let args: Vec<&str> = rest.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
-            let [room, time] = args.as_slice() else {
-                return Err(usage());
-            };
-            let time = NaiveTime::parse_from_str(time, "%H:%M").map_err(|_| usage())?;
-            let room = (*room).to_owned();
-            if name == "early" {
-                Command::Early { room, time }
-            } else {
-                Command::Late { room, time }
-            }
-        }
+        "early" | "late" => stay_time(&name, &rest).ok_or_else(usage)?,
         _ => return Err(Unreadable(None)),
     })
+}
+
+/// `/early room 101 12:00`, `/late 101 14:00`.
+fn stay_time(name: &str, args: &[&str]) -> Option<Command> {
+    let args: Vec<&str> = args.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
+    let [room, time] = args.as_slice() else { return None };
+    let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
+    let room = (*room).to_owned();
+    Some(if name == "early" { Command::Early { room, time } } else { Command::Late { room, time } })
 }
 
 /// `/send 42`, `/drop #42`.

@@ -291,3 +291,72 @@ async fn early_and_late_answer_bad_input_with_one_line_and_change_nothing() {
     }
     assert_eq!(on_door(&chat, "101").await, windows_before);
 }
+
+#[tokio::test]
+async fn a_guests_request_reaches_the_managers_with_the_command_and_changes_nothing() {
+    let chat = spawn().await;
+    let cleaner =
+        json!({ "name": "Eva", "phone": "+421900000003", "role": "staff", "property_ids": [chat.property_id] });
+    assert_eq!(chat.app.post("/api/v1/staff", &cleaner).await.status(), 201);
+    let arrival = local_date_in(2);
+    book_dates(&chat, "BK-ASK", GUEST, "101", arrival, 3).await;
+    let windows_before = on_door(&chat, "101").await;
+    let before: Value = chat.app.get("/api/v1/bookings/BK-ASK").await.json().await.unwrap();
+
+    let reply = chat.say(GUEST, "Could we have a late check-out? We would like to leave at 14:00").await;
+    assert_eq!(reply, ["I have asked the team whether that is possible. They will let you know; until then your check-in and check-out times stay as booked."]);
+    let alert = chat.sent_to(MANAGER).await.join("\n");
+    assert!(alert.contains("BK-ASK") && alert.contains("check out later"), "{alert}");
+    assert!(alert.contains("/late room 101 14:00"), "the exact command that approves it: {alert}");
+    assert!(chat.sent_to("421900000003").await.iter().all(|m| !m.contains("BK-ASK")), "managers only");
+
+    let reply = chat.say(GUEST, "Können wir früher einchecken?").await;
+    assert!(reply[0].starts_with("Ich habe das Team gefragt"), "{}", reply[0]);
+    let alert = chat.sent_to(MANAGER).await.join("\n");
+    assert!(alert.contains("check in earlier") && alert.contains("/early room 101 12:00"), "{alert}");
+
+    assert_eq!(on_door(&chat, "101").await, windows_before, "nothing changes before a manager approves");
+    let after: Value = chat.app.get("/api/v1/bookings/BK-ASK").await.json().await.unwrap();
+    assert_eq!((&after["check_in_at"], &after["check_out_at"]), (&before["check_in_at"], &before["check_out_at"]));
+
+    // The manager approves with the command they were given.
+    let reply = chat.say(MANAGER, "/late room 101 14:00").await;
+    assert!(reply[0].contains("Check-out moved to"), "{}", reply[0]);
+    let departure = arrival + Duration::days(3);
+    assert_eq!(door_window(&chat, "101").await.1, local(departure, 14, 0));
+}
+
+#[tokio::test]
+async fn an_early_departure_ends_access_15_minutes_later_once_confirmed() {
+    let chat = spawn().await;
+    let booking = chat.book("BK-DEP", GUEST, "101", Duration::hours(-20), json!({})).await;
+    let booked_until = at(&booking["check_out_at"]);
+    chat.book("BK-NEXT", "421900000009", "102", Duration::days(2), json!({})).await;
+
+    let asked = chat.say(MANAGER, "/checkout room 101").await;
+    assert!(asked[0].contains("15 minutes") && asked[0].contains("/confirm"), "{}", asked[0]);
+    assert_eq!(door_window(&chat, "101").await.1, booked_until, "nothing before the confirmation");
+    let token = asked[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let confirmed_at = Utc::now();
+    let done = chat.say(MANAGER, &format!("/confirm {token}")).await;
+    assert!(done[0].contains("stops working at"), "{}", done[0]);
+    chat.app.run_jobs().await;
+    let (_, until) = door_window(&chat, "101").await;
+    let expected = confirmed_at + Duration::minutes(15);
+    assert!((until - expected).num_seconds().abs() < 60, "the lock's window ends 15 minutes later: {until}");
+    let alerts = chat.sent_to(MANAGER).await.join("\n");
+    assert!(alerts.contains("has left") && alerts.contains("turnover of room 101"), "{alerts}");
+
+    for (text, expected) in [
+        ("/checkout", "Usage: /checkout room 101"),
+        ("/checkout room 999", "No room 999"),
+        ("/checkout room 102", "has not begun. Usage: /checkout room 101"),
+        ("/checkout room 101 now", "Usage: /checkout room 101"),
+    ] {
+        let reply = chat.say(MANAGER, text).await;
+        assert_eq!(reply.len(), 1, "{text}");
+        assert!(reply[0].contains(expected) && !reply[0].contains('\n'), "{text}: {}", reply[0]);
+    }
+    let booking: Value = chat.app.get("/api/v1/bookings/BK-NEXT").await.json().await.unwrap();
+    assert_eq!(booking["codes"][0]["state"], "set", "the next stay is untouched");
+}

@@ -59,7 +59,7 @@ pub fn stopped(error: &StaffError) -> String {
 /// usage line, an overlap its reason and the other booking.
 fn stay_not_moved(spec: &'static Spec, room: &str, refused: &MoveRefused) -> String {
     match refused {
-        MoveRefused::NoStay | MoveRefused::Ended | MoveRefused::Cancelled => {
+        MoveRefused::NoStay | MoveRefused::Ended | MoveRefused::Cancelled | MoveRefused::NotBegun => {
             format!("Room {room}: {refused}. {}", Unreadable(Some(spec)).reply())
         }
         MoveRefused::Overlap { .. } => format!("Refused: room {room}'s stay would move, but {refused}."),
@@ -117,6 +117,28 @@ pub fn revoke_summary(room: &RoomRef, stay: &Stay) -> String {
         stay.first_name(),
         room.room,
         when(stay.check_out_at, room.timezone)
+    )
+}
+
+/// What `/checkout` asks to confirm.
+pub fn depart_summary(room: &RoomRef, stay: &Stay) -> String {
+    format!(
+        "This ends the access of {} in room {} ({}, booked until {}) {} minutes after you confirm.",
+        stay.first_name(),
+        room.room,
+        stay.reference,
+        when(stay.check_out_at, room.timezone),
+        crate::access::windows::DEPARTURE_GRACE.num_minutes()
+    )
+}
+
+/// `/checkout` confirmed.
+pub fn departed(moved: &MovedStay) -> String {
+    format!(
+        "Room {} ({}): the code stops working at {} on every lock; staff are told and the turnover can start.",
+        moved.room,
+        moved.reference,
+        clock(moved.check_out_at, moved.timezone)
     )
 }
 
