@@ -108,6 +108,11 @@ pub enum StaffAlert {
     /// A booking's contact data did not parse (`fields`: `phone`, `email`):
     /// the booking and its codes were stored without it.
     ContactRejected { booking_id: Uuid, reference: String, room: String, fields: Vec<String> },
+    /// A guest asked to come earlier (`edge` `check_in`) or leave later
+    /// (`check_out`); `command` approves it. Told to managers only.
+    StayChangeRequested { booking: BookingRef, stay: StayTimes, edge: String, command: String, wrote: String },
+    /// A guest has left early; their access ends at `access_until`.
+    GuestDeparted { booking: BookingRef, access_until: DateTime<Utc>, timezone: Timezone },
 }
 
 /// The booking an alert is about.
@@ -169,6 +174,12 @@ pub enum Suspicious {
 }
 
 impl StaffAlert {
+    /// Whether only the property's managers (and admins) are told: what
+    /// only a manager can act on.
+    pub fn managers_only(&self) -> bool {
+        matches!(self, Self::StayChangeRequested { .. })
+    }
+
     /// Names the problem: staff get one alert per problem (the keys are the
     /// ones alerts always had, so none repeats across an upgrade).
     pub fn problem(&self) -> String {
@@ -209,6 +220,10 @@ impl StaffAlert {
             Self::VanishedDuringStay { booking_id, .. } => format!("vanished:{booking_id}"),
             Self::UnknownUnit { integration_id, unit, .. } => format!("unknown_unit:{integration_id}:{unit}"),
             Self::ContactRejected { booking_id, .. } => format!("bad_contact:{booking_id}"),
+            Self::GuestDeparted { booking, .. } => format!("departed:{}", booking.booking_id),
+            Self::StayChangeRequested { booking, edge, command, .. } => {
+                format!("stay_change:{}:{edge}:{command}", booking.booking_id)
+            }
             Self::GuestUnreachable { booking, .. } => format!("unreachable:{}", booking.booking_id),
             // The same problems are told once, whichever check finds them.
             Self::NotReady { booking, problems, .. } => {

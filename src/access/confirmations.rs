@@ -32,6 +32,13 @@ pub enum Pending {
         /// The room's name.
         room: String,
     },
+    /// The guest has left: their access ends 15 minutes later.
+    Depart {
+        /// The booking.
+        booking_id: Uuid,
+        /// The room's name.
+        room: String,
+    },
     /// Remove codes doorman did not set: `(lock, provider's code id)`.
     Purge {
         /// The codes.

@@ -186,6 +186,24 @@ impl Job for DeliverCodes {
     }
 }
 
+/// Tell a booking's guest that staff moved their stay (SPEC §11), once per
+/// `key` (the new times).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TellStayMoved {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// Makes the message once.
+    pub key: String,
+}
+
+impl Job for TellStayMoved {
+    const KIND: &'static str = "tell_stay_moved";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", Self::KIND, self.booking_id, self.key))
+    }
+}
+
 /// Tell a property's staff something: one alert per problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StoredAlertStaff")]

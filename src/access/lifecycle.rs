@@ -19,6 +19,7 @@ use super::error::{AccessError, AccessResult};
 use super::generate::DeviceConstraints;
 use super::generate::{generate, CodeRules};
 use super::model::{BookingStatus, CodeFormat, CodeKind, CodeState, LockStatus, ProviderKind};
+use super::stay::lock_window;
 use crate::access::jobs::{
     BookingConfirmed, CheckCodesSet, CheckGuestReachable, DeliverCodes, ExpireCode, ProgramCode, RemoveCode, UpdateCode,
 };
@@ -88,11 +89,27 @@ struct BookingWindow {
     codes_revoked_at: Option<DateTime<Utc>>,
     /// Whether it has a guest code that is live (a new booking has none).
     has_live_codes: bool,
+    /// The property's `code_valid_before_minutes`.
+    before_minutes: i32,
+    /// The property's `code_valid_after_minutes`.
+    after_minutes: i32,
 }
 
 impl BookingWindow {
     fn in_progress(&self, now: DateTime<Utc>) -> bool {
         self.check_in_at <= now && now < self.check_out_at
+    }
+
+    /// When the guest's code opens the lock: check-in less the property's
+    /// buffer (SPEC §11; the guest is still told the check-in time).
+    fn lock_from(&self) -> DateTime<Utc> {
+        lock_window(self.check_in_at, self.check_out_at, self.before_minutes, self.after_minutes).0
+    }
+
+    /// When the guest's code stops opening the lock: check-out plus the
+    /// property's buffer.
+    fn lock_until(&self) -> DateTime<Utc> {
+        lock_window(self.check_in_at, self.check_out_at, self.before_minutes, self.after_minutes).1
     }
 }
 
@@ -150,6 +167,70 @@ pub async fn sync_booking_codes(
             Ok(jobs.enqueue(conn).await?)
         }
     }
+}
+
+/// A property's buffers changed (SPEC §11): the live guest codes of its
+/// stays that have not ended get the new window on the lock; their values
+/// stay. Returns how many bookings were looked at.
+#[tracing::instrument(skip_all, fields(%property_id))]
+pub async fn move_property_windows(
+    conn: &mut PgConnection,
+    property_id: Uuid,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<usize> {
+    let bookings = sqlx::query_scalar!(
+        "SELECT id FROM bookings WHERE property_id = $1 AND status = 'confirmed' AND check_out_at > $2
+         ORDER BY check_in_at, id",
+        property_id,
+        now
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for booking_id in &bookings {
+        let booking = load_booking(conn, *booking_id).await?;
+        if !booking.has_live_codes {
+            continue;
+        }
+        for code in live_guest_codes(conn, booking.id).await? {
+            move_window(conn, &booking, &code, actor).await?;
+        }
+    }
+    Ok(bookings.len())
+}
+
+/// Ends the live guest codes of a booking by `until` at the latest, on the
+/// lock too (an early departure: the after buffer no longer applies).
+pub async fn end_guest_codes_by(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    until: DateTime<Utc>,
+    actor: Actor,
+) -> AccessResult<()> {
+    let cut = sqlx::query!(
+        r#"UPDATE access_codes SET valid_until = $2, updated_at = now()
+           WHERE booking_id = $1 AND kind = 'guest' AND state = ANY($3) AND (valid_until IS NULL OR valid_until > $2)
+           RETURNING id, lock_id, state AS "state: CodeState""#,
+        booking_id,
+        until,
+        CodeState::LIVE as &[CodeState]
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for code in cut {
+        let subject = Subject {
+            lock_id: Some(code.lock_id),
+            code_id: Some(code.id),
+            booking_id: Some(booking_id),
+            ..Default::default()
+        };
+        audit::record(&mut *conn, actor, "code.window_moved", subject, json!({ "until": until })).await?;
+        if matches!(code.state, CodeState::Programming | CodeState::Set) {
+            queue::enqueue(conn, &UpdateCode { code_id: code.id }, Utc::now()).await?;
+        }
+        queue::enqueue(conn, &ExpireCode { code_id: code.id }, until).await?;
+    }
+    Ok(())
 }
 
 /// A cancelled or pending booking: its codes go, except during the stay,
@@ -546,8 +627,8 @@ fn guest_code<'a>(booking: &'a BookingWindow, lock: &'a LockSlot) -> NewCode<'a>
         booking_ref: Some(&booking.external_ref),
         staff_id: None,
         label: None,
-        valid_from: booking.check_in_at,
-        valid_until: Some(booking.check_out_at),
+        valid_from: booking.lock_from(),
+        valid_until: Some(booking.lock_until()),
     }
 }
 
@@ -688,7 +769,8 @@ async fn move_window(
     code: &LiveCode,
     actor: Actor,
 ) -> AccessResult<()> {
-    if code.valid_from == booking.check_in_at && code.valid_until == Some(booking.check_out_at) {
+    let (from, until) = (booking.lock_from(), booking.lock_until());
+    if code.valid_from == from && code.valid_until == Some(until) {
         return Ok(());
     }
     // The state as of this update (the row lock orders it against a
@@ -698,8 +780,8 @@ async fn move_window(
         r#"UPDATE access_codes SET valid_from = $2, valid_until = $3, updated_at = now() WHERE id = $1
            RETURNING state AS "state: CodeState""#,
         code.id,
-        booking.check_in_at,
-        booking.check_out_at,
+        from,
+        until,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -711,7 +793,7 @@ async fn move_window(
     };
     let details = json!({
         "from": [code.valid_from, code.valid_until],
-        "to": [booking.check_in_at, booking.check_out_at],
+        "to": [from, until],
     });
     audit::record(&mut *conn, actor, "code.window_moved", subject, details).await?;
     // A pending code is programmed with the window it has then; a code on
@@ -719,7 +801,7 @@ async fn move_window(
     if matches!(state, CodeState::Programming | CodeState::Set) {
         queue::enqueue(conn, &UpdateCode { code_id: code.id }, Utc::now()).await?;
     }
-    queue::enqueue(conn, &ExpireCode { code_id: code.id }, booking.check_out_at).await?;
+    queue::enqueue(conn, &ExpireCode { code_id: code.id }, until).await?;
     Ok(())
 }
 
@@ -783,8 +865,8 @@ async fn manual_window(
         }
         None => None,
     };
-    let valid_from = manual.valid_from.or(booking.as_ref().map(|b| b.check_in_at)).unwrap_or(now);
-    let valid_until = manual.valid_until.or(booking.as_ref().map(|b| b.check_out_at));
+    let valid_from = manual.valid_from.or(booking.as_ref().map(BookingWindow::lock_from)).unwrap_or(now);
+    let valid_until = manual.valid_until.or(booking.as_ref().map(BookingWindow::lock_until));
     match (manual.kind, valid_until) {
         (CodeKind::Standalone | CodeKind::Guest, None) => {
             return Err(AccessError::invalid("valid_until", "required for standalone codes"));
@@ -806,7 +888,8 @@ async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult
         r#"SELECT b.id, b.external_ref, b.property_id, b.room_id, b.check_in_at, b.check_out_at,
                b.status AS "status: BookingStatus", p.code_release_hours AS release_hours, b.codes_revoked_at,
                EXISTS (SELECT 1 FROM access_codes c
-                       WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state = ANY($2)) AS "has_live_codes!"
+                       WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state = ANY($2)) AS "has_live_codes!",
+               p.code_valid_before_minutes AS before_minutes, p.code_valid_after_minutes AS after_minutes
            FROM bookings b JOIN properties p ON p.id = b.property_id WHERE b.id = $1"#,
         booking_id,
         CodeState::LIVE as &[CodeState]

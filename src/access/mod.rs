@@ -31,5 +31,6 @@ pub mod staff;
 pub mod stay;
 pub mod timezone;
 pub mod today;
+pub mod windows;
 
 pub use error::{AccessError, AccessResult};

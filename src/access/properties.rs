@@ -173,6 +173,14 @@ pub struct Property {
     /// A lock under this battery level (percent) is not ready for an
     /// arrival (SPEC §12; default 25).
     pub battery_alert_percent: i32,
+    /// Minutes the guest's code opens the lock before check-in (SPEC §11);
+    /// the guest is still told the check-in time.
+    pub code_valid_before_minutes: i32,
+    /// Minutes the guest's code still opens the lock after check-out.
+    pub code_valid_after_minutes: i32,
+    /// The least gap between two stays of a room that `/early` and `/late`
+    /// keep, for the turnover.
+    pub turnover_minutes: i32,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -199,7 +207,8 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
              requires_verification, entry_instructions, wifi_name, wifi_password, parking, directions,
              checkout_instructions, house_rules, notify_channels, knowledge_translations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         RETURNING id, quiet_hours, battery_alert_percent",
+         RETURNING id, quiet_hours, battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes,
+             turnover_minutes",
         new.name,
         new.timezone.name(),
         new.address,
@@ -232,6 +241,9 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         notify_channels: new.notify_channels.clone(),
         quiet_hours: row.quiet_hours,
         battery_alert_percent: row.battery_alert_percent,
+        code_valid_before_minutes: row.code_valid_before_minutes,
+        code_valid_after_minutes: row.code_valid_after_minutes,
+        turnover_minutes: row.turnover_minutes,
         created_at: Utc::now(),
     })
 }
@@ -243,7 +255,7 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
-               battery_alert_percent, created_at
+               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -260,7 +272,7 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
-               battery_alert_percent, created_at
+               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -289,6 +301,9 @@ struct PropertyRow {
     quiet_hours: Option<String>,
     knowledge_translations: serde_json::Value,
     battery_alert_percent: i32,
+    code_valid_before_minutes: i32,
+    code_valid_after_minutes: i32,
+    turnover_minutes: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -316,6 +331,9 @@ impl From<PropertyRow> for Property {
             notify_channels: row.notify_channels,
             quiet_hours: row.quiet_hours,
             battery_alert_percent: row.battery_alert_percent,
+            code_valid_before_minutes: row.code_valid_before_minutes,
+            code_valid_after_minutes: row.code_valid_after_minutes,
+            turnover_minutes: row.turnover_minutes,
             created_at: row.created_at,
         }
     }
@@ -347,6 +365,12 @@ pub struct PropertyChanges {
     pub quiet_hours: Option<Option<super::journey::QuietHours>>,
     /// The battery level under which a lock is not ready for an arrival.
     pub battery_alert_percent: Option<i32>,
+    /// Minutes before check-in the code opens the lock, 0 to 1440.
+    pub code_valid_before_minutes: Option<i32>,
+    /// Minutes after check-out the code still opens the lock, 0 to 1440.
+    pub code_valid_after_minutes: Option<i32>,
+    /// The least gap between two stays of a room, 0 to 1440.
+    pub turnover_minutes: Option<i32>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -446,6 +470,17 @@ pub fn check_release_hours(hours: i32) -> AccessResult<i32> {
     Ok(hours)
 }
 
+/// The most minutes a buffer or a turnover may be: a day.
+pub const MAX_WINDOW_MINUTES: i32 = 1440;
+
+/// Minutes of a buffer or a turnover for the field `field`: 0 to 1440.
+pub fn check_window_minutes(field: &str, minutes: i32) -> AccessResult<i32> {
+    if !(0..=MAX_WINDOW_MINUTES).contains(&minutes) {
+        return Err(AccessError::invalid(field, "between 0 and 1440 minutes"));
+    }
+    Ok(minutes)
+}
+
 /// The channels guest messages use: each one of [`NewProperty::CHANNELS`].
 pub fn check_notify_channels(channels: Vec<String>) -> AccessResult<Vec<String>> {
     if let Some(bad) = channels.iter().find(|c| !NewProperty::CHANNELS.contains(&c.as_str())) {
@@ -480,6 +515,10 @@ pub async fn update_property(
     let subject = super::audit::Subject { property_id: Some(id), ..Default::default() };
     let details = serde_json::json!({ "changed": changed });
     super::audit::record(&mut *conn, actor, "property.updated", subject, details).await?;
+    if changed.iter().any(|c| c.starts_with("code_valid_")) {
+        // SPEC §11: the live codes of stays not yet over follow the buffers.
+        super::lifecycle::move_property_windows(&mut *conn, id, actor, Utc::now()).await?;
+    }
     Ok(property)
 }
 
@@ -506,6 +545,11 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     set(&mut changed, "quiet_hours", &mut property.quiet_hours, &quiet);
     let battery = &changes.battery_alert_percent;
     set(&mut changed, "battery_alert_percent", &mut property.battery_alert_percent, battery);
+    let before = &changes.code_valid_before_minutes;
+    set(&mut changed, "code_valid_before_minutes", &mut property.code_valid_before_minutes, before);
+    let after = &changes.code_valid_after_minutes;
+    set(&mut changed, "code_valid_after_minutes", &mut property.code_valid_after_minutes, after);
+    set(&mut changed, "turnover_minutes", &mut property.turnover_minutes, &changes.turnover_minutes);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -517,7 +561,8 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
              code_release_hours = $7, requires_verification = $8, entry_instructions = $9, wifi_name = $10,
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
              house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18,
-             battery_alert_percent = $19
+             battery_alert_percent = $19, code_valid_before_minutes = $20, code_valid_after_minutes = $21,
+             turnover_minutes = $22
          WHERE id = $1",
         property.id,
         property.name,
@@ -538,6 +583,9 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         property.quiet_hours,
         serde_json::to_value(&k.translations).unwrap_or_default(),
         property.battery_alert_percent,
+        property.code_valid_before_minutes,
+        property.code_valid_after_minutes,
+        property.turnover_minutes,
     )
     .execute(&mut *conn)
     .await?;

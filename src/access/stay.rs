@@ -56,6 +56,21 @@ impl Stay {
     }
 }
 
+/// The window a guest's code has on the lock: the stay widened by the
+/// property's `code_valid_before_minutes` and `code_valid_after_minutes`
+/// (SPEC §11). The times told to the guest stay the stay's own.
+pub fn lock_window(
+    check_in_at: DateTime<Utc>,
+    check_out_at: DateTime<Utc>,
+    before_minutes: i32,
+    after_minutes: i32,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        check_in_at - Duration::minutes(i64::from(before_minutes.max(0))),
+        check_out_at + Duration::minutes(i64::from(after_minutes.max(0))),
+    )
+}
+
 /// The instant a wall-clock time in `tz` stands for. An ambiguous time (the
 /// hour repeated when clocks go back) is its first occurrence; a time that
 /// does not exist (skipped when clocks go forward) moves forward by the gap,

@@ -307,6 +307,12 @@ async fn carry_out(
             }
             Ok("removing")
         }
+        Pending::Depart { booking_id, .. } => {
+            crate::access::windows::record_departure(tx, *booking_id, actor, now)
+                .await?
+                .map_err(crate::access::AccessError::from)?;
+            Ok("departed")
+        }
     }
 }
 

@@ -59,9 +59,7 @@ pub fn render(alert: &StaffAlert) -> String {
         ),
         LockUnreachable { lock, error, codes_waiting, .. } => lock_unreachable(lock, error, *codes_waiting),
         LockOffline { lock, .. } => format!("Lock {lock} is offline."),
-        LowBattery { lock, percent, .. } => {
-            format!("Lock {lock} has a low battery{}.", percent.map_or(String::new(), |b| format!(" ({b} %)")))
-        }
+        LowBattery { lock, percent, .. } => low_battery(lock, percent.map(|b| b.to_string())),
         LowKeypadBattery { lock, .. } => format!("The keypad of lock {lock} has a low battery."),
         CodeFailedOnDevice { lock, reason, .. } => format!("A code on lock {lock} stopped working at the provider: {reason}"),
         SuspiciousUse { lock, what, at, .. } => {
@@ -80,6 +78,8 @@ pub fn render(alert: &StaffAlert) -> String {
         ),
         UnknownUnit { channel_manager, unit, reference, .. } => unknown_unit(channel_manager, unit, reference),
         ContactRejected { reference, room, fields, .. } => contact_rejected(reference, room, fields),
+        GuestDeparted { booking, access_until, timezone } => departed(booking, timezone.short_time(*access_until)),
+        StayChangeRequested { booking, stay, edge, command, wrote } => stay_change(booking, stay, edge, command, wrote),
         GuestUnreachable { booking, property_id, check_in_at, timezone } => unreachable(booking, *property_id, *check_in_at, *timezone),
         NotReady { booking, check_in_at, timezone, problems } => not_ready(booking, *check_in_at, *timezone, problems),
         ReadyAgain { booking, .. } => format!("{} is ready again: every lock online, charged and holding the code.", who(booking)),
@@ -168,6 +168,26 @@ fn not_ready(
         })
         .collect();
     format!("{} checks in {} and is not ready:\n{}", who(booking), timezone.short_time(check_in_at), lines.join("\n"))
+}
+
+fn low_battery(lock: &str, percent: Option<String>) -> String {
+    format!("Lock {lock} has a low battery{}.", percent.map_or(String::new(), |b| format!(" ({b} %)")))
+}
+
+fn departed(booking: &BookingRef, until: String) -> String {
+    format!(
+        "{} has left: their code stops working at {until}. The turnover of room {} can start.",
+        who(booking),
+        booking.room
+    )
+}
+
+fn stay_change(booking: &BookingRef, stay: &StayTimes, edge: &str, command: &str, wrote: &str) -> String {
+    let asks = match edge {
+        "check_in" => format!("to check in earlier than {}", stay.timezone.short_time(stay.check_in_at)),
+        _ => format!("to check out later than {}", stay.timezone.short_time(stay.check_out_at)),
+    };
+    format!("{} asks {asks}: \"{}\". Nothing changes until you approve it: {command}", who(booking), quote(wrote))
 }
 
 /// `Ana Novak (BK-1, room 101)`.

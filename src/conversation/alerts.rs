@@ -113,8 +113,10 @@ pub async fn alert_staff(
     let staff = sqlx::query!(
         "SELECT s.id, s.phone, s.telegram_user_id FROM staff s
          WHERE s.active AND (s.role = 'admin'
-             OR EXISTS (SELECT 1 FROM staff_properties sp WHERE sp.staff_id = s.id AND sp.property_id = $1))",
-        property_id
+             OR EXISTS (SELECT 1 FROM staff_properties sp WHERE sp.staff_id = s.id AND sp.property_id = $1
+                        AND (NOT $2 OR sp.role = 'manager')))",
+        property_id,
+        alert.managers_only()
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -47,6 +47,12 @@ pub enum Command {
     SendDraft { id: i64 },
     /// `/drop 42`: drop a draft message
     DropDraft { id: i64 },
+    /// `/early room 101 12:00`: the next stay's check-in at 12:00
+    Early { room: String, time: NaiveTime },
+    /// `/late room 101 14:00`: the stay's check-out at 14:00
+    Late { room: String, time: NaiveTime },
+    /// `/checkout room 101`: the guest has left
+    Checkout { room: String },
 }
 
 /// Which day `/arrivals` lists.
@@ -131,6 +137,24 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec { name: "send", usage: "/send 42", role: Role::Staff, does: "send draft 42 to its guest" },
     Spec { name: "drop", usage: "/drop 42", role: Role::Staff, does: "drop draft 42: the guest gets nothing" },
+    Spec {
+        name: "early",
+        usage: "/early room 101 12:00",
+        role: Role::Manager,
+        does: "the next stay's check-in at 12:00 on its arrival day, on every lock; the guest is told",
+    },
+    Spec {
+        name: "late",
+        usage: "/late room 101 14:00",
+        role: Role::Manager,
+        does: "the stay's check-out at 14:00 on its departure day, on every lock; the guest is told",
+    },
+    Spec {
+        name: "checkout",
+        usage: "/checkout room 101",
+        role: Role::Staff,
+        does: "the guest has left: their code stops working 15 minutes after you confirm",
+    },
 ];
 
 /// Why a command could not be read: the usage line of the command, or
@@ -199,6 +223,7 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
             _ => return Err(usage()),
         },
         "revoke" => Command::Revoke { room: room(&rest)? },
+        "checkout" => Command::Checkout { room: room(&rest)? },
         "regen" => Command::Regen { room: room(&rest)? },
         "master" => Command::Master { room: room(&rest)? },
         "status" => Command::Status { room: room(&rest)? },
@@ -248,8 +273,18 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         "cancel" => Command::Cancel,
         "login" => Command::Login,
         "send" | "drop" => draft(&name, &rest).ok_or_else(usage)?,
+        "early" | "late" => stay_time(&name, &rest).ok_or_else(usage)?,
         _ => return Err(Unreadable(None)),
     })
+}
+
+/// `/early room 101 12:00`, `/late 101 14:00`.
+fn stay_time(name: &str, args: &[&str]) -> Option<Command> {
+    let args: Vec<&str> = args.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
+    let [room, time] = args.as_slice() else { return None };
+    let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
+    let room = (*room).to_owned();
+    Some(if name == "early" { Command::Early { room, time } } else { Command::Late { room, time } })
 }
 
 /// `/send 42`, `/drop #42`.
@@ -313,10 +348,22 @@ mod tests {
             ("/code 101", "/code 101 show"),
             ("/link BK-1", "/link BK-10234 +421900000000"),
             ("/arrivals someday", "/arrivals today"),
+            ("/late room 101 2pm", "/late room 101 14:00"),
+            ("/late room 101 25:00", "/late room 101 14:00"),
+            ("/early room 101", "/early room 101 12:00"),
+            ("/early 12:00", "/early room 101 12:00"),
         ] {
             let reply = parse(text).unwrap_err().reply();
             assert!(reply.starts_with(&format!("Usage: {usage}")), "{text}: {reply}");
         }
+        assert_eq!(
+            parse("/late room 101 14:00"),
+            Ok(Command::Late { room: "101".into(), time: NaiveTime::from_hms_opt(14, 0, 0).unwrap() })
+        );
+        assert_eq!(
+            parse("/EARLY 7 09:30"),
+            Ok(Command::Early { room: "7".into(), time: NaiveTime::from_hms_opt(9, 30, 0).unwrap() })
+        );
         assert_eq!(parse("/send 42"), Ok(Command::SendDraft { id: 42 }));
         assert_eq!(parse("/drop #7"), Ok(Command::DropDraft { id: 7 }));
         assert!(parse("/send x").unwrap_err().reply().starts_with("Usage: /send 42"));

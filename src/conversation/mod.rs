@@ -19,6 +19,8 @@ pub mod pre_arrival;
 pub mod replies;
 pub mod router;
 pub mod staff;
+mod stay_change;
+mod windows;
 
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -35,6 +37,7 @@ use crate::access::codes::reveal::{reveal_booking_codes, Audience};
 use crate::access::locks::{name_in, LockNames};
 use crate::access::model::{BookingStatus, CodeState};
 use crate::access::release::Release;
+use crate::access::windows::StayEdge;
 use crate::channels::{outbox, Channel, Content, InboundMessage, Outgoing};
 use crate::context::JobContext;
 use crate::jobs::{queue, JobError};
@@ -144,6 +147,13 @@ async fn read_intent(
     if RESEND_WORDS.iter().any(|w| folded.trim() == *w) {
         return Ok(Intent::Access);
     }
+    // "Could we arrive early?" left unsure: a request for staff, never a
+    // question for the model (SPEC §11).
+    match stay_change::asks_to_move(routed, body) {
+        Some(StayEdge::CheckIn) if routed == Intent::Unknown => return Ok(Intent::CheckinTime),
+        Some(StayEdge::CheckOut) if routed == Intent::Unknown => return Ok(Intent::Checkout),
+        _ => {}
+    }
     if routed == Intent::Unknown {
         if let Some(booking) = guest.and_then(|g| g.booking.as_ref()) {
             if follows_a_lock_problem(tx, booking.id, body).await? {
@@ -230,6 +240,11 @@ impl<'a> Conversation<'a> {
         let localized = guest.booking.as_ref().map(|b| b.in_language(self.language));
         let booking = localized.as_ref();
         let now = Utc::now();
+        if let Some(b) = booking.filter(|b| b.status != BookingStatus::Cancelled && b.check_out_at > now) {
+            if let Some(edge) = stay_change::asks_to_move(intent, body) {
+                return self.ask_team_to_move(tx, guest, b, edge, body).await;
+            }
+        }
         let replies = match (intent, booking) {
             (Intent::Greeting, _) => vec![self.greeting(guest, booking)],
             (Intent::Access, Some(b)) => {
@@ -403,6 +418,32 @@ impl<'a> Conversation<'a> {
             lines.push(say("lock_problem_code_not_set", &[]));
         }
         Ok(vec![lines.join("\n\n")])
+    }
+
+    /// "Can we leave later?": the managers get the request and the command
+    /// that approves it; the guest is told the team was asked. Nothing moves.
+    async fn ask_team_to_move(
+        &self,
+        tx: &mut PgConnection,
+        guest: &GuestContext,
+        b: &BookingContext,
+        edge: StayEdge,
+        body: &str,
+    ) -> Result<Vec<Outgoing>, JobError> {
+        let (current, name) = match edge {
+            StayEdge::CheckIn => (b.check_in_at, "check_in"),
+            StayEdge::CheckOut => (b.check_out_at, "check_out"),
+        };
+        let named = stay_change::time_named(body);
+        let alert = StaffAlert::StayChangeRequested {
+            booking: booking_ref(guest, b),
+            stay: StayTimes { check_in_at: b.check_in_at, check_out_at: b.check_out_at, timezone: b.timezone },
+            edge: name.to_owned(),
+            command: stay_change::approving_command(edge, &b.room, current, b.timezone, named),
+            wrote: body.to_owned(),
+        };
+        alerts::alert_staff(tx, &self.ctx.senders, b.property_id, &alert).await?;
+        Ok(vec![self.reply(text(self.language, "early_late_asked", &[]))])
     }
 
     async fn missing(

@@ -48,6 +48,7 @@ use super::error::ErrorBody;
         api::bookings::list,
         api::bookings::upsert,
         api::bookings::show,
+        api::bookings::update,
         api::integrations::create,
         api::trail::audit,
         api::trail::notifications,

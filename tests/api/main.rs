@@ -31,3 +31,4 @@ mod sms_email;
 mod staff;
 mod staff_commands;
 mod trail;
+mod windows;

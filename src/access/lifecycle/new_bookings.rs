@@ -46,7 +46,7 @@ pub struct NewBooking {
 }
 
 impl NewBooking {
-    fn window(&self) -> BookingWindow {
+    fn window(&self, buffers: (i32, i32)) -> BookingWindow {
         BookingWindow {
             id: self.id,
             external_ref: self.external_ref.clone(),
@@ -58,6 +58,8 @@ impl NewBooking {
             release_hours: self.release_hours,
             codes_revoked_at: None,
             has_live_codes: false,
+            before_minutes: buffers.0,
+            after_minutes: buffers.1,
         }
     }
 }
@@ -75,7 +77,14 @@ pub async fn issue_for_new_bookings(
     };
     let one_room = bookings.iter().all(|b| b.property_id == first.property_id && b.room_id == first.room_id);
     let locks = booking_locks(conn, first.property_id, first.room_id).await?;
-    let windows: Vec<BookingWindow> = bookings.iter().map(NewBooking::window).collect();
+    let buffers = sqlx::query!(
+        "SELECT code_valid_before_minutes, code_valid_after_minutes FROM properties WHERE id = $1",
+        first.property_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let buffers = (buffers.code_valid_before_minutes, buffers.code_valid_after_minutes);
+    let windows: Vec<BookingWindow> = bookings.iter().map(|b| b.window(buffers)).collect();
     let plan = match (one_room, locks.is_empty()) {
         (false, _) => None,
         (true, true) => Some(Vec::new()),
@@ -167,8 +176,8 @@ async fn insert_codes(
             lock_ids.push(lock.id);
             codes.push(value.clone());
             booking_ids.push(window.id);
-            from.push(window.check_in_at);
-            until.push(window.check_out_at);
+            from.push(window.lock_from());
+            until.push(window.lock_until());
         }
     }
     // As `insert_code`: a value the device holds unmanaged, or live on the
@@ -211,12 +220,12 @@ async fn insert_codes(
             "lock": lock.name,
             "booking_ref": window.external_ref,
             "code": mask(&row.code),
-            "valid_from": window.check_in_at,
-            "valid_until": window.check_out_at,
+            "valid_from": window.lock_from(),
+            "valid_until": window.lock_until(),
         });
         events.add(actor, "code.created", subject, details);
         jobs.add(&ProgramCode { code_id: row.id }, Utc::now())?;
-        jobs.add(&ExpireCode { code_id: row.id }, window.check_out_at)?;
+        jobs.add(&ExpireCode { code_id: row.id }, window.lock_until())?;
     }
     events.write(conn).await?;
     Ok(windows.iter().filter(|w| got.get(&w.id).copied().unwrap_or(0) < locks.len()).map(|w| w.id).collect())

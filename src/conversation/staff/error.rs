@@ -4,6 +4,7 @@
 //! is a failure (the job retries).
 
 use crate::access::model::Role;
+use crate::access::windows::MoveRefused;
 use crate::access::AccessError;
 use crate::conversation::commands::{Spec, Unreadable};
 use crate::jobs::JobError;
@@ -46,6 +47,15 @@ pub enum StaffError {
     /// `/send` or `/drop` of a number that is no draft of the sender's
     /// properties (any more).
     NoDraft(i64),
+    /// `/early` or `/late` refused to move the stay; nothing changed.
+    StayNotMoved {
+        /// The command.
+        spec: &'static Spec,
+        /// The room typed.
+        room: String,
+        /// Why.
+        refused: MoveRefused,
+    },
     /// The database or a provider failed: the command is retried.
     Failed(JobError),
 }

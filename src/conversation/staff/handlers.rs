@@ -20,6 +20,7 @@ use crate::access::model::CodeKind;
 use crate::access::overview::{self, Day};
 use crate::access::phone::Phone;
 use crate::access::rooms::{self, RoomLookup, RoomRef, Stay};
+use crate::access::windows::{self, MoveRefused, StayEdge};
 use crate::access::AccessError;
 use crate::context::JobContext;
 use crate::conversation::commands::{self, Command};
@@ -50,6 +51,40 @@ pub(super) async fn perform(ctx: &JobContext, tx: &mut PgConnection, staff: &Sta
         Command::Login => login(ctx, tx, staff).await,
         Command::SendDraft { id } => decide_draft(tx, staff, id, true).await,
         Command::DropDraft { id } => decide_draft(tx, staff, id, false).await,
+        Command::Early { room, time } => move_stay(tx, staff, &room, StayEdge::CheckIn, time).await,
+        Command::Late { room, time } => move_stay(tx, staff, &room, StayEdge::CheckOut, time).await,
+        Command::Checkout { room } => checkout(tx, staff, &room).await,
+    }
+}
+
+/// `/checkout room 101`: the stay in progress ends 15 minutes after the
+/// confirmation.
+async fn checkout(tx: &mut PgConnection, staff: &StaffMember, name: &str) -> Answer {
+    let (room, stay) = find_stay(tx, staff, name).await?;
+    let now = Utc::now();
+    let refused = match &stay {
+        None => Some(MoveRefused::NoStay),
+        Some(stay) if stay.check_in_at > now => Some(MoveRefused::NotBegun),
+        Some(_) => None,
+    };
+    let spec = commands::spec("checkout").ok_or(StaffError::Unreadable(commands::Unreadable(None)))?;
+    if let Some(refused) = refused {
+        return Err(StaffError::StayNotMoved { spec, room: room.room, refused });
+    }
+    let Some(stay) = stay else { return Err(StaffError::NoStay(room.room)) };
+    let pending = Pending::Depart { booking_id: stay.booking_id, room: room.room.clone() };
+    ask(tx, staff, &pending, &replies::depart_summary(&room, &stay)).await
+}
+
+/// `/early room 101 12:00`, `/late room 101 14:00`: the stay's start or
+/// end moves on every lock, its messages with it; the guest is told.
+async fn move_stay(tx: &mut PgConnection, staff: &StaffMember, name: &str, edge: StayEdge, time: NaiveTime) -> Answer {
+    let room = find_room(tx, staff, name).await?;
+    let name_of = if edge == StayEdge::CheckIn { "early" } else { "late" };
+    let spec = commands::spec(name_of).ok_or(StaffError::Unreadable(commands::Unreadable(None)))?;
+    match windows::move_room_stay(tx, room.room_id, edge, time, staff.actor(), Utc::now()).await? {
+        Ok(moved) => Ok(replies::stay_moved(&moved, edge)),
+        Err(refused) => Err(StaffError::StayNotMoved { spec, room: room.room, refused }),
     }
 }
 
@@ -155,6 +190,13 @@ async fn carry_out(tx: &mut PgConnection, staff: &StaffMember, pending: &Pending
             let revoked = revoke_stay_codes(tx, *booking_id, "revoked by staff", actor, now).await?;
             Ok(replies::revoked(revoked, room))
         }
+        Pending::Depart { booking_id, room } => match windows::record_departure(tx, *booking_id, actor, now).await? {
+            Ok(moved) => Ok(replies::departed(&moved)),
+            Err(refused) => {
+                let spec = commands::spec("checkout").ok_or(StaffError::Unreadable(commands::Unreadable(None)))?;
+                Err(StaffError::StayNotMoved { spec, room: room.clone(), refused })
+            }
+        },
         Pending::Regen { booking_id, room } => {
             replace_stay_codes(tx, *booking_id, actor, now).await?;
             if let Some(ctx) = ctx {

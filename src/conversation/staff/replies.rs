@@ -14,6 +14,8 @@ use crate::access::overview::{Arrival, BookingOverview};
 use crate::access::phone::Phone;
 use crate::access::rooms::{RoomCode, RoomRef, Stay};
 use crate::access::timezone::Timezone;
+use crate::access::windows::{MoveRefused, MovedStay, StayEdge};
+use crate::conversation::commands::{Spec, Unreadable};
 use crate::conversation::handoffs::OpenHandoff;
 use crate::devices::observe::{ObserveError, ObservedCode};
 use crate::lock_providers::{DeviceStatus, ProviderError};
@@ -48,8 +50,39 @@ pub fn stopped(error: &StaffError) -> String {
         StaffError::TooFarAhead(days) => format!("Codes can be issued up to {days} days ahead."),
         StaffError::UnknownConfirmation => "That confirmation is unknown, used or expired.".to_owned(),
         StaffError::NoDraft(id) => format!("There is no draft {id} waiting in your properties."),
+        StaffError::StayNotMoved { spec, room, refused } => stay_not_moved(spec, room, refused),
         StaffError::Failed(e) => format!("That did not work ({}); try again in a moment.", e.cause()),
     }
+}
+
+/// `/early`, `/late` refused: a stay that is not there or over gets the
+/// usage line, an overlap its reason and the other booking.
+fn stay_not_moved(spec: &'static Spec, room: &str, refused: &MoveRefused) -> String {
+    match refused {
+        MoveRefused::NoStay | MoveRefused::Ended | MoveRefused::Cancelled | MoveRefused::NotBegun => {
+            format!("Room {room}: {refused}. {}", Unreadable(Some(spec)).reply())
+        }
+        MoveRefused::Overlap { .. } => format!("Refused: room {room}'s stay would move, but {refused}."),
+        _ => format!("Room {room}: not moved, {refused}."),
+    }
+}
+
+/// `/early`, `/late`: what moved.
+pub fn stay_moved(moved: &MovedStay, edge: StayEdge) -> String {
+    let (what, was, now) = match edge {
+        StayEdge::CheckIn => ("Check-in", moved.before.0, moved.check_in_at),
+        StayEdge::CheckOut => ("Check-out", moved.before.1, moved.check_out_at),
+    };
+    if was == now {
+        return format!("Room {} ({}): {what} is already {}.", moved.room, moved.reference, when(now, moved.timezone));
+    }
+    format!(
+        "Room {} ({}): {what} moved to {} (was {}) on every lock; the guest is told.",
+        moved.room,
+        moved.reference,
+        when(now, moved.timezone),
+        clock(was, moved.timezone)
+    )
 }
 
 /// `/codes`: the listing, masked.
@@ -84,6 +117,28 @@ pub fn revoke_summary(room: &RoomRef, stay: &Stay) -> String {
         stay.first_name(),
         room.room,
         when(stay.check_out_at, room.timezone)
+    )
+}
+
+/// What `/checkout` asks to confirm.
+pub fn depart_summary(room: &RoomRef, stay: &Stay) -> String {
+    format!(
+        "This ends the access of {} in room {} ({}, booked until {}) {} minutes after you confirm.",
+        stay.first_name(),
+        room.room,
+        stay.reference,
+        when(stay.check_out_at, room.timezone),
+        crate::access::windows::DEPARTURE_GRACE.num_minutes()
+    )
+}
+
+/// `/checkout` confirmed.
+pub fn departed(moved: &MovedStay) -> String {
+    format!(
+        "Room {} ({}): the code stops working at {} on every lock; staff are told and the turnover can start.",
+        moved.room,
+        moved.reference,
+        clock(moved.check_out_at, moved.timezone)
     )
 }
 

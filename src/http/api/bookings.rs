@@ -16,6 +16,7 @@ use crate::access::model::{BookingStatus, Language, RoomName};
 use crate::access::notifications::{self, Notification, NotificationFilter};
 use crate::access::phone::Phone;
 use crate::access::stay::Stay;
+use crate::access::windows;
 use crate::access::{AccessError, AccessResult};
 use crate::http::error::{ApiError, Json, Path, Query};
 use crate::http::AppState;
@@ -156,6 +157,48 @@ pub async fn upsert(
     tx.commit().await.map_err(AccessError::from)?;
     let status = if outcome.created() { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(view(&state, input.external_ref.as_str()).await?)))
+}
+
+/// New times for a stay (SPEC §11): either or both. The stay's codes move on
+/// every lock it uses, its messages with it, and the guest is told.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "check_out_at": "2026-12-27T13:00:00Z" }))]
+pub struct BookingPatch {
+    /// New check-in instant (before the stay begins).
+    #[schema(schema_with = schema::optional_date_time)]
+    pub check_in_at: Option<DateTime<Utc>>,
+    /// New check-out instant, after check-in.
+    #[schema(schema_with = schema::optional_date_time)]
+    pub check_out_at: Option<DateTime<Utc>>,
+}
+
+/// Move a stay's check-in or check-out, as `/early` and `/late` do: refused
+/// (409, naming the other booking) when the stay would come closer to the
+/// room's previous or next stay than the property's `turnover_minutes`;
+/// 422 for a stay that has ended, a check-in of a stay that has begun, or
+/// times that make no stay.
+#[utoipa::path(patch, path = "/api/v1/bookings/{external_ref}", tag = "bookings", operation_id = "move_stay",
+    params(schema::ExternalRef), request_body = BookingPatch,
+    responses((status = 200, description = "Moved, or unchanged.", body = BookingView), schema::NotFound,
+        schema::Conflict, schema::Invalid),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(external_ref): Path<String>,
+    Json(patch): Json<BookingPatch>,
+) -> Result<Json<BookingView>, ApiError> {
+    if patch.check_in_at.is_none() && patch.check_out_at.is_none() {
+        return Err(AccessError::Invalid("give check_in_at, check_out_at or both".into()).into());
+    }
+    let mut tx = state.db.begin().await.map_err(AccessError::from)?;
+    let booking_id = bookings::find_booking_id(&mut *tx, &external_ref).await?;
+    let now = Utc::now();
+    windows::move_stay(&mut tx, booking_id, patch.check_in_at, patch.check_out_at, Actor::Api, now)
+        .await?
+        .map_err(AccessError::from)?;
+    tx.commit().await.map_err(AccessError::from)?;
+    Ok(Json(view(&state, &external_ref).await?))
 }
 
 /// A booking with its codes and its messages.

@@ -44,7 +44,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/staff", post(staff::create))
         .route("/staff/{id}", patch(staff::update))
         .route("/bookings", get(bookings::list))
-        .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show))
+        .route("/bookings/{external_ref}", put(bookings::upsert).get(bookings::show).patch(bookings::update))
         .route("/integrations", post(integrations::create))
         .route("/audit", get(trail::audit))
         .route("/notifications", get(trail::notifications))

@@ -151,6 +151,22 @@ pub struct PropertyPatch {
     #[serde(default, deserialize_with = "super::schema::whole_number")]
     #[schema(minimum = 0, maximum = 100)]
     pub battery_alert_percent: Option<i32>,
+    /// Minutes the guest's code opens the lock before check-in, 0 to 1440
+    /// (the guest is still told the check-in time). The live codes of
+    /// current and future stays get the new window on the lock.
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub code_valid_before_minutes: Option<i32>,
+    /// Minutes the guest's code still opens the lock after check-out, 0 to
+    /// 1440.
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub code_valid_after_minutes: Option<i32>,
+    /// The least gap `/early` and `/late` keep between two stays of a room,
+    /// 0 to 1440 minutes.
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub turnover_minutes: Option<i32>,
 }
 
 /// Knowledge base entries to change: a text sets an entry, an empty text
@@ -260,6 +276,8 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
 
     fn try_from(patch: PropertyPatch) -> AccessResult<Self> {
         let time = |field: &str, raw: Option<String>| raw.map(|r| properties::parse_local_time(field, &r)).transpose();
+        let window =
+            |field: &str, minutes: Option<i32>| minutes.map(|m| properties::check_window_minutes(field, m)).transpose();
         Ok(Self {
             name: patch.name.map(|n| properties::parse_property_name(&n)).transpose()?,
             timezone: patch
@@ -289,6 +307,9 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
                     q => QuietHours::parse(q).map(Some).map_err(|e| AccessError::invalid("quiet_hours", e)),
                 })
                 .transpose()?,
+            code_valid_before_minutes: window("code_valid_before_minutes", patch.code_valid_before_minutes)?,
+            code_valid_after_minutes: window("code_valid_after_minutes", patch.code_valid_after_minutes)?,
+            turnover_minutes: window("turnover_minutes", patch.turnover_minutes)?,
         })
     }
 }
