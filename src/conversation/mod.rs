@@ -224,18 +224,20 @@ impl<'a> Conversation<'a> {
         Self { previous, ..self }
     }
 
+    /// A stranger learns nothing about bookings, rooms or guests, and gets
+    /// the same answer whether the router was sure or not.
+    fn to_stranger(&self, intent: Intent) -> Outgoing {
+        let key = match intent {
+            Intent::Access | Intent::LockProblem | Intent::Unknown => "access_unknown_sender",
+            _ => "greeting_stranger",
+        };
+        self.reply(text(self.language, key, &[]))
+    }
+
     /// The replies to an intent.
     pub async fn answer(&self, tx: &mut PgConnection, intent: Intent, body: &str) -> Result<Vec<Outgoing>, JobError> {
         let say = |key: &str, args: &[(&str, &str)]| text(self.language, key, args);
-        let Some(guest) = self.guest else {
-            // A stranger learns nothing about bookings, rooms or guests,
-            // and gets the same answer whether the router was sure or not.
-            let key = match intent {
-                Intent::Access | Intent::LockProblem | Intent::Unknown => "access_unknown_sender",
-                _ => "greeting_stranger",
-            };
-            return Ok(vec![self.reply(say(key, &[]))]);
-        };
+        let Some(guest) = self.guest else { return Ok(vec![self.to_stranger(intent)]) };
         // The property's texts in the language of the answer.
         let localized = guest.booking.as_ref().map(|b| b.in_language(self.language));
         let booking = localized.as_ref();
