@@ -6,9 +6,10 @@
 //!
 //! SPLIT: `tune`, `holdout` or `all` (the splits of `data/intents.tsv`);
 //! `unseen`, `blind2`, `blind3`, `train4`, `train5`, `blind6`, `train7`,
-//! `blind7`
+//! `blind7`, `train8`, `blind8`
 //! (`data/intents_<split>.tsv`: language, intent, text); `context5`,
-//! `context6`, `context7train`, `context7` (`data/intents_<split>.tsv`: language, previous, intent,
+//! `context6`, `context7train`, `context7`, `context8train`, `context8`
+//! (`data/intents_<split>.tsv`: language, previous, intent,
 //! text, each message classified after the bot's previous intent).
 //! `--errors` lists the misses with the model's three most likely intents.
 
