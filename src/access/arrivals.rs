@@ -204,6 +204,10 @@ async fn act_for(
     at: DateTime<Utc>,
     recent: i64,
 ) -> AccessResult<()> {
+    // Their code opened this door after the refused entry: they are in.
+    if opened_since(conn, arrival.id, lock_id, at).await? {
+        return Ok(());
+    }
     let now = Utc::now();
     match (arrival.burst_at, arrival.backup_at) {
         (None, _) if recent >= BURST => {
@@ -243,6 +247,25 @@ async fn act_for(
         }
         _ => Ok(()),
     }
+}
+
+/// Whether the booking's code opened the lock after `at`.
+async fn opened_since(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    lock_id: Uuid,
+    at: DateTime<Utc>,
+) -> AccessResult<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM lock_events e JOIN access_codes c ON c.id = e.code_id
+                          WHERE e.lock_id = $2 AND NOT e.denied AND c.booking_id = $1 AND e.occurred_at > $3)
+           AS "opened!""#,
+        booking_id,
+        lock_id,
+        at
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Refused entries on the lock from `from` to `until`, both included.

@@ -436,17 +436,8 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
     let Some(property_id) = property_id else {
         return Ok(0);
     };
-    // Refused entries (wrong codes) are counted by the core (SPEC §12).
     let (denied, unlocks): (Vec<&UsageEvent>, Vec<&UsageEvent>) = events.iter().partition(|e| e.denied);
-    let denials: Vec<Denial> = denied
-        .iter()
-        .map(|e| Denial {
-            event_id: e.event_id.clone(),
-            provider_ref: e.provider_ref.clone(),
-            occurred_at: e.occurred_at,
-        })
-        .collect();
-    let mut new = record_denials(&mut tx, lock_id, &denials).await?;
+    let mut new = 0;
     for event in unlocks {
         let code = used_code(&mut tx, lock_id, event).await?;
         if !insert_event(&mut tx, lock_id, event, code.as_ref()).await? {
@@ -462,6 +453,17 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
             }
         }
     }
+    // Refused entries (wrong codes) are counted by the core (SPEC §12),
+    // after the unlocks: a guest who got in after them needs no help.
+    let denials: Vec<Denial> = denied
+        .iter()
+        .map(|e| Denial {
+            event_id: e.event_id.clone(),
+            provider_ref: e.provider_ref.clone(),
+            occurred_at: e.occurred_at,
+        })
+        .collect();
+    new += record_denials(&mut tx, lock_id, &denials).await?;
     tx.commit().await?;
     Ok(new)
 }

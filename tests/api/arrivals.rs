@@ -324,6 +324,48 @@ async fn wrong_codes_outside_any_arrival_window_are_only_recorded() {
 }
 
 #[tokio::test]
+async fn wrong_codes_before_the_guest_got_in_with_their_code_send_nothing() {
+    let a = arrivals("Europe/Vienna", json!({})).await;
+    a.book("BK-W6", "Jana Horvath", Utc::now() + Duration::hours(1)).await;
+    let code = live_code(&a.app, "BK-W6").await;
+    let access_code_id = a.access_code_id(code["code"].as_str().unwrap());
+    a.event("lock.unlocked", Utc::now() - Duration::minutes(1), Some(&access_code_id)).await;
+    let before = a.guest_messages("BK-W6").await.len();
+    // Seam delivers the refused entries before it late.
+    for minutes_ago in [4, 3, 2] {
+        a.denied(minutes_ago).await;
+    }
+    assert_eq!(a.denials_recorded().await, 3);
+    assert_eq!(a.guest_messages("BK-W6").await.len(), before, "they are in");
+    assert!(a.alerts("wrong codes").await.is_empty());
+}
+
+#[tokio::test]
+async fn wrong_codes_at_an_entrance_two_arriving_bookings_use_tell_staff_and_no_guest() {
+    // The Seam lock is the property's entrance (no room).
+    let a = arrivals("Europe/Vienna", json!({ "room_id": null })).await;
+    let room = a.app.post(&format!("/api/v1/properties/{}/rooms", a.property_id), &json!({ "name": "202" })).await;
+    assert_eq!(room.status(), 201);
+    a.book("BK-E1", "Jana Horvath", Utc::now() + Duration::hours(1)).await;
+    let check_in = Utc::now() + Duration::minutes(90);
+    let other = json!({
+        "property_id": a.property_id, "room": "202", "guest": { "name": "Karl Berger", "phone": "+421900000188" },
+        "check_in_at": check_in, "check_out_at": check_in + Duration::days(2), "status": "confirmed",
+    });
+    assert!(a.app.put("/api/v1/bookings/BK-E2", &other).await.status().is_success());
+    a.settle().await;
+    let before = (a.guest_messages("BK-E1").await.len(), a.guest_messages("BK-E2").await.len());
+    for minutes_ago in [3, 2, 1] {
+        a.denied(minutes_ago).await;
+    }
+    let after = (a.guest_messages("BK-E1").await.len(), a.guest_messages("BK-E2").await.len());
+    assert_eq!(after, before, "nobody can tell whose guest is at the door");
+    let told = a.alerts("Several arrivals").await;
+    assert_eq!(told.len(), 2, "one per booking: {told:?}");
+    assert!(told.iter().all(|t| t.contains("BK-E1, BK-E2") && t.contains("Front door")), "{told:?}");
+}
+
+#[tokio::test]
 async fn a_set_code_still_refused_after_it_was_sent_again_is_replaced_by_a_backup_code() {
     let a = arrivals("Europe/Vienna", json!({ "backup_codes": 1 })).await;
     a.settle().await;
@@ -514,6 +556,14 @@ async fn bad_alert_times_are_refused() {
     assert!(refused.status().is_client_error(), "{}", refused.status());
     let property: Value = a.app.get(&format!("/api/v1/properties/{}", a.property_id)).await.json().await.unwrap();
     assert_eq!(property["no_show_alert_time"], "23:00", "unchanged");
+    // The OpenAPI document names both settings.
+    let doc: Value = a.app.client.get(a.app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for field in ["no_show_alert_time", "late_arrival_alert_after"] {
+        let patch = &schemas["PropertyPatch"]["properties"][field];
+        assert!(patch["description"].as_str().is_some_and(|d| d.contains("null")), "{field}: {patch}");
+        assert!(schemas["Property"]["properties"][field].is_object(), "{field} in Property");
+    }
 }
 
 // ----------------------------------------------------------- late arrival
