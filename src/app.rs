@@ -201,6 +201,10 @@ pub fn registry() -> Registry<JobContext> {
         .register::<core::CheckGuestReachable>()
         // Readiness before each arrival (devices/readiness.rs).
         .register::<core::CheckReadiness>()
+        // Arrivals that go wrong: wrong codes, no-shows (access/arrivals.rs).
+        .register::<core::ResendAfterWrongCodes>()
+        .register::<core::BackupAfterWrongCodes>()
+        .register::<core::CheckArrived>()
         .register::<crate::conversation::alerts::GuestAlert>()
         .register::<crate::conversation::alerts::HandoffReminder>()
         // Inbound updates (conversation/inbound.rs) and outbound messages.
@@ -330,6 +334,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 30, "{kinds:?}");
+        assert_eq!(kinds.len(), 33, "{kinds:?}");
     }
 }

@@ -113,6 +113,15 @@ pub enum StaffAlert {
     StayChangeRequested { booking: BookingRef, stay: StayTimes, edge: String, command: String, wrote: String },
     /// A guest has left early; their access ends at `access_until`.
     GuestDeparted { booking: BookingRef, access_until: DateTime<Utc>, timezone: Timezone },
+    /// Wrong codes at a lock during an arrival (SPEC §12): `count` refused
+    /// entries, and what doorman did about them.
+    WrongCodes { booking: BookingRef, lock: String, count: i64, outcome: super::arrivals::WrongCodesOutcome },
+    /// The guest's code has not been used by the property's
+    /// `no_show_alert_time` (SPEC §12).
+    NoShow { booking: BookingRef, check_in_at: DateTime<Utc>, timezone: Timezone },
+    /// The guest arrived (first use of their code) late at night, after the
+    /// property's `late_arrival_alert_after`.
+    LateArrival { booking: BookingRef, arrived_at: DateTime<Utc>, timezone: Timezone },
 }
 
 /// The booking an alert is about.
@@ -235,6 +244,12 @@ impl StaffAlert {
                 format!("not_ready:{}:{}", booking.booking_id, what.join(","))
             }
             Self::ReadyAgain { booking, lead_hours } => format!("ready_again:{}:{lead_hours}", booking.booking_id),
+            Self::WrongCodes { booking, outcome, .. } if outcome.after_resend() => {
+                format!("wrong_codes_again:{}", booking.booking_id)
+            }
+            Self::WrongCodes { booking, .. } => format!("wrong_codes:{}", booking.booking_id),
+            Self::NoShow { booking, .. } => format!("no_show:{}", booking.booking_id),
+            Self::LateArrival { booking, .. } => format!("late_arrival:{}", booking.booking_id),
         }
     }
 }

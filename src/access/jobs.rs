@@ -276,3 +276,62 @@ impl Job for SendRuleMessage {
         Some(format!("{}:{}:{}", Self::KIND, self.booking_id, self.rule))
     }
 }
+
+/// A burst of wrong codes at a lock during the booking's arrival (SPEC
+/// §12): the guest gets their code again with the troubleshooting guide,
+/// where the release rule allows it, and staff are told. Once per booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResendAfterWrongCodes {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The lock that refused the entries.
+    pub lock_id: Uuid,
+    /// Refused entries within the burst's five minutes.
+    pub count: i64,
+}
+
+impl Job for ResendAfterWrongCodes {
+    const KIND: &'static str = "resend_after_wrong_codes";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}
+
+/// The guest's code is `set` and still refused after it was sent again: a
+/// backup code replaces it where the lock has one, and staff are told.
+/// Once per booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupAfterWrongCodes {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The lock that refused the entries.
+    pub lock_id: Uuid,
+    /// Refused entries since the code was sent again.
+    pub count: i64,
+}
+
+impl Job for BackupAfterWrongCodes {
+    const KIND: &'static str = "backup_after_wrong_codes";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}
+
+/// At the property's `no_show_alert_time` on the arrival day: staff are
+/// told when the guest's code has not been used (SPEC §12). Moves with the
+/// booking's dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckArrived {
+    /// The booking.
+    pub booking_id: Uuid,
+}
+
+impl Job for CheckArrived {
+    const KIND: &'static str = "check_arrived";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.booking_id))
+    }
+}

@@ -93,6 +93,10 @@ struct BookingWindow {
     before_minutes: i32,
     /// The property's `code_valid_after_minutes`.
     after_minutes: i32,
+    /// The property's timezone.
+    timezone: super::timezone::Timezone,
+    /// The property's `no_show_alert_time` (SPEC §12).
+    no_show_alert_time: Option<chrono::NaiveTime>,
 }
 
 impl BookingWindow {
@@ -326,6 +330,9 @@ fn schedule_pre_arrival(booking: &BookingWindow, now: DateTime<Utc>, jobs: &mut 
     jobs.add(&CheckGuestReachable { booking_id: booking.id }, reachable_by.max(now))?;
     // SPEC §12: every lock and the guest's channel, 24 and 3 hours ahead.
     super::readiness::schedule(jobs, booking.id, booking.check_in_at, now)?;
+    // SPEC §12: a guest whose code is unused by the evening is an alert.
+    let (timezone, alert_time) = (booking.timezone, booking.no_show_alert_time);
+    super::arrivals::schedule_no_show(jobs, booking.id, booking.check_in_at, timezone, alert_time, now)?;
     Ok(())
 }
 
@@ -889,7 +896,8 @@ async fn load_booking(conn: &mut PgConnection, booking_id: Uuid) -> AccessResult
                b.status AS "status: BookingStatus", p.code_release_hours AS release_hours, b.codes_revoked_at,
                EXISTS (SELECT 1 FROM access_codes c
                        WHERE c.booking_id = b.id AND c.kind = 'guest' AND c.state = ANY($2)) AS "has_live_codes!",
-               p.code_valid_before_minutes AS before_minutes, p.code_valid_after_minutes AS after_minutes
+               p.code_valid_before_minutes AS before_minutes, p.code_valid_after_minutes AS after_minutes,
+               p.timezone AS "timezone: super::timezone::Timezone", p.no_show_alert_time
            FROM bookings b JOIN properties p ON p.id = b.property_id WHERE b.id = $1"#,
         booking_id,
         CodeState::LIVE as &[CodeState]

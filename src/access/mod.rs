@@ -3,6 +3,7 @@
 //! the admin API call the same functions.
 
 pub mod alerts;
+pub mod arrivals;
 pub mod audit;
 pub mod bookings;
 pub mod claims;

@@ -181,6 +181,16 @@ pub struct Property {
     /// The least gap between two stays of a room that `/early` and `/late`
     /// keep, for the turnover.
     pub turnover_minutes: i32,
+    /// Local time on the arrival day by which a guest whose code has not
+    /// been used is an alert to staff (SPEC §12; default 23:00); none: off.
+    #[serde(serialize_with = "hh_mm::serialize_option")]
+    #[schema(value_type = Option<String>, example = "23:00")]
+    pub no_show_alert_time: Option<NaiveTime>,
+    /// Staff are told of an arrival (the first use of the guest's code)
+    /// after this local time or before 06:00; none: never.
+    #[serde(serialize_with = "hh_mm::serialize_option")]
+    #[schema(value_type = Option<String>, example = "22:00")]
+    pub late_arrival_alert_after: Option<NaiveTime>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -208,7 +218,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
              checkout_instructions, house_rules, notify_channels, knowledge_translations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          RETURNING id, quiet_hours, battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes,
-             turnover_minutes",
+             turnover_minutes, no_show_alert_time, late_arrival_alert_after",
         new.name,
         new.timezone.name(),
         new.address,
@@ -244,6 +254,8 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         code_valid_before_minutes: row.code_valid_before_minutes,
         code_valid_after_minutes: row.code_valid_after_minutes,
         turnover_minutes: row.turnover_minutes,
+        no_show_alert_time: row.no_show_alert_time,
+        late_arrival_alert_after: row.late_arrival_alert_after,
         created_at: Utc::now(),
     })
 }
@@ -255,7 +267,8 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
-               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
+               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes,
+               no_show_alert_time, late_arrival_alert_after, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -272,7 +285,8 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
-               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
+               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes,
+               no_show_alert_time, late_arrival_alert_after, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -304,6 +318,8 @@ struct PropertyRow {
     code_valid_before_minutes: i32,
     code_valid_after_minutes: i32,
     turnover_minutes: i32,
+    no_show_alert_time: Option<NaiveTime>,
+    late_arrival_alert_after: Option<NaiveTime>,
     created_at: DateTime<Utc>,
 }
 
@@ -334,6 +350,8 @@ impl From<PropertyRow> for Property {
             code_valid_before_minutes: row.code_valid_before_minutes,
             code_valid_after_minutes: row.code_valid_after_minutes,
             turnover_minutes: row.turnover_minutes,
+            no_show_alert_time: row.no_show_alert_time,
+            late_arrival_alert_after: row.late_arrival_alert_after,
             created_at: row.created_at,
         }
     }
@@ -371,6 +389,10 @@ pub struct PropertyChanges {
     pub code_valid_after_minutes: Option<i32>,
     /// The least gap between two stays of a room, 0 to 1440.
     pub turnover_minutes: Option<i32>,
+    /// The no-show alert's local time: `Some(None)` turns it off.
+    pub no_show_alert_time: Option<Option<NaiveTime>>,
+    /// The late-arrival message's local time: `Some(None)` turns it off.
+    pub late_arrival_alert_after: Option<Option<NaiveTime>>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -519,6 +541,10 @@ pub async fn update_property(
         // SPEC §11: the live codes of stays not yet over follow the buffers.
         super::lifecycle::move_property_windows(&mut *conn, id, actor, Utc::now()).await?;
     }
+    if changed.iter().any(|c| *c == "no_show_alert_time" || *c == "timezone") {
+        // SPEC §12: the no-show checks still to come move to the new time.
+        super::arrivals::reschedule_no_shows(&mut *conn, id, Utc::now()).await?;
+    }
     Ok(property)
 }
 
@@ -550,6 +576,10 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     let after = &changes.code_valid_after_minutes;
     set(&mut changed, "code_valid_after_minutes", &mut property.code_valid_after_minutes, after);
     set(&mut changed, "turnover_minutes", &mut property.turnover_minutes, &changes.turnover_minutes);
+    let no_show = &changes.no_show_alert_time;
+    set(&mut changed, "no_show_alert_time", &mut property.no_show_alert_time, no_show);
+    let late = &changes.late_arrival_alert_after;
+    set(&mut changed, "late_arrival_alert_after", &mut property.late_arrival_alert_after, late);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -562,7 +592,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
              house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18,
              battery_alert_percent = $19, code_valid_before_minutes = $20, code_valid_after_minutes = $21,
-             turnover_minutes = $22
+             turnover_minutes = $22, no_show_alert_time = $23, late_arrival_alert_after = $24
          WHERE id = $1",
         property.id,
         property.name,
@@ -586,6 +616,8 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         property.code_valid_before_minutes,
         property.code_valid_after_minutes,
         property.turnover_minutes,
+        property.no_show_alert_time,
+        property.late_arrival_alert_after,
     )
     .execute(&mut *conn)
     .await?;
@@ -655,6 +687,14 @@ pub mod hh_mm {
     /// `15:00`.
     pub fn serialize<S: Serializer>(time: &NaiveTime, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&time.format("%H:%M"))
+    }
+
+    /// `15:00`, or `null`.
+    pub fn serialize_option<S: Serializer>(time: &Option<NaiveTime>, serializer: S) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => serialize(time, serializer),
+            None => serializer.serialize_none(),
+        }
     }
 
     /// Parses `15:00` or `15:00:00`.

@@ -83,6 +83,51 @@ pub fn render(alert: &StaffAlert) -> String {
         GuestUnreachable { booking, property_id, check_in_at, timezone } => unreachable(booking, *property_id, *check_in_at, *timezone),
         NotReady { booking, check_in_at, timezone, problems } => not_ready(booking, *check_in_at, *timezone, problems),
         ReadyAgain { booking, .. } => format!("{} is ready again: every lock online, charged and holding the code.", who(booking)),
+        arrival @ (WrongCodes { .. } | NoShow { .. } | LateArrival { .. }) => arrival_alert(arrival),
+    }
+}
+
+/// Wrong codes, no-shows and late arrivals (SPEC §12).
+fn arrival_alert(alert: &StaffAlert) -> String {
+    use crate::access::arrivals::WrongCodesOutcome::*;
+    match alert {
+        StaffAlert::WrongCodes { booking, lock, count, outcome } => {
+            let what = match outcome {
+                CodeResent => "They were sent their code again with the troubleshooting guide.".to_owned(),
+                NotReleased => "Their code was not sent: the release rules do not allow it now.".to_owned(),
+                SeveralArrivals { references } => format!(
+                    "Several arrivals use this lock ({}), so no guest was written to: call them.",
+                    references.join(", ")
+                ),
+                BackupGiven { masked } => {
+                    format!("Their code is on the lock and still refused: they got backup code {masked} instead.")
+                }
+                BackupNotReleased => {
+                    "Their code is on the lock and still refused; no backup code was given: the release rules do not \
+                     allow it now."
+                        .to_owned()
+                }
+                NoBackup => "Their code is on the lock and still refused, and the lock has no backup code: call \
+                             them."
+                    .to_owned(),
+            };
+            let attempts = if outcome.after_resend() { "more wrong codes since" } else { "wrong codes within" };
+            let span = if outcome.after_resend() { "the code was sent again" } else { "five minutes" };
+            format!("{}: {count} {attempts} {span} at lock {lock}. {what}", who(booking))
+        }
+        StaffAlert::NoShow { booking, check_in_at, timezone } => format!(
+            "{} (check-in {}) has not arrived: their code has not been used yet. Try to reach them.",
+            who(booking),
+            timezone.short_time(*check_in_at)
+        ),
+        StaffAlert::LateArrival { booking, arrived_at, timezone } => {
+            format!(
+                "{} arrived late: their code opened the door at {}.",
+                who(booking),
+                timezone.short_time(*arrived_at)
+            )
+        }
+        _ => render(alert),
     }
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::alert_text::render;
 use crate::access::alerts::{BookingRef, StaffAlert};
-use crate::access::jobs::{AlertStaff, CheckCodesSet, CheckGuestReachable};
+use crate::access::jobs::{AlertStaff, CheckArrived, CheckCodesSet, CheckGuestReachable};
 use crate::access::model::CodeState;
 use crate::channels::outbox::{self, Senders};
 use crate::channels::{Channel, Outgoing, Template};
@@ -86,6 +86,15 @@ impl Run<JobContext> for CheckCodesSet {
 impl Run<JobContext> for CheckGuestReachable {
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         check_guest_reachable(ctx, self.booking_id).await
+    }
+}
+
+impl Run<JobContext> for CheckArrived {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let mut tx = ctx.db.begin().await?;
+        crate::access::arrivals::check_no_show(&mut tx, self.booking_id, chrono::Utc::now()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -9,11 +9,13 @@ use uuid::Uuid;
 use super::catalog;
 use super::replies::{self, CodeLine};
 use crate::access::alerts::{alert_staff, BookingRef, StaffAlert};
+use crate::access::arrivals::{self, WrongCodesOutcome};
 use crate::access::codes::reveal::{reveal_booking_codes, Audience};
-use crate::access::jobs::{BookingConfirmed, DeliverCodes, PreArrival};
+use crate::access::jobs::{BookingConfirmed, DeliverCodes, PreArrival, ResendAfterWrongCodes};
 use crate::access::journey::schedule as journey;
 use crate::access::journey::PRE_ARRIVAL;
 use crate::access::links;
+use crate::access::locks::{name_in, LockNames};
 use crate::access::model::BookingStatus;
 use crate::access::release::{Release, ReleaseTerms};
 use crate::access::timezone::Timezone;
@@ -92,6 +94,54 @@ impl Run<JobContext> for DeliverCodes {
         tx.commit().await?;
         Ok(())
     }
+}
+
+impl Run<JobContext> for ResendAfterWrongCodes {
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        resend_after_wrong_codes(ctx, self).await
+    }
+}
+
+/// `ResendAfterWrongCodes` (SPEC §12): the guest's codes again, on the
+/// channels of the pre-arrival message, under the troubleshooting guide of
+/// the lock that refused them, where the release rule lets the guest have
+/// them now; staff are told either way.
+pub async fn resend_after_wrong_codes(ctx: &JobContext, job: &ResendAfterWrongCodes) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    let Some(booking) = load(&mut tx, job.booking_id).await? else {
+        return Ok(());
+    };
+    let mut outcome = WrongCodesOutcome::NotReleased;
+    if booking.terms().at(Utc::now()) == Release::Allowed && booking.codes_revoked_at.is_none() {
+        let codes = live_codes(&mut tx, &booking, "code").await?;
+        if !codes.is_empty() {
+            let guide = wrong_codes_guide(&mut tx, &booking, job.lock_id).await?;
+            queue_messages_with(ctx, &mut tx, &booking, codes, "code", "wrong_codes", Some(&guide)).await?;
+            outcome = WrongCodesOutcome::CodeResent;
+        }
+    }
+    arrivals::tell_staff_of_wrong_codes(&mut tx, job.booking_id, job.lock_id, job.count, outcome).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// "The code was not accepted at {lock}" and the lock-problem guide, in the
+/// guest's language.
+async fn wrong_codes_guide(
+    tx: &mut PgConnection,
+    booking: &BookingForMessage,
+    lock_id: Uuid,
+) -> Result<String, JobError> {
+    let lock = sqlx::query!(
+        r#"SELECT name, name_translations AS "names: sqlx::types::Json<LockNames>" FROM locks WHERE id = $1"#,
+        lock_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let language = catalog::pick(&[Some(booking.language.as_str())]);
+    let name = name_in(&lock.name, &lock.names, language);
+    let intro = catalog::text(language, "wrong_codes_resend", &[("lock", name)]);
+    Ok(format!("{intro}\n\n{}", catalog::text(language, "lock_problem_guide", &[("locks", name)])))
 }
 
 /// `PreArrival`: sends the message when its time has come; waits when the
@@ -241,6 +291,20 @@ async fn queue_messages(
     purpose: &str,
     key: &str,
 ) -> Result<(), JobError> {
+    queue_messages_with(ctx, tx, booking, codes, purpose, key, None).await
+}
+
+/// The code message on every channel of the guest, once per `key`, with
+/// `lead` (e.g. a troubleshooting guide) above it when given.
+async fn queue_messages_with(
+    ctx: &JobContext,
+    tx: &mut PgConnection,
+    booking: &BookingForMessage,
+    codes: Vec<CodeLine>,
+    purpose: &str,
+    key: &str,
+    lead: Option<&str>,
+) -> Result<(), JobError> {
     // The guest's language wins, then the text as stored (SPEC §11).
     let entry_instructions = booking
         .room_instructions
@@ -275,6 +339,10 @@ async fn queue_messages(
             Some((segments, language)) => own_content(booking, &message, segments, language, channel),
             None => content(booking, &message, channel),
         };
+        let (body, html) = match lead {
+            Some(lead) => with_lead(lead, body, html),
+            None => (body, html),
+        };
         let outgoing = Outgoing {
             channel,
             address,
@@ -291,6 +359,19 @@ async fn queue_messages(
         outbox::enqueue(tx, &outgoing).await?;
     }
     Ok(())
+}
+
+/// `lead` above a message's text, and above its HTML's body (escaped).
+fn with_lead(lead: &str, body: String, html: Option<String>) -> (String, Option<String>) {
+    let escaped = lead.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('\n', "<br>");
+    let html = html.map(|html| {
+        let paragraph = format!("<p>{escaped}</p>");
+        match html.find("<body").and_then(|at| html[at..].find('>').map(|end| at + end + 1)) {
+            Some(at) => format!("{}{paragraph}{}", &html[..at], &html[at..]),
+            None => format!("{paragraph}{html}"),
+        }
+    });
+    (format!("{lead}\n\n{body}"), html)
 }
 
 /// Every channel the property uses and the guest can be reached on:

@@ -36,8 +36,13 @@ pub async fn handle_seam_event(db: &PgPool, event: &SeamEvent) -> Result<(), Acc
                 event_id: event.event_id.clone(),
                 provider_ref: event.access_code_id.clone(),
                 occurred_at: event.occurred_at,
+                denied: false,
             };
             record_usage(db, lock_id, &[usage]).await?;
+        }
+        // A wrong code at the keypad (SPEC §12); Seam may not say which.
+        "lock.access_denied" => {
+            record_usage(db, lock_id, &[denial(event)]).await?;
         }
         kind if kind.starts_with("access_code.") => {
             let code = sqlx::query!(
@@ -64,4 +69,15 @@ pub async fn handle_seam_event(db: &PgPool, event: &SeamEvent) -> Result<(), Acc
         _ => {}
     }
     Ok(())
+}
+
+/// Seam's `lock.access_denied`: one refused entry (some brands report one
+/// after several wrong tries in a row).
+fn denial(event: &SeamEvent) -> UsageEvent {
+    UsageEvent {
+        event_id: event.event_id.clone(),
+        provider_ref: event.access_code_id.clone(),
+        occurred_at: event.occurred_at,
+        denied: true,
+    }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::observe::{record_listing, ObserveError, ObservedCode};
 use crate::access::alerts::{alert_staff, StaffAlert, Suspicious};
+use crate::access::arrivals::{record_denials, Denial};
 use crate::access::audit::{self, Actor, Subject};
 use crate::access::codes::drift::{self, Drift};
 use crate::access::codes::mask;
@@ -429,14 +430,15 @@ pub async fn check_activity(ctx: &JobContext) -> Result<(), JobError> {
 /// arrived. An unlock with a code doorman does not know is audited too.
 /// Returns how many events were new.
 pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> Result<usize, AccessError> {
-    let mut new = 0;
     let mut tx = db.begin().await?;
     let property_id =
         sqlx::query_scalar!("SELECT property_id FROM locks WHERE id = $1", lock_id).fetch_optional(&mut *tx).await?;
     let Some(property_id) = property_id else {
         return Ok(0);
     };
-    for event in events {
+    let (denied, unlocks): (Vec<&UsageEvent>, Vec<&UsageEvent>) = events.iter().partition(|e| e.denied);
+    let mut new = 0;
+    for event in unlocks {
         let code = used_code(&mut tx, lock_id, event).await?;
         if !insert_event(&mut tx, lock_id, event, code.as_ref()).await? {
             continue;
@@ -451,6 +453,17 @@ pub async fn record_usage(db: &PgPool, lock_id: Uuid, events: &[UsageEvent]) -> 
             }
         }
     }
+    // Refused entries (wrong codes) are counted by the core (SPEC §12),
+    // after the unlocks: a guest who got in after them needs no help.
+    let denials: Vec<Denial> = denied
+        .iter()
+        .map(|e| Denial {
+            event_id: e.event_id.clone(),
+            provider_ref: e.provider_ref.clone(),
+            occurred_at: e.occurred_at,
+        })
+        .collect();
+    new += record_denials(&mut tx, lock_id, &denials).await?;
     tx.commit().await?;
     Ok(new)
 }
@@ -544,6 +557,8 @@ async fn mark_arrived(
             .await?;
     if arrived.rows_affected() == 1 {
         audit::record(&mut *conn, Actor::System, "booking.arrived", subject, json!({ "arrived_at": at })).await?;
+        // SPEC §12: a late arrival is told to staff where the property asks.
+        crate::access::arrivals::on_arrival(conn, booking_id, at).await?;
         // Rules triggered by the arrival (SPEC §11) now have their time.
         let messages = crate::access::journey::schedule_for_booking(conn, booking_id, Utc::now()).await?;
         messages.enqueue(conn).await?;
@@ -611,11 +626,47 @@ struct Unset {
     device_constraints: Option<serde_json::Value>,
 }
 
+/// Why a guest's code is replaced by a backup code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// It is not on the lock in time (`pending`, `programming`, `failed`).
+    NotSetInTime,
+    /// It is `set`, yet refused at the door again and again, even after it
+    /// was sent to the guest again (SPEC §12).
+    RefusedAtTheDoor,
+}
+
+impl Replace {
+    /// The states a code replaced for this reason is in.
+    fn states(self) -> &'static [CodeState] {
+        match self {
+            Self::NotSetInTime => CodeState::UNSET,
+            Self::RefusedAtTheDoor => &[CodeState::Set],
+        }
+    }
+
+    /// Why it is removed, for the audit trail.
+    fn reason(self) -> &'static str {
+        match self {
+            Self::NotSetInTime => "replaced by a backup code: not on the lock in time",
+            Self::RefusedAtTheDoor => "replaced by a backup code: refused at the door",
+        }
+    }
+}
+
 /// Gives the guest of `code_id` (a guest code not `set` in time) a backup
 /// code for its lock: one doorman keeps on the lock, or one pulled from the
 /// provider's pool. The unset code is removed. Returns the backup code's id,
 /// or `None` when the lock has none.
 pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uuid>, JobError> {
+    replace_with_backup(ctx, code_id, Replace::NotSetInTime).await
+}
+
+/// Replaces the guest code `code_id` with a backup code for its lock, as
+/// [`assign_backup`] does, for the reason `why`; the code must be in one
+/// of the states of that reason. The guest is sent the backup code; staff
+/// are told here for [`Replace::NotSetInTime`], by the caller otherwise.
+pub async fn replace_with_backup(ctx: &JobContext, code_id: Uuid, why: Replace) -> Result<Option<Uuid>, JobError> {
     let unset = sqlx::query_as!(
         Unset,
         r#"SELECT c.id, c.lock_id, c.booking_id, c.provider_ref, c.valid_from, c.valid_until,
@@ -624,14 +675,14 @@ pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uui
            FROM access_codes c JOIN locks l ON l.id = c.lock_id
            WHERE c.id = $1 AND c.kind = 'guest' AND c.state = ANY($2)"#,
         code_id,
-        CodeState::UNSET as &[CodeState]
+        why.states() as &[CodeState]
     )
     .fetch_optional(&ctx.db)
     .await?;
     let Some(unset) = unset else {
         return Ok(None);
     };
-    if let Some(backup_id) = take_kept_backup(ctx, &unset).await? {
+    if let Some(backup_id) = take_kept_backup(ctx, &unset, why).await? {
         return Ok(Some(backup_id));
     }
     let pool = unset
@@ -646,7 +697,7 @@ pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uui
     let device = Device { lock_id: unset.lock_id, device_id: unset.device_id.clone() };
     match provider.pull_backup_code(&device, &provider_ref).await {
         Ok(Some(backup)) => {
-            let taken = take_pulled_backup(ctx, &unset, &backup).await;
+            let taken = take_pulled_backup(ctx, &unset, &backup, why).await;
             if !matches!(taken, Ok(Some(_))) {
                 // Not stored (the code landed meanwhile, or its value is in
                 // use, or the database failed): a pulled backup must not stay
@@ -666,7 +717,7 @@ pub async fn assign_backup(ctx: &JobContext, code_id: Uuid) -> Result<Option<Uui
 }
 
 /// Turns a backup code doorman keeps on the lock into the guest's code.
-async fn take_kept_backup(ctx: &JobContext, unset: &Unset) -> Result<Option<Uuid>, JobError> {
+async fn take_kept_backup(ctx: &JobContext, unset: &Unset, why: Replace) -> Result<Option<Uuid>, JobError> {
     let mut tx = ctx.db.begin().await?;
     let backup = sqlx::query_scalar!(
         "SELECT id FROM access_codes WHERE lock_id = $1 AND kind = 'backup' AND state = 'set'
@@ -678,7 +729,7 @@ async fn take_kept_backup(ctx: &JobContext, unset: &Unset) -> Result<Option<Uuid
     let Some(backup_id) = backup else {
         return Ok(None);
     };
-    if !retire(&mut tx, unset).await? {
+    if !retire(&mut tx, unset, why).await? {
         return Ok(None);
     }
     sqlx::query!(
@@ -698,15 +749,20 @@ async fn take_kept_backup(ctx: &JobContext, unset: &Unset) -> Result<Option<Uuid
         queue::enqueue(&mut tx, &ExpireCode { code_id: backup_id }, until).await?;
     }
     queue::enqueue(&mut tx, &FillBackupPool { lock_id: unset.lock_id }, now).await?;
-    assigned(&mut tx, unset, backup_id, "kept on the lock").await?;
+    assigned(&mut tx, unset, backup_id, "kept on the lock", why).await?;
     tx.commit().await?;
     Ok(Some(backup_id))
 }
 
 /// Stores a code pulled from the provider's backup pool as the guest's code.
-async fn take_pulled_backup(ctx: &JobContext, unset: &Unset, backup: &BackupCode) -> Result<Option<Uuid>, JobError> {
+async fn take_pulled_backup(
+    ctx: &JobContext,
+    unset: &Unset,
+    backup: &BackupCode,
+    why: Replace,
+) -> Result<Option<Uuid>, JobError> {
     let mut tx = ctx.db.begin().await?;
-    if !retire(&mut tx, unset).await? {
+    if !retire(&mut tx, unset, why).await? {
         return Ok(None);
     }
     // A pool code seen on the lock before it was pulled was an orphan; it
@@ -743,29 +799,35 @@ async fn take_pulled_backup(ctx: &JobContext, unset: &Unset, backup: &BackupCode
     if let Some(until) = unset.valid_until {
         queue::enqueue(&mut tx, &ExpireCode { code_id: backup_id }, until).await?;
     }
-    assigned(&mut tx, unset, backup_id, "from the provider's pool").await?;
+    assigned(&mut tx, unset, backup_id, "from the provider's pool", why).await?;
     tx.commit().await?;
     Ok(Some(backup_id))
 }
 
-/// Starts removing the code that did not get on the lock; `false` when it
-/// got there meanwhile (nothing to replace).
-async fn retire(tx: &mut PgConnection, unset: &Unset) -> Result<bool, JobError> {
+/// Starts removing the code being replaced; `false` when its state changed
+/// meanwhile (it got on the lock after all: nothing to replace).
+async fn retire(tx: &mut PgConnection, unset: &Unset, why: Replace) -> Result<bool, JobError> {
     let state = sqlx::query_scalar!(
         r#"SELECT state AS "state: CodeState" FROM access_codes WHERE id = $1 FOR UPDATE"#,
         unset.id
     )
     .fetch_one(&mut *tx)
     .await?;
-    if !matches!(state, CodeState::Pending | CodeState::Programming | CodeState::Failed) {
+    if !why.states().contains(&state) {
         return Ok(false);
     }
-    begin_removal(&mut *tx, unset.id, Actor::System, "replaced by a backup code: not on the lock in time").await?;
+    begin_removal(&mut *tx, unset.id, Actor::System, why.reason()).await?;
     Ok(true)
 }
 
 /// Audits the swap, sends the guest their codes again and tells staff.
-async fn assigned(tx: &mut PgConnection, unset: &Unset, backup_id: Uuid, source: &str) -> Result<(), JobError> {
+async fn assigned(
+    tx: &mut PgConnection,
+    unset: &Unset,
+    backup_id: Uuid,
+    source: &str,
+    why: Replace,
+) -> Result<(), JobError> {
     let subject = Subject {
         lock_id: Some(unset.lock_id),
         code_id: Some(backup_id),
@@ -779,6 +841,9 @@ async fn assigned(tx: &mut PgConnection, unset: &Unset, backup_id: Uuid, source:
     };
     let deliver = DeliverCodes { booking_id, key: format!("backup:{backup_id}") };
     queue::enqueue(&mut *tx, &deliver, Utc::now()).await?;
+    if why != Replace::NotSetInTime {
+        return Ok(());
+    }
     let row = sqlx::query!(
         "SELECT b.external_ref, b.property_id, g.name AS guest, c.code FROM bookings b JOIN guests g ON g.id = b.guest_id
          JOIN access_codes c ON c.id = $2 WHERE b.id = $1",

@@ -2,7 +2,8 @@
 //! taking them off (`codes`), the lock checks, the nightly reconciliation,
 //! the unlock log and the backup pools (`locks`), and what a device listing
 //! tells doorman (`observe`), and the devices a provider account holds
-//! (`discovery`). The state changes themselves belong to
+//! (`discovery`), and a backup code for a guest whose code is refused at
+//! the door (`wrong_codes`). The state changes themselves belong to
 //! `access`; this folder calls the providers and then the core.
 
 pub mod codes;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod locks;
 pub mod observe;
 pub mod readiness;
+pub mod wrong_codes;
 
 pub use codes::code_name;
 pub(crate) use codes::find_on_device;

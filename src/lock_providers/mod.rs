@@ -161,6 +161,8 @@ pub struct UsageEvent {
     pub provider_ref: Option<String>,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
+    /// A refused entry (a wrong code typed on the keypad), not an unlock.
+    pub denied: bool,
 }
 
 /// A code taken from the device's backup pool: already on the lock.

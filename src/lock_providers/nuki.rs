@@ -222,7 +222,10 @@ impl LockProvider for NukiClient {
     #[tracing::instrument(skip_all, fields(smartlock_id = %device.device_id))]
     async fn usage_since(&self, device: &Device, since: DateTime<Utc>) -> ProviderResult<Vec<UsageEvent>> {
         let entries = self.log_since(smartlock_id(device)?, since).await?;
-        Ok(keypad_unlocks(entries, since))
+        let refused = refused_codes(&entries, since);
+        let mut events = keypad_unlocks(entries, since);
+        events.extend(refused);
+        Ok(events)
     }
 }
 
@@ -390,7 +393,27 @@ fn keypad_unlocks(entries: Vec<LogEntry>, since: DateTime<Utc>) -> Vec<UsageEven
         .filter(|e| e.state == Some(SUCCESS))
         .filter_map(|e| {
             let occurred_at = parse_date(e.date.as_deref()).filter(|at| *at >= since)?;
-            Some(UsageEvent { event_id: e.id, provider_ref: e.auth_id, occurred_at })
+            Some(UsageEvent { event_id: e.id, provider_ref: e.auth_id, occurred_at, denied: false })
+        })
+        .collect();
+    events.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at).then_with(|| a.event_id.cmp(&b.event_id)));
+    events.dedup_by(|a, b| a.event_id == b.event_id);
+    events
+}
+
+/// Keypad entries the lock refused at or after `since`, oldest first:
+/// trigger 255 (keypad) or 253 (keypad error) with state 224 ("invalid
+/// code" in the Web API's `SmartlockLog`). Older firmware logs no refused
+/// entry, so such a lock reports none.
+fn refused_codes(entries: &[LogEntry], since: DateTime<Utc>) -> Vec<UsageEvent> {
+    const KEYPAD_TRIGGERS: [i32; 2] = [255, 253];
+    const INVALID_CODE: i32 = 224;
+    let mut events: Vec<UsageEvent> = entries
+        .iter()
+        .filter(|e| e.trigger.is_some_and(|t| KEYPAD_TRIGGERS.contains(&t)) && e.state == Some(INVALID_CODE))
+        .filter_map(|e| {
+            let occurred_at = parse_date(e.date.as_deref()).filter(|at| *at >= since)?;
+            Some(UsageEvent { event_id: e.id.clone(), provider_ref: None, occurred_at, denied: true })
         })
         .collect();
     events.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at).then_with(|| a.event_id.cmp(&b.event_id)));
@@ -668,6 +691,9 @@ mod tests {
             entry("early", 1, 255, 0, "2025-01-02T08:15:30.000Z"),
             entry("before", 1, 255, 0, "2025-01-01T23:59:59.000Z"),
         ];
+        let refused: Vec<(String, bool)> =
+            refused_codes(&entries, since).into_iter().map(|e| (e.event_id, e.denied)).collect();
+        assert_eq!(refused, [("wrong-code".to_owned(), true)], "an invalid code typed on the keypad");
         let ids: Vec<String> = keypad_unlocks(entries, since).into_iter().map(|e| e.event_id).collect();
         assert_eq!(ids, ["early", "late"]);
     }

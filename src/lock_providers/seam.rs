@@ -364,6 +364,7 @@ impl LockProvider for SeamClient {
                     event_id: event.event_id,
                     provider_ref: Some(event.access_code_id?),
                     occurred_at: event.occurred_at,
+                    denied: false,
                 })
             })
             .collect();

@@ -2,6 +2,7 @@
 //! a fresh PostgreSQL database, driven over HTTP.
 
 mod admin_lists;
+mod arrivals;
 mod bookings;
 mod browser;
 mod channels;

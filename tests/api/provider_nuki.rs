@@ -380,7 +380,7 @@ fn log_entry(id: &str, action: i32, trigger: i32, state: i32, date: &str) -> Val
 }
 
 #[tokio::test]
-async fn nuki_usage_is_keypad_unlocks_only_oldest_first() {
+async fn nuki_usage_is_keypad_unlocks_oldest_first_and_refused_codes_apart() {
     let (server, nuki) = nuki().await;
     // Newest first, as the API answers.
     let log = json!([
@@ -403,8 +403,11 @@ async fn nuki_usage_is_keypad_unlocks_only_oldest_first() {
         .mount(&server)
         .await;
     let events = nuki.usage_since(&device(), at("2025-01-02T08:00:00Z")).await.unwrap();
-    let seen: Vec<(&str, Option<&str>, DateTime<Utc>)> =
-        events.iter().map(|e| (e.event_id.as_str(), e.provider_ref.as_deref(), e.occurred_at)).collect();
+    let seen: Vec<(&str, Option<&str>, DateTime<Utc>)> = events
+        .iter()
+        .filter(|e| !e.denied)
+        .map(|e| (e.event_id.as_str(), e.provider_ref.as_deref(), e.occurred_at))
+        .collect();
     assert_eq!(
         seen,
         [
@@ -412,6 +415,11 @@ async fn nuki_usage_is_keypad_unlocks_only_oldest_first() {
             ("6775e3a1c52a77633bf92ca5", Some(AUTH_ID), at("2025-01-02T18:00:00Z")),
         ]
     );
+    // The keypad's refused code (state 224) comes as a denied entry, for
+    // the wrong-code count (SPEC §12), never as a use of a code.
+    let refused: Vec<(&str, Option<&str>)> =
+        events.iter().filter(|e| e.denied).map(|e| (e.event_id.as_str(), e.provider_ref.as_deref())).collect();
+    assert_eq!(refused, [("6775e3a1c52a77633bf92ca2", None)]);
 }
 
 #[tokio::test]

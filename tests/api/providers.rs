@@ -399,6 +399,52 @@ async fn the_first_keypad_unlock_with_a_guest_code_marks_the_guest_arrived() {
 }
 
 #[tokio::test]
+async fn three_invalid_codes_in_the_nuki_log_during_an_arrival_send_the_guest_their_code_again() {
+    let fake = FakeNuki::default();
+    let (app, _server) = nuki_app(&fake).await;
+    let (property_id, lock_id) = property_with_lock(&app, "nuki", NUKI_DEVICE, json!({})).await;
+    add_staff(&app, property_id).await;
+    app.put("/api/v1/bookings/BK-7010", &stay(property_id, Utc::now() + Duration::hours(1), "confirmed")).await;
+    app.run_jobs_through_retries(3).await;
+    let code = codes_of(&app, "BK-7010").await.remove(0);
+    assert_eq!(code["state"], "set");
+    // The keypad's log: three refused codes (state 224, "invalid code") in
+    // two minutes, one by the keypad error trigger (253).
+    let refused = |id: &str, minutes_ago: i64, trigger: i32| {
+        let at = Utc::now() - Duration::minutes(minutes_ago);
+        json!({ "id": id, "smartlockId": 18298712180_i64, "deviceType": 4, "name": "Keypad",
+                "action": 1, "trigger": trigger, "state": 224, "autoUnlock": false, "source": 1,
+                "date": at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() })
+    };
+    *fake.log.lock().unwrap() = vec![
+        refused("6570bb03bb03bb03bb03bb03", 1, 255),
+        refused("6570bb02bb02bb02bb02bb02", 2, 253),
+        refused("6570bb01bb01bb01bb01bb01", 3, 255),
+    ];
+    sqlx::query("INSERT INTO jobs (kind, payload, dedupe_key) VALUES ('check_lock_activity', '{\"kind\":\"check_lock_activity\"}', 'check_lock_activity')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.run_jobs().await;
+    let resent: Vec<String> = sqlx::query_scalar(
+        "SELECT body FROM notifications WHERE template = 'code'
+           AND booking_id = (SELECT id FROM bookings WHERE external_ref = 'BK-7010')",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(resent.len(), 1, "{resent:?}");
+    assert!(resent[0].contains(code["code"].as_str().unwrap()) && resent[0].contains("not accepted"), "{}", resent[0]);
+    assert!(alerts(&app).await.iter().any(|a| a.contains("BK-7010") && a.contains("3 wrong codes")));
+    assert!(
+        app.get("/api/v1/bookings/BK-7010").await.json::<Value>().await.unwrap()["arrived_at"].is_null(),
+        "a refused code is no arrival"
+    );
+    let denied = audit_actions(&app, lock_id).await.iter().filter(|a| *a == "lock.access_denied").count();
+    assert_eq!(denied, 3);
+}
+
+#[tokio::test]
 async fn a_burst_of_server_errors_is_retried_until_the_code_is_set() {
     let fake = FakeNuki::default();
     let (app, _server) = nuki_app(&fake).await;

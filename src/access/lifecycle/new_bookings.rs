@@ -24,6 +24,7 @@ use crate::access::audit::{self, Actor, Subject};
 use crate::access::error::AccessResult;
 use crate::access::jobs::{ExpireCode, ProgramCode};
 use crate::access::model::{BookingStatus, CodeKind};
+use crate::access::timezone::Timezone;
 use crate::jobs::queue;
 
 /// A confirmed booking just inserted, with no code yet.
@@ -46,7 +47,7 @@ pub struct NewBooking {
 }
 
 impl NewBooking {
-    fn window(&self, buffers: (i32, i32)) -> BookingWindow {
+    fn window(&self, buffers: (i32, i32), arrival: &ArrivalSettings) -> BookingWindow {
         BookingWindow {
             id: self.id,
             external_ref: self.external_ref.clone(),
@@ -60,8 +61,16 @@ impl NewBooking {
             has_live_codes: false,
             before_minutes: buffers.0,
             after_minutes: buffers.1,
+            timezone: arrival.timezone,
+            no_show_alert_time: arrival.no_show_alert_time,
         }
     }
+}
+
+/// The property's settings of an arrival's checks.
+struct ArrivalSettings {
+    timezone: Timezone,
+    no_show_alert_time: Option<chrono::NaiveTime>,
 }
 
 /// Issues the codes of new confirmed bookings of one room, and queues their
@@ -77,14 +86,17 @@ pub async fn issue_for_new_bookings(
     };
     let one_room = bookings.iter().all(|b| b.property_id == first.property_id && b.room_id == first.room_id);
     let locks = booking_locks(conn, first.property_id, first.room_id).await?;
-    let buffers = sqlx::query!(
-        "SELECT code_valid_before_minutes, code_valid_after_minutes FROM properties WHERE id = $1",
+    let settings = sqlx::query!(
+        r#"SELECT code_valid_before_minutes, code_valid_after_minutes, timezone AS "timezone: Timezone",
+               no_show_alert_time
+           FROM properties WHERE id = $1"#,
         first.property_id
     )
     .fetch_one(&mut *conn)
     .await?;
-    let buffers = (buffers.code_valid_before_minutes, buffers.code_valid_after_minutes);
-    let windows: Vec<BookingWindow> = bookings.iter().map(|b| b.window(buffers)).collect();
+    let buffers = (settings.code_valid_before_minutes, settings.code_valid_after_minutes);
+    let arrival = ArrivalSettings { timezone: settings.timezone, no_show_alert_time: settings.no_show_alert_time };
+    let windows: Vec<BookingWindow> = bookings.iter().map(|b| b.window(buffers, &arrival)).collect();
     let plan = match (one_room, locks.is_empty()) {
         (false, _) => None,
         (true, true) => Some(Vec::new()),

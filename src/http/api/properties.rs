@@ -167,6 +167,19 @@ pub struct PropertyPatch {
     #[serde(default, deserialize_with = "schema::whole_number")]
     #[schema(minimum = 0, maximum = 1440)]
     pub turnover_minutes: Option<i32>,
+    /// Local time (`HH:MM`) on the arrival day by which a guest whose code
+    /// has not been used is an alert to staff (default 23:00; when check-in
+    /// is later than that, two hours after check-in). Unlike the other
+    /// fields, `null` turns it off (and so does an empty text).
+    #[serde(default, deserialize_with = "schema::nullable")]
+    #[schema(value_type = Option<String>, nullable, example = "23:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$")]
+    pub no_show_alert_time: Option<Option<String>>,
+    /// Staff get one message when a guest arrives (the first use of their
+    /// code) after this local time (`HH:MM`) or before 06:00. `null` (or an
+    /// empty text) turns it off, the default.
+    #[serde(default, deserialize_with = "schema::nullable")]
+    #[schema(value_type = Option<String>, nullable, example = "22:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$")]
+    pub late_arrival_alert_after: Option<Option<String>>,
 }
 
 /// Knowledge base entries to change: a text sets an entry, an empty text
@@ -276,6 +289,11 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
 
     fn try_from(patch: PropertyPatch) -> AccessResult<Self> {
         let time = |field: &str, raw: Option<String>| raw.map(|r| properties::parse_local_time(field, &r)).transpose();
+        // `null` or an empty text: off.
+        let optional_time = |field: &str, raw: Option<Option<String>>| {
+            raw.map(|r| r.filter(|t| !t.trim().is_empty()).map(|t| properties::parse_local_time(field, &t)).transpose())
+                .transpose()
+        };
         let window =
             |field: &str, minutes: Option<i32>| minutes.map(|m| properties::check_window_minutes(field, m)).transpose();
         Ok(Self {
@@ -310,6 +328,8 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
             code_valid_before_minutes: window("code_valid_before_minutes", patch.code_valid_before_minutes)?,
             code_valid_after_minutes: window("code_valid_after_minutes", patch.code_valid_after_minutes)?,
             turnover_minutes: window("turnover_minutes", patch.turnover_minutes)?,
+            no_show_alert_time: optional_time("no_show_alert_time", patch.no_show_alert_time)?,
+            late_arrival_alert_after: optional_time("late_arrival_alert_after", patch.late_arrival_alert_after)?,
         })
     }
 }

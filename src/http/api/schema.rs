@@ -151,6 +151,17 @@ where
     whole.and_then(|n| T::try_from(n).ok()).map(Some).ok_or_else(out_of_range)
 }
 
+/// Deserializes a field where `null` means something (a setting turned
+/// off) and an absent field means "unchanged": absent is `None` (with
+/// `#[serde(default)]`), `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// The kinds of code `POST /locks/{id}/codes` makes: every kind but
 /// `backup` (doorman keeps those itself).
 pub fn manual_code_kind() -> impl Into<RefOr<Schema>> {
