@@ -113,6 +113,18 @@ pub enum StaffAlert {
     StayChangeRequested { booking: BookingRef, stay: StayTimes, edge: String, command: String, wrote: String },
     /// A guest has left early; their access ends at `access_until`.
     GuestDeparted { booking: BookingRef, access_until: DateTime<Utc>, timezone: Timezone },
+    /// A lock provider's account stopped working (`state`, an
+    /// `AccountState`) at `since`: every lock of `locks` (name, property)
+    /// is out of reach and its codes wait (SPEC §12).
+    AccountDown {
+        provider: String,
+        account_id: String,
+        state: String,
+        since: DateTime<Utc>,
+        locks: Vec<(String, String)>,
+    },
+    /// The account that stopped working at `down_since` works again.
+    AccountBack { provider: String, account_id: String, down_since: DateTime<Utc>, locks: Vec<(String, String)> },
 }
 
 /// The booking an alert is about.
@@ -235,6 +247,12 @@ impl StaffAlert {
                 format!("not_ready:{}:{}", booking.booking_id, what.join(","))
             }
             Self::ReadyAgain { booking, lead_hours } => format!("ready_again:{}:{lead_hours}", booking.booking_id),
+            Self::AccountDown { provider, account_id, since, .. } => {
+                format!("provider.account_disconnected:{provider}:{account_id}:{}", since.timestamp())
+            }
+            Self::AccountBack { provider, account_id, down_since, .. } => {
+                format!("provider.account_back:{provider}:{account_id}:{}", down_since.timestamp())
+            }
         }
     }
 }
