@@ -254,3 +254,42 @@ async fn tell_properties(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_account_has_its_own_wait_and_its_own_remedy() {
+        assert_eq!(wait_key(ProviderKind::Seam, "acc-1"), "provider_account:seam:acc-1");
+        assert_ne!(wait_key(ProviderKind::Seam, "acc-1"), wait_key(ProviderKind::Seam, "acc-2"));
+        assert!(what_to_do(ProviderKind::Nuki, AccountState::Refused).contains("NUKI_API_TOKEN"));
+        assert!(what_to_do(ProviderKind::Seam, AccountState::Disconnected).contains("reconnect"));
+        assert!(what_to_do(ProviderKind::Seam, AccountState::ReauthorizationRequested).contains("sign in again"));
+        assert_eq!(account_name(ProviderKind::Nuki, NUKI_ACCOUNT), "the Nuki account of NUKI_API_TOKEN");
+    }
+
+    /// One outage is one alert, its return one more; the next outage of
+    /// the same account is told again.
+    #[test]
+    fn an_outage_and_its_end_are_told_once_each() {
+        let at = |minute: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 4, 18, minute, 0).unwrap();
+        let down = |since| StaffAlert::AccountDown {
+            provider: "seam".into(),
+            account_id: "acc-1".into(),
+            state: "disconnected".into(),
+            since,
+            locks: vec![("Room 201".into(), "Riverside".into())],
+        };
+        let back = |down_since| StaffAlert::AccountBack {
+            provider: "seam".into(),
+            account_id: "acc-1".into(),
+            down_since,
+            locks: vec![],
+        };
+        assert_eq!(down(at(1)).problem(), down(at(1)).problem());
+        assert_ne!(down(at(1)).problem(), down(at(30)).problem(), "a later outage");
+        assert_ne!(down(at(1)).problem(), back(at(1)).problem());
+        assert!(down(at(1)).problem().starts_with("provider.account_disconnected:seam:acc-1:"));
+    }
+}

@@ -32,18 +32,26 @@ pub fn gate(db: PgPool, kind: ProviderKind, provider: Arc<dyn LockProvider>) -> 
 
 /// Seam's `connected_account.disconnected`, `…reauthorization_requested`
 /// and `…completed_first_sync_after_reconnection`: the account's state,
-/// told to staff when it changes. Other account events are ignored.
-pub async fn handle_seam_account_event(db: &PgPool, event: &SeamEvent) -> Result<(), AccessError> {
+/// told to staff when it changes; other account events are ignored.
+/// Returns whether the event was an account's; a device's event that names
+/// its `connected_account_id` teaches which account the device is on.
+pub async fn handle_seam_account_event(db: &PgPool, event: &SeamEvent) -> Result<bool, AccessError> {
+    let (seam, at) = (ProviderKind::Seam, event.occurred_at);
+    if !event.event_type.starts_with("connected_account.") {
+        if let (Some(device_id), Some(account_id)) = (&event.device_id, &event.connected_account_id) {
+            accounts::learn_account(db, seam, device_id, account_id).await?;
+        }
+        return Ok(false);
+    }
     let Some(account_id) = event.connected_account_id.as_deref() else {
         tracing::info!(event_type = %event.event_type, "a Seam account event without connected_account_id");
-        return Ok(());
+        return Ok(true);
     };
-    let (seam, at) = (ProviderKind::Seam, event.occurred_at);
     let failed = match event.event_type.as_str() {
         "connected_account.disconnected" => Some(AccountState::Disconnected),
         "connected_account.reauthorization_requested" => Some(AccountState::ReauthorizationRequested),
         "connected_account.completed_first_sync_after_reconnection" => None,
-        _ => return Ok(()),
+        _ => return Ok(true),
     };
     let mut tx = db.begin().await?;
     match failed {
@@ -51,7 +59,7 @@ pub async fn handle_seam_account_event(db: &PgPool, event: &SeamEvent) -> Result
         None => accounts::account_works(&mut tx, seam, account_id, at).await?,
     };
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 struct Gated {

@@ -18,8 +18,8 @@ use crate::lock_providers::UsageEvent;
 /// are ignored.
 pub async fn handle_seam_event(db: &PgPool, event: &SeamEvent) -> Result<(), AccessError> {
     // A connected account's events name no device (SPEC §12).
-    if event.event_type.starts_with("connected_account.") {
-        return super::accounts::handle_seam_account_event(db, event).await;
+    if super::accounts::handle_seam_account_event(db, event).await? {
+        return Ok(());
     }
     let Some(device_id) = &event.device_id else {
         return Ok(());
