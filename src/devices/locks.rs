@@ -421,6 +421,10 @@ pub async fn check_activity(ctx: &JobContext) -> Result<(), JobError> {
                     .execute(&ctx.db)
                     .await?;
             }
+            // Told once for the account: not a warning every ten minutes.
+            Err(e @ crate::lock_providers::ProviderError::AccountDown { .. }) => {
+                tracing::debug!(lock_id = %lock.id, error = %e, "a lock's activity is not read while its account is down")
+            }
             // One lock that cannot be read does not stop the others.
             Err(e) => tracing::warn!(lock_id = %lock.id, error = %e, "reading a lock's activity"),
         }

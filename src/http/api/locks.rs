@@ -214,7 +214,7 @@ pub async fn update(
 /// (naming it); 422 when the provider does not list it.
 #[utoipa::path(post, path = "/api/v1/locks", tag = "locks", operation_id = "create_lock", request_body = LockRequest,
     responses((status = 201, description = "Registered.", body = Lock), schema::NotFound, schema::Conflict,
-        schema::Invalid, schema::NotConfigured, schema::ProviderFailed),
+        schema::Invalid, schema::ProviderFailed),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
