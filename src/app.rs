@@ -239,11 +239,25 @@ pub async fn run_pending_jobs(ctx: &JobContext) -> usize {
 pub fn job_context(config: &Config, pool: &PgPool) -> anyhow::Result<JobContext> {
     let mut providers = Providers::new(Arc::new(SimulatedProvider::new(pool.clone(), config.simulated)));
     match &config.nuki {
-        Some(nuki) => providers = providers.with_nuki(Arc::new(NukiClient::new(&nuki.api_base, nuki.token.clone()))),
+        Some(nuki) => {
+            let client = Arc::new(NukiClient::new(&nuki.api_base, nuki.token.clone()));
+            providers = providers.with_nuki(crate::devices::accounts::gate(
+                pool.clone(),
+                crate::access::model::ProviderKind::Nuki,
+                client,
+            ))
+        }
         None => tracing::info!("Nuki locks: off (NUKI_API_TOKEN unset)"),
     }
     match &config.seam {
-        Some(seam) => providers = providers.with_seam(Arc::new(SeamClient::new(&seam.api_base, seam.api_key.clone()))),
+        Some(seam) => {
+            let client = Arc::new(SeamClient::new(&seam.api_base, seam.api_key.clone()));
+            providers = providers.with_seam(crate::devices::accounts::gate(
+                pool.clone(),
+                crate::access::model::ProviderKind::Seam,
+                client,
+            ))
+        }
         None => tracing::info!("Seam locks: off (SEAM_API_KEY unset)"),
     }
     let whatsapp = config.whatsapp.as_ref().map(|w| {

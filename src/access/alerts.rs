@@ -122,6 +122,18 @@ pub enum StaffAlert {
     /// The guest arrived (first use of their code) late at night, after the
     /// property's `late_arrival_alert_after`.
     LateArrival { booking: BookingRef, arrived_at: DateTime<Utc>, timezone: Timezone },
+    /// A lock provider's account stopped working (`state`, an
+    /// `AccountState`) at `since`: every lock of `locks` (name, property)
+    /// is out of reach and its codes wait (SPEC §12).
+    AccountDown {
+        provider: String,
+        account_id: String,
+        state: String,
+        since: DateTime<Utc>,
+        locks: Vec<(String, String)>,
+    },
+    /// The account that stopped working at `down_since` works again.
+    AccountBack { provider: String, account_id: String, down_since: DateTime<Utc>, locks: Vec<(String, String)> },
 }
 
 /// The booking an alert is about.
@@ -250,6 +262,12 @@ impl StaffAlert {
             Self::WrongCodes { booking, .. } => format!("wrong_codes:{}", booking.booking_id),
             Self::NoShow { booking, .. } => format!("no_show:{}", booking.booking_id),
             Self::LateArrival { booking, .. } => format!("late_arrival:{}", booking.booking_id),
+            Self::AccountDown { provider, account_id, since, .. } => {
+                format!("provider.account_disconnected:{provider}:{account_id}:{}", since.timestamp())
+            }
+            Self::AccountBack { provider, account_id, down_since, .. } => {
+                format!("provider.account_back:{provider}:{account_id}:{}", down_since.timestamp())
+            }
         }
     }
 }

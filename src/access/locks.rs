@@ -95,6 +95,17 @@ pub struct Lock {
     pub reconciled_at: Option<DateTime<Utc>>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// The provider account the device belongs to: Seam's
+    /// `connected_account_id` (learned from device reads and discovery),
+    /// `api_token` for every Nuki lock; absent when not known yet.
+    pub provider_account_id: Option<String>,
+    /// Whether that account works, when doorman has heard about it:
+    /// `connected`, `disconnected`, `reauthorization_requested` (Seam) or
+    /// `refused` (Nuki refused `NUKI_API_TOKEN`). A lock of an account that
+    /// does not work is not called; its codes wait (SPEC §12).
+    pub account_state: Option<String>,
+    /// Since when the account is in that state.
+    pub account_since: Option<DateTime<Utc>>,
 }
 
 /// The shortest guest code a property-wide entrance may use.
@@ -362,6 +373,7 @@ fn apply_lock_changes(
 #[tracing::instrument(skip_all, fields(property_id = %new.property_id, lock.name = %new.name))]
 pub async fn create_lock(conn: &mut PgConnection, new: &NewLock) -> AccessResult<Lock> {
     super::properties::get_property(&mut *conn, new.property_id).await?;
+    check_device_free(&mut *conn, new.provider, &new.provider_device_id).await?;
     if let Some(room_id) = new.room_id {
         let room_property = sqlx::query_scalar!("SELECT property_id FROM rooms WHERE id = $1", room_id)
             .fetch_optional(&mut *conn)
@@ -404,7 +416,11 @@ pub async fn get_lock(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Lock> {
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
                status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
-               keypad_battery_low, status_checked_at, reconciled_at, created_at
+               keypad_battery_low, status_checked_at, reconciled_at, created_at, account_key AS provider_account_id,
+               (SELECT a.state FROM provider_accounts a WHERE a.provider = locks.provider AND a.account_id = locks.account_key)
+                   AS account_state,
+               (SELECT a.since FROM provider_accounts a WHERE a.provider = locks.provider AND a.account_id = locks.account_key)
+                   AS account_since
            FROM locks WHERE id = $1"#,
         id
     )
@@ -421,7 +437,11 @@ pub async fn list_property_locks(db: impl PgExecutor<'_>, property_id: Uuid) -> 
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
                status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
-               keypad_battery_low, status_checked_at, reconciled_at, created_at
+               keypad_battery_low, status_checked_at, reconciled_at, created_at, account_key AS provider_account_id,
+               (SELECT a.state FROM provider_accounts a WHERE a.provider = locks.provider AND a.account_id = locks.account_key)
+                   AS account_state,
+               (SELECT a.since FROM provider_accounts a WHERE a.provider = locks.provider AND a.account_id = locks.account_key)
+                   AS account_since
            FROM locks WHERE property_id = $1
            ORDER BY room_id IS NOT NULL, name"#,
         property_id
@@ -456,6 +476,27 @@ pub struct MappedLock {
     pub property_id: Uuid,
 }
 
+/// A conflict naming the lock when `provider`'s device `device_id` is
+/// already a doorman lock.
+pub async fn check_device_free(db: impl PgExecutor<'_>, provider: ProviderKind, device_id: &str) -> AccessResult<()> {
+    let taken = sqlx::query!(
+        "SELECT id, name FROM locks WHERE provider = $1 AND provider_device_id = $2",
+        provider.as_str(),
+        device_id.trim()
+    )
+    .fetch_optional(db)
+    .await?;
+    match taken {
+        Some(lock) => Err(AccessError::Conflict(format!(
+            "the {provider} device {:?} is already the lock \"{}\" ({})",
+            device_id.trim(),
+            lock.name,
+            lock.id
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The locks of a provider, by the provider's device id (discovery).
 pub async fn locks_by_device(
     db: impl PgExecutor<'_>,
@@ -486,7 +527,11 @@ pub async fn list_locks(conn: &mut PgConnection, property_id: Option<Uuid>) -> A
                provider AS "provider: ProviderKind", provider_device_id,
                code_format AS "code_format: CodeFormat", code_length, capacity,
                status AS "status: LockStatus", backup_codes, device_online, battery_percent, battery_low,
-               keypad_battery_low, status_checked_at, reconciled_at, created_at
+               keypad_battery_low, status_checked_at, reconciled_at, created_at, account_key AS provider_account_id,
+               (SELECT a.state FROM provider_accounts a WHERE a.provider = locks.provider AND a.account_id = locks.account_key)
+                   AS account_state,
+               (SELECT a.since FROM provider_accounts a WHERE a.provider = locks.provider AND a.account_id = locks.account_key)
+                   AS account_since
            FROM locks ORDER BY property_id, room_id IS NOT NULL, name, id"#
     )
     .fetch_all(&mut *conn)

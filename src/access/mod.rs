@@ -2,6 +2,7 @@
 //! audit trail. No HTTP, chat or provider types in here: every channel and
 //! the admin API call the same functions.
 
+pub mod accounts;
 pub mod alerts;
 pub mod arrivals;
 pub mod audit;

@@ -114,6 +114,23 @@ text_enum!(
 );
 
 text_enum!(
+    /// Whether a lock provider's account works (SPEC §12): a Seam
+    /// connected account, or Nuki's one account of `NUKI_API_TOKEN`.
+    AccountState {
+        /// It works.
+        Connected => "connected",
+        /// Seam's `connected_account.disconnected`: reconnect it in Seam.
+        Disconnected => "disconnected",
+        /// Seam's `connected_account.reauthorization_requested`: the
+        /// account's owner must sign in again through Seam.
+        ReauthorizationRequested => "reauthorization_requested",
+        /// The provider refused the credentials (Nuki's 401 or 403): renew
+        /// `NUKI_API_TOKEN`.
+        Refused => "refused",
+    }
+);
+
+text_enum!(
     /// Where an iCal feed comes from (it decides how its events are read).
     FeedSource {
         Airbnb => "airbnb",

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::accounts::{account_name, what_to_do};
 use super::alerts::{alert_staff, BookingRef, StaffAlert};
 use super::jobs::CheckReadiness;
-use super::model::ProviderKind;
+use super::model::{AccountState, ProviderKind};
 use super::timezone::Timezone;
 use super::AccessResult;
 use crate::jobs::queue;
@@ -43,6 +44,10 @@ pub enum ProblemKind {
     CodeNotSet,
     /// No phone, e-mail or linked chat: the guest gets no message.
     GuestUnreachable,
+    /// The lock's provider account does not work (a Seam account
+    /// disconnected, Nuki refusing `NUKI_API_TOKEN`): doorman cannot
+    /// reach the lock at all.
+    AccountDisconnected,
 }
 
 /// One problem of an arrival.
@@ -211,7 +216,11 @@ async fn arrival(conn: &mut PgConnection, booking_id: Uuid, now: DateTime<Utc>) 
 /// guest's channel.
 async fn problems(conn: &mut PgConnection, booking_id: Uuid, arrival: &Arrival) -> AccessResult<Vec<Problem>> {
     let locks = sqlx::query!(
-        r#"SELECT l.id, l.name, l.device_online, l.battery_percent, l.battery_low, l.keypad_battery_low,
+        r#"SELECT l.id, l.name, l.provider AS "provider: ProviderKind", l.device_online, l.battery_percent,
+               l.battery_low, l.keypad_battery_low, l.account_key,
+               (SELECT a.state FROM provider_accounts a
+                  WHERE a.provider = l.provider AND a.account_id = l.account_key AND a.state <> 'connected')
+                  AS "account_state: AccountState",
                (SELECT c.state FROM access_codes c
                   WHERE c.booking_id = $1 AND c.lock_id = l.id AND c.kind = 'guest' AND c.state <> 'removed'
                   ORDER BY c.created_at DESC LIMIT 1) AS code_state
@@ -228,6 +237,17 @@ async fn problems(conn: &mut PgConnection, booking_id: Uuid, arrival: &Arrival) 
         let mut add = |problem, detail: String| {
             problems.push(Problem { problem, lock_id: Some(lock.id), lock: Some(lock.name.clone()), detail });
         };
+        if let Some(state) = lock.account_state {
+            // Neither its status nor its codes move while the account is
+            // down: the account is the one problem to tell.
+            let account = account_name(lock.provider, lock.account_key.as_deref().unwrap_or_default());
+            let todo = what_to_do(lock.provider, state);
+            add(
+                ProblemKind::AccountDisconnected,
+                format!("{account} is {} ({todo})", state.as_str().replace('_', " ")),
+            );
+            continue;
+        }
         if lock.device_online == Some(false) {
             add(ProblemKind::LockOffline, "offline at the last status read".into());
         } else {

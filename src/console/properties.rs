@@ -17,12 +17,13 @@ use super::session::{Posted, Session};
 use super::view::{self, Chrome, Done};
 use super::{render, Console};
 use crate::access::locks::list_property_locks;
-use crate::access::model::Role;
+use crate::access::model::{ProviderKind, Role};
 use crate::access::properties::{
     check_notify_channels, check_release_hours, get_property, list_rooms, parse_local_time, parse_property_name,
     update_property, KnowledgeChanges, NewProperty, PropertyChanges,
 };
 use crate::access::settings;
+use crate::devices::discovery::discover;
 
 /// Who edits a property: its managers (and admins).
 pub(super) const EDITOR: Role = Role::Manager;
@@ -113,6 +114,7 @@ async fn show(
         // A cleaner does not need the guests' wifi password.
         knowledge.wifi_password = knowledge.wifi_password.map(|_| "hidden".to_owned());
     }
+    let discovered = if editor { unmapped_devices(console).await } else { Vec::new() };
     let (status, problem, posted) = match refused {
         Some(r) => (r.status, Some(r.message), r.posted),
         None => (StatusCode::OK, None, serde_json::Value::Null),
@@ -135,10 +137,27 @@ async fn show(
             integrations => setup.integrations.iter().map(|i| minijinja::context! { kind => i.kind, units => i.units,
                 since => view::local(tz, i.created_at) }).collect::<Vec<_>>(),
             staff => setup.staff.iter().map(|s| minijinja::context! { name => s.name, role => s.role.as_str(), active => s.active }).collect::<Vec<_>>(),
+            discovered,
         },
     )?;
     *page.status_mut() = status;
     Ok(page)
+}
+
+/// The devices of the configured providers that are no doorman lock yet,
+/// offered by the add-a-lock form; a provider that does not answer within
+/// three seconds offers none.
+async fn unmapped_devices(console: &Console) -> Vec<minijinja::Value> {
+    let providers = &console.jobs.providers;
+    let mut offered = Vec::new();
+    for kind in ProviderKind::ALL.iter().copied().filter(|kind| providers.get(*kind).is_ok()) {
+        let listed = tokio::time::timeout(std::time::Duration::from_secs(3), discover(console.db(), providers, kind));
+        let Ok(Ok(devices)) = listed.await else { continue };
+        offered.extend(devices.into_iter().filter(|d| d.lock.is_none()).map(|d| {
+            minijinja::context! { provider => kind.as_str(), device_id => d.device_id, name => d.name }
+        }));
+    }
+    offered
 }
 
 /// The knowledge base form: every entry, empty meaning none.

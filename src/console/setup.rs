@@ -25,7 +25,10 @@ use crate::access::locks::{LockInput, NewLock};
 use crate::access::model::{Role, RoomName};
 use crate::access::properties::{self, NewProperty, PropertyInput};
 use crate::access::staff::{self, StaffRoles};
+use crate::devices::discovery::find_device;
 use crate::devices::locks::{check_new_device, store_new_lock};
+use crate::devices::observe::ObserveError;
+use crate::lock_providers::DeviceStatus;
 
 /// Who creates a property: a manager (of any property) or an admin.
 const CREATOR: Role = Role::Manager;
@@ -261,8 +264,13 @@ pub async fn add_lock(
     let id = parse_id(&id)?;
     session.require(id, EDITOR)?;
     let result = async {
-        let new = NewLock::parse(lock_input(id, &f)?)?;
-        let status = check_new_device(&console.jobs.providers, &new).await?;
+        let mut input = lock_input(id, &f)?;
+        let found = from_discovery(&console, &mut input).await?;
+        let new = NewLock::parse(input)?;
+        let status = match found {
+            Some(status) => Some(status),
+            None => check_new_device(&console.jobs.providers, &new).await?,
+        };
         let mut tx = console.db().begin().await?;
         let lock = store_new_lock(&mut tx, &new, status.as_ref()).await?;
         let subject = Subject { property_id: Some(id), lock_id: Some(lock.id), ..Default::default() };
@@ -273,6 +281,22 @@ pub async fn add_lock(
     }
     .await;
     outcome(&console, &session, id, result, &f).await
+}
+
+/// A lock without a name but with a device id takes the device from the
+/// provider's list, as the admin API does: its name, model and status.
+async fn from_discovery(console: &Console, input: &mut LockInput) -> Result<Option<DeviceStatus>, ConsoleError> {
+    let Some(device_id) = input.provider_device_id.clone().filter(|_| input.name.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let device = match find_device(console.db(), &console.jobs.providers, input.provider, &device_id).await {
+        Ok(device) => device,
+        Err(ObserveError::Access(e)) => return Err(e.into()),
+        Err(other) => return Err(ConsoleError::BadForm(format!("Device id: {other}"))),
+    };
+    input.name = device.name;
+    input.model = device.model.unwrap_or_default();
+    Ok(Some(device.status))
 }
 
 /// The add-a-feed form. Its address is never shown again, not even when

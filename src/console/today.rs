@@ -184,6 +184,7 @@ fn readiness_label(problem: &Problem) -> String {
         ProblemKind::KeypadBatteryLow => "keypad battery low",
         ProblemKind::CodeNotSet => "code not on the lock",
         ProblemKind::GuestUnreachable => "guest unreachable",
+        ProblemKind::AccountDisconnected => "provider account disconnected",
     };
     match &problem.lock {
         Some(lock) => format!("not ready: {lock} {what}"),

@@ -84,6 +84,7 @@ pub fn render(alert: &StaffAlert) -> String {
         NotReady { booking, check_in_at, timezone, problems } => not_ready(booking, *check_in_at, *timezone, problems),
         ReadyAgain { booking, .. } => format!("{} is ready again: every lock online, charged and holding the code.", who(booking)),
         arrival @ (WrongCodes { .. } | NoShow { .. } | LateArrival { .. }) => arrival_alert(arrival),
+        AccountDown { .. } | AccountBack { .. } => account(alert),
     }
 }
 
@@ -129,6 +130,62 @@ fn arrival_alert(alert: &StaffAlert) -> String {
         }
         _ => render(alert),
     }
+}
+
+/// A provider account stopped working, or works again.
+fn account(alert: &StaffAlert) -> String {
+    match alert {
+        StaffAlert::AccountDown { provider, account_id, state, since, locks } => {
+            account_down(provider, account_id, state, *since, locks)
+        }
+        StaffAlert::AccountBack { provider, account_id, locks, .. } => account_back(provider, account_id, locks),
+        _ => String::new(),
+    }
+}
+
+/// One line per lock: "- Room 201 door (Riverside)".
+fn named_locks(locks: &[(String, String)]) -> String {
+    let named: Vec<String> = locks.iter().map(|(lock, property)| format!("- {lock} ({property})")).collect();
+    named.join("\n")
+}
+
+fn account_down(
+    provider: &str,
+    account_id: &str,
+    state: &str,
+    since: chrono::DateTime<chrono::Utc>,
+    locks: &[(String, String)],
+) -> String {
+    use crate::access::accounts::{account_name, what_to_do};
+    use crate::access::model::{AccountState, ProviderKind};
+    let kind = provider.parse().unwrap_or(ProviderKind::Seam);
+    let state = state.parse().unwrap_or(AccountState::Disconnected);
+    let what = match state {
+        AccountState::Refused => "refuses the API token",
+        AccountState::ReauthorizationRequested => "asks to be authorized again",
+        _ => "is disconnected",
+    };
+    let mut name = account_name(kind, account_id);
+    name[..1].make_ascii_uppercase();
+    format!(
+        "{name} {what} (since {} UTC): doorman cannot reach its {} lock{}:\n{}\nTo do: {}. Their codes wait and go on \
+         when the account works again.",
+        since.format("%Y-%m-%d %H:%M"),
+        locks.len(),
+        if locks.len() == 1 { "" } else { "s" },
+        named_locks(locks),
+        what_to_do(kind, state)
+    )
+}
+
+fn account_back(provider: &str, account_id: &str, locks: &[(String, String)]) -> String {
+    let kind = provider.parse().unwrap_or(crate::access::model::ProviderKind::Seam);
+    let mut name = crate::access::accounts::account_name(kind, account_id);
+    name[..1].make_ascii_uppercase();
+    format!(
+        "{name} is back: doorman reaches its locks again, and the codes that waited are going on now:\n{}",
+        named_locks(locks)
+    )
 }
 
 fn lock_unreachable(lock: &str, error: &str, codes_waiting: bool) -> String {
@@ -205,6 +262,9 @@ fn not_ready(
                     format!("the guest's code is not on it: /regen room {} or give a backup code", booking.room)
                 }
                 GuestUnreachable => "send the claim link through the booking platform (doorman claim-link)".to_owned(),
+                AccountDisconnected => {
+                    "its codes wait until the account works again; have a backup code or key ready meanwhile".to_owned()
+                }
             };
             match p.lock {
                 Some(_) => format!("- {lock}: {}: {todo}", p.detail),

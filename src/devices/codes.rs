@@ -405,6 +405,10 @@ async fn note_error(ctx: &JobContext, code_id: Uuid, error: ProviderError) -> Jo
     JobError::from(error)
 }
 
+/// How long a job for a lock of an account that does not work waits
+/// before it looks again, if the account's return does not wake it first.
+const ACCOUNT_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Failed calls in a row after which staff hear that a lock cannot be
 /// reached, without waiting for the next lock check or the check-in
 /// deadline.
@@ -440,7 +444,11 @@ impl From<ProviderError> for JobError {
         match error {
             ProviderError::Retryable(_) => Self::Retry(error.into()),
             ProviderError::RateLimited { retry_after, .. } => Self::RetryAfter(error.into(), retry_after),
-            ProviderError::Permanent(_) => Self::Permanent(error.into()),
+            ProviderError::Permanent(_) | ProviderError::Unauthorized(_) => Self::Permanent(error.into()),
+            ProviderError::AccountDown { ref account, .. } => {
+                let account = account.clone();
+                Self::Wait(error.into(), account, ACCOUNT_WAIT)
+            }
         }
     }
 }

@@ -7,9 +7,10 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::observe::ObserveError;
-use crate::access::locks::{locks_by_device, MappedLock};
+use crate::access::locks::{check_device_free, locks_by_device, MappedLock};
 use crate::access::model::ProviderKind;
-use crate::lock_providers::{DeviceConstraints, Providers};
+use crate::access::AccessError;
+use crate::lock_providers::{DeviceConstraints, FoundDevice, Providers};
 
 /// A provider's device and the doorman lock it is, if any.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -34,6 +35,28 @@ pub struct DiscoveredDevice {
     pub lock: Option<MappedLock>,
 }
 
+/// The device `device_id` among the provider's devices, to register as a
+/// lock (`POST /api/v1/locks` without a name): a conflict naming the lock
+/// when it is one already, an invalid value naming it when the provider
+/// does not list it. Learns which provider account holds it.
+pub async fn find_device(
+    db: &PgPool,
+    providers: &Providers,
+    kind: ProviderKind,
+    device_id: &str,
+) -> Result<FoundDevice, ObserveError> {
+    let device_id = device_id.trim();
+    check_device_free(db, kind, device_id).await?;
+    let provider = providers.get(kind).map_err(|_| ObserveError::NotConfigured(kind))?;
+    let found = provider.list_devices().await?;
+    found.into_iter().find(|device| device.device_id == device_id).ok_or_else(|| {
+        let problem = format!(
+            "the {kind} account lists no device {device_id:?} (GET /api/v1/providers/{kind}/devices lists them)"
+        );
+        ObserveError::Access(AccessError::invalid("provider_device_id", problem))
+    })
+}
+
 /// Every device of the provider's account, mapped ones and new ones, by
 /// name.
 pub async fn discover(
@@ -43,6 +66,11 @@ pub async fn discover(
 ) -> Result<Vec<DiscoveredDevice>, ObserveError> {
     let provider = providers.get(kind).map_err(|_| ObserveError::NotConfigured(kind))?;
     let found = provider.list_devices().await?;
+    for device in &found {
+        if let Some(account_id) = &device.status.account_id {
+            crate::access::accounts::learn_account(db, kind, &device.device_id, account_id).await?;
+        }
+    }
     let mut mapped = locks_by_device(db, kind).await?;
     let mut devices: Vec<DiscoveredDevice> = found
         .into_iter()

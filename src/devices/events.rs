@@ -17,6 +17,10 @@ use crate::lock_providers::UsageEvent;
 /// event queues the job that asks Seam about it. Events for unknown devices
 /// are ignored.
 pub async fn handle_seam_event(db: &PgPool, event: &SeamEvent) -> Result<(), AccessError> {
+    // A connected account's events name no device (SPEC §12).
+    if super::accounts::handle_seam_account_event(db, event).await? {
+        return Ok(());
+    }
     let Some(device_id) = &event.device_id else {
         return Ok(());
     };

@@ -93,6 +93,8 @@ pub async fn refresh_status(
         db.acquire().await.map_err(|e| crate::lock_providers::ProviderError::Retryable(format!("database: {e}")))?;
     let stored = match &status {
         Ok(s) => store_status(&mut conn, lock_id, s).await,
+        // Not called: the account's state is the finding, not the device's.
+        Err(crate::lock_providers::ProviderError::AccountDown { .. }) => Ok(()),
         Err(_) => {
             sqlx::query!("UPDATE locks SET device_online = false, status_checked_at = now() WHERE id = $1", lock_id)
                 .execute(&mut *conn)
@@ -110,7 +112,8 @@ pub async fn refresh_status(
 pub async fn store_status(conn: &mut PgConnection, lock_id: Uuid, status: &DeviceStatus) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE locks SET device_online = $2, battery_percent = $3, battery_low = $4, keypad_battery_low = $5,
-             device_constraints = COALESCE($6, device_constraints), status_checked_at = now()
+             device_constraints = COALESCE($6, device_constraints), status_checked_at = now(),
+             provider_account_id = COALESCE($7, provider_account_id)
          WHERE id = $1",
         lock_id,
         status.online,
@@ -118,6 +121,7 @@ pub async fn store_status(conn: &mut PgConnection, lock_id: Uuid, status: &Devic
         status.battery_low || status.battery_percent.is_some_and(|b| b < LOW_BATTERY),
         status.keypad_battery_low,
         status.constraints.as_ref().map(|c| serde_json::to_value(c).expect("constraints serialize")),
+        status.account_id,
     )
     .execute(conn)
     .await
@@ -146,6 +150,8 @@ pub async fn check_locks(ctx: &JobContext) -> Result<(), JobError> {
                     problems.push(StaffAlert::LowKeypadBattery { lock_id, lock: name, day });
                 }
             }
+            // The account's own alert names this lock.
+            Err(crate::lock_providers::ProviderError::AccountDown { .. }) => {}
             Err(e) => {
                 let error = e.to_string();
                 problems.push(StaffAlert::LockUnreachable { lock_id, lock: name, day, error, codes_waiting: false });
@@ -415,6 +421,10 @@ pub async fn check_activity(ctx: &JobContext) -> Result<(), JobError> {
                 sqlx::query!("UPDATE locks SET activity_seen_until = $2 WHERE id = $1", lock.id, polled_at)
                     .execute(&ctx.db)
                     .await?;
+            }
+            // Told once for the account: not a warning every ten minutes.
+            Err(e @ crate::lock_providers::ProviderError::AccountDown { .. }) => {
+                tracing::debug!(lock_id = %lock.id, error = %e, "a lock's activity is not read while its account is down")
             }
             // One lock that cannot be read does not stop the others.
             Err(e) => tracing::warn!(lock_id = %lock.id, error = %e, "reading a lock's activity"),

@@ -6,6 +6,7 @@
 //! the door (`wrong_codes`). The state changes themselves belong to
 //! `access`; this folder calls the providers and then the core.
 
+pub mod accounts;
 pub mod codes;
 pub mod discovery;
 pub mod events;

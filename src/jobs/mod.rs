@@ -89,6 +89,11 @@ pub enum JobError {
     /// Trying again will not help: the job is dead at once.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
+    /// Not the job's failure: something it needs is away (a provider
+    /// account, named by the key). It waits, without counting an attempt,
+    /// until `after` has passed or [`queue::wake`] names the key.
+    #[error("{0:#}")]
+    Wait(anyhow::Error, String, Duration),
 }
 
 impl JobError {
@@ -110,7 +115,7 @@ impl JobError {
     /// The cause, whatever the variant.
     pub fn cause(&self) -> &anyhow::Error {
         match self {
-            Self::Retry(e) | Self::RetryAfter(e, _) | Self::Permanent(e) => e,
+            Self::Retry(e) | Self::RetryAfter(e, _) | Self::Permanent(e) | Self::Wait(e, ..) => e,
         }
     }
 }

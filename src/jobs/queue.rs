@@ -231,6 +231,50 @@ pub async fn retry(
     Ok(delay)
 }
 
+/// Puts a job back to wait for `key` (a provider account to work again):
+/// due after `after`, or at once when [`wake`] names the key; the attempt
+/// does not count. A newer waiting job with the same dedupe key does the
+/// work instead.
+pub async fn wait(
+    conn: &mut PgConnection,
+    claimed: &Claimed,
+    worker: &str,
+    error: &str,
+    key: &str,
+    after: Duration,
+) -> sqlx::Result<()> {
+    let requeued = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), waiting_for = $4,
+             run_at = now() + make_interval(secs => $5), last_error = $3, locked_by = NULL, locked_until = NULL,
+             updated_at = now()
+         WHERE id = $1 AND locked_by = $2
+           AND NOT EXISTS (SELECT 1 FROM jobs newer WHERE newer.dedupe_key = jobs.dedupe_key AND newer.state = 'queued')",
+        claimed.id,
+        worker,
+        error,
+        key,
+        after.as_secs_f64(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if requeued.rows_affected() == 0 {
+        finish(&mut *conn, claimed.id, worker).await?;
+    }
+    Ok(())
+}
+
+/// Makes every job waiting for `key` due now; returns how many.
+pub async fn wake(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<u64> {
+    let woken = sqlx::query!(
+        "UPDATE jobs SET run_at = least(run_at, now()), waiting_for = NULL, updated_at = now()
+         WHERE waiting_for = $1 AND state = 'queued'",
+        key
+    )
+    .execute(db)
+    .await?;
+    Ok(woken.rows_affected())
+}
+
 /// Marks a job dead: it stays in the table for people to look at.
 pub async fn bury(db: impl PgExecutor<'_>, id: i64, worker: &str, error: &str) -> sqlx::Result<()> {
     sqlx::query!(

@@ -240,6 +240,7 @@ async fn execute<C: JobEnv>(runner: Runner<C>, worker: String, claimed: Claimed,
     let may_retry = claimed.attempt < claimed.max_attempts;
     let label = match &outcome {
         Ok(()) => "done",
+        Err(JobError::Wait(..)) => "wait",
         Err(JobError::Retry(_) | JobError::RetryAfter(..)) if may_retry => "retry",
         Err(_) => "dead",
     };
@@ -250,6 +251,16 @@ async fn execute<C: JobEnv>(runner: Runner<C>, worker: String, claimed: Claimed,
         Err(error @ JobError::Retry(_)) if may_retry => retry(db, &claimed, &worker, &error, None).await,
         Err(error @ JobError::RetryAfter(_, after)) if may_retry => {
             retry(db, &claimed, &worker, &error, Some(after)).await
+        }
+        Err(JobError::Wait(cause, key, after)) => {
+            let text = format!("{cause:#}");
+            tracing::info!(error = %text, waiting_for = %key, "job waits");
+            match db.acquire().await {
+                Ok(mut conn) => {
+                    queue::wait(&mut conn, &claimed, &worker, &text, &key, after).await.map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            }
         }
         Err(error) => bury(&runner, &claimed, &worker, &error).await,
     };

@@ -182,6 +182,8 @@ async fn measured<T>(
             ProviderError::Retryable(_) => "retryable",
             ProviderError::RateLimited { .. } => "rate_limited",
             ProviderError::Permanent(_) => "permanent",
+            ProviderError::Unauthorized(_) => "unauthorized",
+            ProviderError::AccountDown { .. } => "account_down",
         };
         metrics::counter!("doorman_provider_errors_total", "provider" => provider, "operation" => operation,
             "error" => kind)

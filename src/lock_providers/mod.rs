@@ -135,6 +135,10 @@ pub struct DeviceStatus {
     pub keypad_battery_low: Option<bool>,
     /// What codes the device accepts, when the provider says.
     pub constraints: Option<DeviceConstraints>,
+    /// The provider account the device belongs to, when the provider has
+    /// several (Seam's `connected_account_id`).
+    #[serde(skip)]
+    pub account_id: Option<String>,
 }
 
 /// A device a provider account holds, as discovery lists it.
@@ -197,12 +201,26 @@ pub enum ProviderError {
     /// Trying again will not help: refused, malformed, not configured.
     #[error("{0}")]
     Permanent(String),
+    /// The provider refused the account's credentials (Nuki's 401 or
+    /// 403): every lock of the account is out of reach until someone
+    /// renews them.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The lock's provider account does not work (disconnected at Seam, its
+    /// token refused): doorman does not call it until the account is back.
+    #[error("{message}")]
+    AccountDown {
+        /// What is wrong and what to do.
+        message: String,
+        /// What a job waits for: `access::accounts::wait_key` of the account.
+        account: String,
+    },
 }
 
 impl ProviderError {
     /// Whether trying again may help.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Permanent(_))
+        !matches!(self, Self::Permanent(_) | Self::Unauthorized(_))
     }
 }
 

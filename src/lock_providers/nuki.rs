@@ -269,10 +269,10 @@ fn provider_error(what: &str, failure: Failure) -> ProviderError {
             ),
             retry_after: PENDING_CHANGE_WAIT,
         },
-        StatusCode::UNAUTHORIZED => ProviderError::Permanent(format!(
+        StatusCode::UNAUTHORIZED => ProviderError::Unauthorized(format!(
             "Nuki rejected the API token (401 while {what}): check NUKI_API_TOKEN, it may be wrong or expired"
         )),
-        StatusCode::FORBIDDEN => ProviderError::Permanent(format!(
+        StatusCode::FORBIDDEN => ProviderError::Unauthorized(format!(
             "the Nuki API token may not do this (403 while {what}): check its scopes and access to the smart lock"
         )),
         StatusCode::NOT_FOUND => {
@@ -540,6 +540,8 @@ impl Smartlock {
             battery_low: state.battery_critical.unwrap_or(false),
             keypad_battery_low: state.keypad_battery_critical,
             constraints: Some(keypad_constraints()),
+            // One account per API token.
+            account_id: None,
         }
     }
 }
@@ -656,8 +658,12 @@ mod tests {
         for retryable in [500, 502, 503] {
             assert!(matches!(status(retryable, None), ProviderError::Retryable(_)), "{retryable}");
         }
-        for permanent in [400, 401, 403, 404, 409, 422] {
+        for permanent in [400, 404, 409, 422] {
             assert!(matches!(status(permanent, None), ProviderError::Permanent(_)), "{permanent}");
+        }
+        for refused in [401, 403] {
+            let error = status(refused, None);
+            assert!(matches!(error, ProviderError::Unauthorized(_)) && !error.is_retryable(), "{refused}");
         }
     }
 

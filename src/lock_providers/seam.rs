@@ -551,6 +551,7 @@ fn found_device(mut device: SeamDevice) -> Option<FoundDevice> {
 }
 
 fn device_status(device: SeamDevice) -> DeviceStatus {
+    let account_id = device.connected_account_id;
     let properties = device.properties;
     let warnings: Vec<String> = device.warnings.into_iter().flatten().filter_map(|w| w.warning_code).collect();
     let battery_level = properties.battery_level.or(properties.battery.as_ref().and_then(|b| b.level));
@@ -574,6 +575,7 @@ fn device_status(device: SeamDevice) -> DeviceStatus {
         battery_low,
         keypad_battery_low,
         constraints: Some(constraints(&properties)),
+        account_id,
     }
 }
 
@@ -765,6 +767,8 @@ struct SeamDevice {
     #[serde(default)]
     device_id: Option<String>,
     #[serde(default)]
+    connected_account_id: Option<String>,
+    #[serde(default)]
     device_type: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
@@ -873,6 +877,9 @@ pub struct SeamEvent {
     pub device_id: Option<String>,
     /// The access code, for access-code events and unlocks with a code.
     pub access_code_id: Option<String>,
+    /// The connected account, for `connected_account.*` events (and on
+    /// device events).
+    pub connected_account_id: Option<String>,
     /// When it happened (Seam's `occurred_at`, else `created_at`).
     pub occurred_at: DateTime<Utc>,
 }
@@ -940,6 +947,7 @@ pub fn verify_webhook(
         event_type: event.event_type,
         device_id: event.device_id,
         access_code_id: event.access_code_id,
+        connected_account_id: event.connected_account_id,
         occurred_at,
     })
 }
@@ -986,6 +994,8 @@ struct RawEvent {
     device_id: Option<String>,
     #[serde(default)]
     access_code_id: Option<String>,
+    #[serde(default)]
+    connected_account_id: Option<String>,
     #[serde(default)]
     occurred_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -1055,6 +1065,7 @@ mod tests {
         assert_eq!(c.max_active_codes, Some(i32::MAX));
         let status = device_status(SeamDevice {
             device_id: None,
+            connected_account_id: None,
             device_type: None,
             display_name: None,
             properties,

@@ -692,3 +692,34 @@ async fn a_manager_adds_a_staff_member_from_the_console_and_a_cleaner_cannot() {
     let again = browser.post(&format!("{page}/staff"), &form).await;
     assert!(again.status().is_client_error(), "the same number twice is refused, not a server error");
 }
+
+/// The add-a-lock form offers the provider's devices that are no lock yet
+/// (discovery), and a lock added with one of them and no name takes the
+/// device's name.
+#[tokio::test]
+async fn a_lock_added_from_the_offered_devices_takes_the_devices_name() {
+    let chat = spawn().await;
+    sqlx::query("INSERT INTO simulated_devices (device_id, offline, battery_percent) VALUES ('sim-porch', false, 80)")
+        .execute(&chat.app.db)
+        .await
+        .unwrap();
+    let mut browser = sign_in(&chat, MANAGER).await;
+    let page = format!("/admin/properties/{}", chat.property_id);
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("<option value=\"sim-porch\">Simulated sim-porch (simulated"), "offered: {html}");
+    let fields = [
+        ("lock_name", ""),
+        ("lock_room", ""),
+        ("provider", "simulated"),
+        ("device_id", "sim-porch"),
+        ("code_format", "numeric"),
+        ("code_length", "6"),
+        ("capacity", "100"),
+    ];
+    assert_eq!(browser.post(&format!("{page}/locks"), &fields).await.status(), 303);
+    let (_, html) = browser.get(&page).await;
+    assert!(html.contains("Simulated sim-porch"), "the device's name: {html}");
+    assert!(!html.contains("<option value=\"sim-porch\">"), "no longer offered once it is a lock");
+    let again = browser.post(&format!("{page}/locks"), &fields).await;
+    assert_eq!(again.status(), 409, "already a lock");
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the real service, in-process on port 0, each test on
 //! a fresh PostgreSQL database, driven over HTTP.
 
+mod accounts;
 mod admin_lists;
 mod arrivals;
 mod bookings;

@@ -268,13 +268,13 @@ async fn nuki_a_500_is_retryable() {
 }
 
 #[tokio::test]
-async fn nuki_a_401_is_permanent_and_never_shows_the_token() {
+async fn nuki_a_401_is_a_refused_token_and_never_shows_it() {
     let (server, nuki) = nuki().await;
     let body =
         json!({"detailMessage": "Your access token is not authorized", "stackTrace": [], "suppressedExceptions": []});
     answers(&server, "GET", AUTHS, ResponseTemplate::new(401).set_body_json(body)).await;
     let err = nuki.list_codes(&device()).await.unwrap_err();
-    assert!(matches!(err, ProviderError::Permanent(_)), "{err:?}");
+    assert!(matches!(err, ProviderError::Unauthorized(_)), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("token") && message.contains("NUKI_API_TOKEN"), "{message}");
     assert!(!message.contains(NUKI_TOKEN) && !format!("{err:?}").contains(NUKI_TOKEN), "{message}");

@@ -15,6 +15,7 @@ use crate::access::codes::{list_lock_codes, record_api_reveal, AccessCode};
 use crate::access::locks::{self, Lock, LockChanges, LockInput, NewLock};
 use crate::access::model::{CodeFormat, CodeLength, LockKind, LockStatus, ProviderKind};
 use crate::access::{AccessError, AccessResult};
+use crate::devices::discovery::find_device;
 use crate::devices::locks::{check_new_device, reconcile, store_new_lock, Reconciliation};
 use crate::devices::FillBackupPool;
 use crate::http::error::{ApiError, Json, Path, Query};
@@ -28,14 +29,18 @@ pub struct LockRequest {
     pub property_id: Uuid,
     /// Its room; omit for a property-wide entrance.
     pub room_id: Option<Uuid>,
-    /// Display name, 1 to 100 characters (trimmed).
+    /// Display name, 1 to 100 characters (trimmed). Omit it to take a
+    /// device from the provider's list (`GET /api/v1/providers/{provider}/devices`):
+    /// the lock gets the device's name there, and an id the provider does
+    /// not list is refused (422).
     #[schema(
         example = "Room 101 door",
         min_length = 1,
         max_length = 100,
         pattern = "^[^\\u0000]*[^\\s\\u0000\\u0085][^\\u0000]*$"
     )]
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
     /// Its name in other languages, told to a guest of that language:
     /// `{"de": "Haustür", "sk": "Vchodové dvere"}` (1 to 100 characters
     /// each; `name` is the English one).
@@ -85,7 +90,7 @@ impl TryFrom<LockRequest> for NewLock {
         NewLock::parse(LockInput {
             property_id: request.property_id,
             room_id: request.room_id,
-            name: request.name,
+            name: request.name.unwrap_or_default(),
             name_translations: request.name_translations,
             brand: request.brand,
             model: request.model,
@@ -204,16 +209,32 @@ pub async fn update(
 }
 
 /// Register a lock on a room, or on the property as a shared entrance.
+/// Without a `name`, the device is taken from the provider's device list
+/// (discovery) with its name there. 409 when the device is a lock already
+/// (naming it); 422 when the provider does not list it.
 #[utoipa::path(post, path = "/api/v1/locks", tag = "locks", operation_id = "create_lock", request_body = LockRequest,
     responses((status = 201, description = "Registered.", body = Lock), schema::NotFound, schema::Conflict,
-        schema::Invalid),
+        schema::Invalid, schema::ProviderFailed),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    Json(request): Json<LockRequest>,
+    Json(mut request): Json<LockRequest>,
 ) -> Result<(StatusCode, Json<Lock>), ApiError> {
+    let found = match (&request.name, &request.provider_device_id) {
+        (None, Some(device_id)) => Some(find_device(&state.db, &state.providers, request.provider, device_id).await?),
+        _ => None,
+    };
+    if let Some(device) = &found {
+        request.name = Some(device.name.clone());
+        if request.model.trim().is_empty() {
+            request.model = device.model.clone().unwrap_or_default();
+        }
+    }
     let new = NewLock::try_from(request)?;
-    let status = check_new_device(&state.providers, &new).await?;
+    let status = match found {
+        Some(device) => Some(device.status),
+        None => check_new_device(&state.providers, &new).await?,
+    };
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
     let lock = store_new_lock(&mut tx, &new, status.as_ref()).await?;
     tx.commit().await.map_err(AccessError::from)?;
