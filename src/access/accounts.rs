@@ -113,23 +113,47 @@ pub async fn lock_account_down(db: impl PgExecutor<'_>, lock_id: Uuid) -> Access
 }
 
 /// Stores that a device of `provider` belongs to `account_id` (learned
-/// from a device read or discovery).
+/// from a device read or discovery), and tells the staff of its property
+/// when that account is down (see [`lock_learned`]).
 pub async fn learn_account(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     provider: ProviderKind,
     device_id: &str,
     account_id: &str,
 ) -> AccessResult<()> {
-    sqlx::query!(
+    let learned = sqlx::query_scalar!(
         "UPDATE locks SET provider_account_id = $3
-         WHERE provider = $1 AND provider_device_id = $2 AND provider_account_id IS DISTINCT FROM $3",
+         WHERE provider = $1 AND provider_device_id = $2 AND provider_account_id IS DISTINCT FROM $3
+         RETURNING id",
         provider.as_str(),
         device_id,
         account_id
     )
-    .execute(db)
+    .fetch_all(&mut *conn)
     .await?;
+    for lock_id in learned {
+        lock_learned(&mut *conn, lock_id).await?;
+    }
     Ok(())
+}
+
+/// The lock `lock_id` was just found to be on its account. When that
+/// account is down, its outage is told to the staff of every property with
+/// a lock on it, with the locks known now: an account event that came
+/// before doorman knew which locks the account holds told nobody. Staff
+/// who were told already are not told again (the alert's key is the
+/// outage's).
+pub async fn lock_learned(conn: &mut PgConnection, lock_id: Uuid) -> AccessResult<()> {
+    let Some(down) = lock_account_down(&mut *conn, lock_id).await? else { return Ok(()) };
+    let locks = affected_locks(&mut *conn, down.provider, &down.account_id).await?;
+    let alert = |locks: Vec<(String, String)>| StaffAlert::AccountDown {
+        provider: down.provider.as_str().to_owned(),
+        account_id: down.account_id.clone(),
+        state: down.state.as_str().to_owned(),
+        since: down.since,
+        locks,
+    };
+    tell_properties(conn, &locks, alert).await
 }
 
 /// The account stopped working at `at` (`reason`: what the provider said).

@@ -83,13 +83,12 @@ pub fn render(alert: &StaffAlert) -> String {
         GuestUnreachable { booking, property_id, check_in_at, timezone } => unreachable(booking, *property_id, *check_in_at, *timezone),
         NotReady { booking, check_in_at, timezone, problems } => not_ready(booking, *check_in_at, *timezone, problems),
         ReadyAgain { booking, .. } => format!("{} is ready again: every lock online, charged and holding the code.", who(booking)),
-        arrival @ (WrongCodes { .. } | NoShow { .. } | LateArrival { .. }) => arrival_alert(arrival),
-        AccountDown { .. } | AccountBack { .. } => account(alert),
+        WrongCodes { .. } | NoShow { .. } | LateArrival { .. } | AccountDown { .. } | AccountBack { .. } => ready(alert),
     }
 }
 
-/// Wrong codes, no-shows and late arrivals (SPEC §12).
-fn arrival_alert(alert: &StaffAlert) -> String {
+/// Wrong codes, no-shows, late arrivals and provider accounts (SPEC §12).
+fn ready(alert: &StaffAlert) -> String {
     use crate::access::arrivals::WrongCodesOutcome::*;
     match alert {
         StaffAlert::WrongCodes { booking, lock, count, outcome } => {
@@ -128,6 +127,7 @@ fn arrival_alert(alert: &StaffAlert) -> String {
                 timezone.short_time(*arrived_at)
             )
         }
+        StaffAlert::AccountDown { .. } | StaffAlert::AccountBack { .. } => account(alert),
         _ => render(alert),
     }
 }

@@ -39,7 +39,8 @@ pub async fn handle_seam_account_event(db: &PgPool, event: &SeamEvent) -> Result
     let (seam, at) = (ProviderKind::Seam, event.occurred_at);
     if !event.event_type.starts_with("connected_account.") {
         if let (Some(device_id), Some(account_id)) = (&event.device_id, &event.connected_account_id) {
-            accounts::learn_account(db, seam, device_id, account_id).await?;
+            let mut conn = db.acquire().await.map_err(AccessError::from)?;
+            accounts::learn_account(&mut conn, seam, device_id, account_id).await?;
         }
         return Ok(false);
     }

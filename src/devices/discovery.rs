@@ -66,11 +66,13 @@ pub async fn discover(
 ) -> Result<Vec<DiscoveredDevice>, ObserveError> {
     let provider = providers.get(kind).map_err(|_| ObserveError::NotConfigured(kind))?;
     let found = provider.list_devices().await?;
+    let mut conn = db.acquire().await.map_err(crate::access::AccessError::from)?;
     for device in &found {
         if let Some(account_id) = &device.status.account_id {
-            crate::access::accounts::learn_account(db, kind, &device.device_id, account_id).await?;
+            crate::access::accounts::learn_account(&mut conn, kind, &device.device_id, account_id).await?;
         }
     }
+    drop(conn);
     let mut mapped = locks_by_device(db, kind).await?;
     let mut devices: Vec<DiscoveredDevice> = found
         .into_iter()

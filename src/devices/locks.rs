@@ -108,13 +108,17 @@ pub async fn refresh_status(
     status
 }
 
-/// Stores what the device reported about itself on the lock.
+/// Stores what the device reported about itself on the lock; a lock
+/// whose account is learned here, and is down, is told to staff
+/// (`accounts::lock_learned`).
 pub async fn store_status(conn: &mut PgConnection, lock_id: Uuid, status: &DeviceStatus) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE locks SET device_online = $2, battery_percent = $3, battery_low = $4, keypad_battery_low = $5,
+    let learned = sqlx::query_scalar!(
+        r#"UPDATE locks l SET device_online = $2, battery_percent = $3, battery_low = $4, keypad_battery_low = $5,
              device_constraints = COALESCE($6, device_constraints), status_checked_at = now(),
-             provider_account_id = COALESCE($7, provider_account_id)
-         WHERE id = $1",
+             provider_account_id = COALESCE($7, l.provider_account_id)
+         FROM (SELECT provider_account_id FROM locks WHERE id = $1 FOR UPDATE) old
+         WHERE l.id = $1
+         RETURNING l.provider_account_id IS DISTINCT FROM old.provider_account_id AS "learned!""#,
         lock_id,
         status.online,
         status.battery_percent,
@@ -123,9 +127,14 @@ pub async fn store_status(conn: &mut PgConnection, lock_id: Uuid, status: &Devic
         status.constraints.as_ref().map(|c| serde_json::to_value(c).expect("constraints serialize")),
         status.account_id,
     )
-    .execute(conn)
-    .await
-    .map(|_| ())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if learned == Some(true) {
+        if let Err(e) = crate::access::accounts::lock_learned(conn, lock_id).await {
+            tracing::warn!(%lock_id, error = %e, "telling staff of a lock on an account that is down");
+        }
+    }
+    Ok(())
 }
 
 /// `CheckLocks`: every active lock's state, stored; an offline lock, a low

@@ -311,6 +311,39 @@ async fn a_disconnected_seam_account_is_one_alert_naming_its_locks_and_its_codes
         .all(|l| l["account_state"] == "connected"));
 }
 
+/// A lock registered before doorman learned accounts (or not read since)
+/// is on no known account: the outage, told to nobody when it came, is
+/// told to its property's staff once doorman learns where the lock is.
+#[tokio::test]
+async fn an_outage_heard_before_its_locks_were_known_is_told_when_they_are_learned() {
+    let fake = FakeSeam::default();
+    let (app, _server) = seam_app(&fake).await;
+    let (riverside, rooms) = property(&app, "Riverside", &["201"]).await;
+    discovered_lock(&app, riverside, Some(rooms[0]), "seam", "dev-201").await;
+    add_staff(&app, "Petra", "+421900000501", "manager", &[riverside]).await;
+    sqlx::query("UPDATE locks SET provider_account_id = NULL").execute(&app.db).await.unwrap();
+
+    let down_at = Utc::now() - Duration::minutes(5);
+    send_seam_event(&app, &account_event("connected_account.disconnected", ACCOUNT, down_at)).await;
+    app.run_jobs().await;
+    assert!(account_alerts(&app, "is disconnected").await.is_empty(), "no lock known on the account yet");
+
+    // Discovery (or the next lock check) reads the device and its account.
+    assert_eq!(app.get("/api/v1/providers/seam/devices").await.status(), 200);
+    app.run_jobs().await;
+    let told = account_alerts(&app, "is disconnected").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].1.contains("Room 201 door (Riverside)"), "{}", told[0].1);
+    let locks: Value = app.get("/api/v1/locks").await.json().await.unwrap();
+    assert_eq!(locks[0]["account_state"], "disconnected");
+
+    // Learned again, or read again: nobody is told twice.
+    sqlx::query("UPDATE locks SET provider_account_id = NULL").execute(&app.db).await.unwrap();
+    assert_eq!(app.get("/api/v1/providers/seam/devices").await.status(), 200);
+    app.run_jobs().await;
+    assert_eq!(account_alerts(&app, "is disconnected").await.len(), 1, "still one alert");
+}
+
 #[tokio::test]
 async fn a_lock_from_the_device_list_gets_the_providers_name_an_unknown_device_is_422_and_a_mapped_one_409() {
     let fake = FakeSeam::default();
