@@ -181,6 +181,9 @@ pub struct Property {
     /// The least gap between two stays of a room that `/early` and `/late`
     /// keep, for the turnover.
     pub turnover_minutes: i32,
+    /// How long a cleaner's turnover code is valid after a check-out when
+    /// no stay follows (SPEC §11; default 240).
+    pub cleaning_window_minutes: i32,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -208,7 +211,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
              checkout_instructions, house_rules, notify_channels, knowledge_translations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          RETURNING id, quiet_hours, battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes,
-             turnover_minutes",
+             turnover_minutes, cleaning_window_minutes",
         new.name,
         new.timezone.name(),
         new.address,
@@ -244,6 +247,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         code_valid_before_minutes: row.code_valid_before_minutes,
         code_valid_after_minutes: row.code_valid_after_minutes,
         turnover_minutes: row.turnover_minutes,
+        cleaning_window_minutes: row.cleaning_window_minutes,
         created_at: Utc::now(),
     })
 }
@@ -255,7 +259,8 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
-               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
+               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes,
+               cleaning_window_minutes, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -272,7 +277,8 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
         r#"SELECT id, name, timezone AS "timezone: Timezone", address, check_in_time, check_out_time,
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
-               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes, created_at
+               battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes,
+               cleaning_window_minutes, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -304,6 +310,7 @@ struct PropertyRow {
     code_valid_before_minutes: i32,
     code_valid_after_minutes: i32,
     turnover_minutes: i32,
+    cleaning_window_minutes: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -334,6 +341,7 @@ impl From<PropertyRow> for Property {
             code_valid_before_minutes: row.code_valid_before_minutes,
             code_valid_after_minutes: row.code_valid_after_minutes,
             turnover_minutes: row.turnover_minutes,
+            cleaning_window_minutes: row.cleaning_window_minutes,
             created_at: row.created_at,
         }
     }
@@ -371,6 +379,8 @@ pub struct PropertyChanges {
     pub code_valid_after_minutes: Option<i32>,
     /// The least gap between two stays of a room, 0 to 1440.
     pub turnover_minutes: Option<i32>,
+    /// A turnover's length when no stay follows, 15 to 1440.
+    pub cleaning_window_minutes: Option<i32>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -519,6 +529,10 @@ pub async fn update_property(
         // SPEC §11: the live codes of stays not yet over follow the buffers.
         super::lifecycle::move_property_windows(&mut *conn, id, actor, Utc::now()).await?;
     }
+    if changed.iter().any(|c| c.starts_with("code_valid_") || *c == "cleaning_window_minutes") {
+        // The turnovers between stays follow the buffers and the window.
+        super::turnovers::sync_property(&mut *conn, id, actor, Utc::now()).await?;
+    }
     Ok(property)
 }
 
@@ -550,6 +564,8 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     let after = &changes.code_valid_after_minutes;
     set(&mut changed, "code_valid_after_minutes", &mut property.code_valid_after_minutes, after);
     set(&mut changed, "turnover_minutes", &mut property.turnover_minutes, &changes.turnover_minutes);
+    let cleaning = &changes.cleaning_window_minutes;
+    set(&mut changed, "cleaning_window_minutes", &mut property.cleaning_window_minutes, cleaning);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -562,7 +578,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
              house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18,
              battery_alert_percent = $19, code_valid_before_minutes = $20, code_valid_after_minutes = $21,
-             turnover_minutes = $22
+             turnover_minutes = $22, cleaning_window_minutes = $23
          WHERE id = $1",
         property.id,
         property.name,
@@ -586,6 +602,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         property.code_valid_before_minutes,
         property.code_valid_after_minutes,
         property.turnover_minutes,
+        property.cleaning_window_minutes,
     )
     .execute(&mut *conn)
     .await?;

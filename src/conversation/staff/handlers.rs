@@ -54,6 +54,10 @@ pub(super) async fn perform(ctx: &JobContext, tx: &mut PgConnection, staff: &Sta
         Command::Early { room, time } => move_stay(tx, staff, &room, StayEdge::CheckIn, time).await,
         Command::Late { room, time } => move_stay(tx, staff, &room, StayEdge::CheckOut, time).await,
         Command::Checkout { room } => checkout(tx, staff, &room).await,
+        Command::Turnovers { day } => {
+            let turnovers = crate::access::turnovers::list_day(tx, &staff.property_ids, day, Utc::now()).await?;
+            Ok(replies::turnovers(&turnovers, Utc::now()))
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use crate::access::overview::{Arrival, BookingOverview};
 use crate::access::phone::Phone;
 use crate::access::rooms::{RoomCode, RoomRef, Stay};
 use crate::access::timezone::Timezone;
+use crate::access::turnovers::TurnoverRow;
 use crate::access::windows::{MoveRefused, MovedStay, StayEdge};
 use crate::conversation::commands::{Spec, Unreadable};
 use crate::conversation::handoffs::OpenHandoff;
@@ -243,6 +244,36 @@ pub fn arrivals(arrivals: &[Arrival]) -> String {
         })
         .collect();
     format!("Arrivals:\n{}", lines.join("\n"))
+}
+
+/// `/turnovers today`: each turnover's room, window, cleaner and the state
+/// of its code (never its value: the list may be read in a group).
+pub fn turnovers(turnovers: &[TurnoverRow], now: DateTime<Utc>) -> String {
+    if turnovers.is_empty() {
+        return "No turnovers.".to_owned();
+    }
+    let lines: Vec<String> = turnovers
+        .iter()
+        .map(|t| {
+            let next = t.next_reference.as_deref().map_or("no stay follows".to_owned(), |r| format!("next {r}"));
+            let cleaner = t.cleaner.as_deref().unwrap_or("no cleaner yet");
+            let code = match (&t.codes, t.ends_at <= now) {
+                (_, true) => "over".to_owned(),
+                (Some(states), false) => format!("code {states}"),
+                (None, false) => "code not drawn yet".to_owned(),
+            };
+            let tz = t.timezone.tz();
+            let same_day = t.starts_at.with_timezone(&tz).date_naive() == t.ends_at.with_timezone(&tz).date_naive();
+            let until = if same_day { clock(t.ends_at, t.timezone) } else { t.timezone.short_time(t.ends_at) };
+            format!(
+                "room {} {}–{until} (after {}, {next}): {cleaner}, {code}",
+                t.room,
+                clock(t.starts_at, t.timezone),
+                t.reference
+            )
+        })
+        .collect();
+    format!("Turnovers:\n{}", lines.join("\n"))
 }
 
 /// One lock of `/status`: how it is, and what codes are on it.

@@ -167,6 +167,11 @@ pub struct PropertyPatch {
     #[serde(default, deserialize_with = "schema::whole_number")]
     #[schema(minimum = 0, maximum = 1440)]
     pub turnover_minutes: Option<i32>,
+    /// How long a cleaner's turnover code is valid after a check-out when no
+    /// stay follows, 15 to 1440 minutes (default 240).
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 15, maximum = 1440)]
+    pub cleaning_window_minutes: Option<i32>,
 }
 
 /// Knowledge base entries to change: a text sets an entry, an empty text
@@ -310,6 +315,13 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
             code_valid_before_minutes: window("code_valid_before_minutes", patch.code_valid_before_minutes)?,
             code_valid_after_minutes: window("code_valid_after_minutes", patch.code_valid_after_minutes)?,
             turnover_minutes: window("turnover_minutes", patch.turnover_minutes)?,
+            cleaning_window_minutes: patch
+                .cleaning_window_minutes
+                .map(|m| match m {
+                    15..=1440 => Ok(m),
+                    _ => Err(AccessError::invalid("cleaning_window_minutes", "15 to 1440 minutes")),
+                })
+                .transpose()?,
         })
     }
 }
