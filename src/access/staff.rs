@@ -263,8 +263,9 @@ pub async fn set_cleaner(conn: &mut PgConnection, staff_id: Uuid, cleaner: bool,
     .await?;
     let details = json!({ "staff_id": staff_id, "cleaner": cleaner, "property_ids": properties });
     audit::record(&mut *conn, actor, "staff.cleaner_changed", Subject::default(), details).await?;
-    if cleaner {
-        super::turnovers::await_cleaner(conn, &properties, Utc::now()).await?;
+    match cleaner {
+        true => super::turnovers::await_cleaner(conn, &properties, Utc::now()).await?,
+        false => super::turnovers::release_cleaner(conn, staff_id, &properties, actor, Utc::now()).await?,
     }
     Ok(())
 }
@@ -316,6 +317,9 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
         let removed = Removed::Code { kind: code.kind.clone(), masked: mask(&code.code), lock: code.lock.clone() };
         told.entry(code.property_id).or_default().push(removed);
     }
+    // Their turnovers go to the property's other cleaner.
+    let all_properties = sqlx::query_scalar!("SELECT id FROM properties").fetch_all(&mut *conn).await?;
+    super::turnovers::release_cleaner(conn, staff_id, &all_properties, actor, chrono::Utc::now()).await?;
     let links = super::links::end_links_made_by(&mut *conn, staff_id, actor, "staff member deactivated").await?;
     for link in &links {
         let property_id = sqlx::query_scalar!("SELECT property_id FROM bookings WHERE id = $1", link.booking_id)

@@ -385,6 +385,8 @@ async fn assign_cleaner(conn: &mut PgConnection, turnover_id: Uuid, property_id:
 /// One turnover of a day, as `/turnovers today` and Today list it.
 #[derive(Debug, Clone)]
 pub struct TurnoverRow {
+    /// The property.
+    pub property_id: Uuid,
     /// The room's name.
     pub room: String,
     /// The property's name.
@@ -413,11 +415,24 @@ pub async fn list_day(
     day: Day,
     now: DateTime<Utc>,
 ) -> AccessResult<Vec<TurnoverRow>> {
-    let rows = sqlx::query_as!(
+    let rows = list_around(conn, property_ids, now).await?;
+    Ok(rows.into_iter().filter(|t| t.touches(day.date(now.with_timezone(&t.timezone.tz()).date_naive()))).collect())
+}
+
+/// The planned turnovers of `property_ids` that have not ended three days
+/// ago, by start (Today filters them by day).
+pub async fn list_around(
+    conn: &mut PgConnection,
+    property_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AccessResult<Vec<TurnoverRow>> {
+    Ok(sqlx::query_as!(
         TurnoverRow,
-        r#"SELECT r.name AS room, p.name AS property, p.timezone AS "timezone: Timezone", b.external_ref AS reference,
-               n.external_ref AS "next_reference?", t.starts_at, t.ends_at, s.name AS "cleaner?",
-               (SELECT string_agg(DISTINCT c.state, '/') FROM access_codes c WHERE c.turnover_id = t.id) AS codes
+        r#"SELECT t.property_id, r.name AS room, p.name AS property, p.timezone AS "timezone: Timezone",
+               b.external_ref AS reference, n.external_ref AS "next_reference?", t.starts_at, t.ends_at,
+               s.name AS "cleaner?",
+               (SELECT string_agg(DISTINCT c.state, '/') FROM access_codes c WHERE c.turnover_id = t.id AND c.state <> 'removed')
+                   AS codes
            FROM turnovers t JOIN rooms r ON r.id = t.room_id JOIN properties p ON p.id = t.property_id
                JOIN bookings b ON b.id = t.booking_id LEFT JOIN bookings n ON n.id = t.next_booking_id
                LEFT JOIN staff s ON s.id = t.staff_id
@@ -428,16 +443,17 @@ pub async fn list_day(
         now
     )
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().filter(|t| touches(t, day, now)).collect())
+    .await?)
 }
 
-/// Whether the turnover's window touches the local day.
-fn touches(t: &TurnoverRow, day: Day, now: DateTime<Utc>) -> bool {
-    let tz = t.timezone.tz();
-    let date: NaiveDate = day.date(now.with_timezone(&tz).date_naive());
-    let (first, last) = (t.starts_at.with_timezone(&tz).date_naive(), t.ends_at.with_timezone(&tz).date_naive());
-    first <= date && date <= last
+impl TurnoverRow {
+    /// Whether the window touches this local date of the property.
+    pub fn touches(&self, date: NaiveDate) -> bool {
+        let tz = self.timezone.tz();
+        let (first, last) =
+            (self.starts_at.with_timezone(&tz).date_naive(), self.ends_at.with_timezone(&tz).date_naive());
+        first <= date && date <= last
+    }
 }
 
 /// A cleaner was flagged at these properties: their turnovers that have no
@@ -471,6 +487,45 @@ pub async fn sync_property(
         .await?;
     for room_id in rooms {
         sync_room(conn, room_id, actor, now).await?;
+    }
+    Ok(())
+}
+
+/// A staff member no longer cleans at these properties (unflagged, or
+/// deactivated): their turnovers that have not ended lose their codes and
+/// go to the property's cleaner now, if it has one (the `turnover` job, at
+/// once or the lead before the window).
+pub async fn release_cleaner(
+    conn: &mut PgConnection,
+    staff_id: Uuid,
+    property_ids: &[Uuid],
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    let released = sqlx::query!(
+        "UPDATE turnovers SET staff_id = NULL, updated_at = now()
+         WHERE staff_id = $1 AND state = 'planned' AND ends_at > $2 AND property_id = ANY($3)
+         RETURNING id, starts_at",
+        staff_id,
+        now,
+        property_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for turnover in released {
+        let codes = sqlx::query_scalar!(
+            "SELECT id FROM access_codes WHERE turnover_id = $1 AND staff_id = $2 AND state = ANY($3)",
+            turnover.id,
+            staff_id,
+            CodeState::LIVE as &[CodeState]
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for code_id in codes {
+            lifecycle::begin_removal(&mut *conn, code_id, actor, "no longer the turnover's cleaner").await?;
+        }
+        let run_at = (turnover.starts_at - TURNOVER_LEAD).max(now);
+        queue::enqueue(conn, &TurnoverDue { turnover_id: turnover.id }, run_at).await?;
     }
     Ok(())
 }

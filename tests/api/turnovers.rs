@@ -160,6 +160,13 @@ async fn a_turnover_moves_with_late_and_a_cancelled_next_stay_leaves_the_cleanin
     );
     let listed = chat.say(MANAGER, "/turnovers tomorrow").await;
     assert!(listed[0].contains("12:30–16:30") && listed[0].contains("no stay follows"), "{}", listed[0]);
+    // And on the console's Today, under tomorrow.
+    let mut browser = sign_in(&chat, MANAGER).await;
+    let (_, html) = browser.get("/admin").await;
+    assert!(html.contains("Turnovers") && html.contains("cleaner Eva"), "Today lists the turnover");
+    assert!(html.contains("12:30–"), "with its window");
+    let badge = ["cleaner's code on the locks", "cleaner&#x27;s code on the locks", "cleaner&#39;s code on the locks"];
+    assert!(badge.iter().any(|b| html.contains(b)), "and the code's state");
 
     // A shorter cleaning window through the property API moves it again.
     let patched = chat
@@ -215,6 +222,19 @@ async fn without_a_cleaner_no_code_is_made_until_one_is_flagged_and_bad_input_is
     chat.app.run_jobs().await;
     assert!(windows_on(&chat, "Room 101 door").await.iter().any(|w| w.0 == first_out), "flagged: the code is made");
     assert!(chat.sent_to(CLEANER).await.iter().any(|m| m.contains("Turnover of room 101")), "and sent to her");
+
+    // Eva leaves: the turnover goes to the other cleaner, with a new code.
+    let eva_code = code_with_window(&chat, "Room 101 door", (first_out, first_out + Duration::minutes(240))).await;
+    let ana = json!({ "name": "Ana", "phone": "+421900000004", "role": "staff",
+        "property_ids": [chat.property_id], "cleaner": true });
+    assert_eq!(chat.app.post("/api/v1/staff", &ana).await.status(), 201);
+    assert_eq!(patch(json!({ "active": false })).await.unwrap().status(), 200);
+    chat.app.run_jobs().await;
+    let ana_code = code_with_window(&chat, "Room 101 door", (first_out, first_out + Duration::minutes(240))).await;
+    assert!(ana_code.is_some() && ana_code != eva_code, "a new code for the new cleaner");
+    assert!(chat.sent_to("421900000004").await.iter().any(|m| m.contains("Turnover of room 101")), "Ana is told");
+    let listed = chat.say(MANAGER, "/turnovers").await;
+    assert!(listed[0].contains("Ana, code set"), "{}", listed[0]);
 
     let admin = json!({ "name": "Ada", "phone": "+421900000077", "role": "admin", "cleaner": true });
     let message = assert_error(chat.app.post("/api/v1/staff", &admin).await, 422, "invalid_value").await;
