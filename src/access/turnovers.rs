@@ -456,9 +456,14 @@ impl TurnoverRow {
     }
 }
 
-/// A cleaner was flagged at these properties: their turnovers that have no
-/// cleaner yet and are due (within [`TURNOVER_LEAD`]) are prepared now.
+/// A cleaner was flagged at these properties: their rooms' turnovers are
+/// planned (stays stored before this version, or never touched since, get
+/// theirs now), and those that have no cleaner yet and are due (within
+/// [`TURNOVER_LEAD`]) are prepared now.
 pub async fn await_cleaner(conn: &mut PgConnection, property_ids: &[Uuid], now: DateTime<Utc>) -> AccessResult<()> {
+    for property_id in property_ids {
+        sync_property(conn, *property_id, Actor::System, now).await?;
+    }
     let due = sqlx::query_scalar!(
         "SELECT id FROM turnovers WHERE property_id = ANY($1) AND state = 'planned' AND staff_id IS NULL
            AND ends_at > $2 AND starts_at <= $3",

@@ -205,7 +205,7 @@ fn turnover_row(t: &TurnoverRow, now: DateTime<Utc>) -> Row {
     };
     let cleaner = match &t.cleaner {
         Some(name) => Badge::ready(format!("cleaner {name}")),
-        None => Badge::action("no cleaner"),
+        None => Badge::progress("no cleaner flagged"),
     };
     let next = t.next_reference.as_deref().map_or("no stay follows".to_owned(), |r| format!("next {r}"));
     Row {
@@ -216,7 +216,7 @@ fn turnover_row(t: &TurnoverRow, now: DateTime<Utc>) -> Row {
         when: format!("{}–{}", view::time(tz, t.starts_at), view::local(tz, t.ends_at)),
         codes: vec![code],
         badges: vec![cleaner],
-        not_ready: t.cleaner.is_none() && t.ends_at > now,
+        not_ready: false,
     }
 }
 
