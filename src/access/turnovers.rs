@@ -534,3 +534,99 @@ pub async fn release_cleaner(
     }
     Ok(())
 }
+
+/// Why `/assign` changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssignRefused {
+    /// The room has no turnover that has not ended.
+    #[error("no turnover ahead")]
+    NoTurnover,
+    /// Nobody active of that name works at the property.
+    #[error("no staff member of that name works here")]
+    NoSuchStaff,
+}
+
+/// A turnover after `/assign`.
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    /// The cleaner's name.
+    pub cleaner: String,
+    /// The property's timezone.
+    pub timezone: Timezone,
+    /// The window.
+    pub starts_at: DateTime<Utc>,
+    /// Its end.
+    pub ends_at: DateTime<Utc>,
+}
+
+/// `/assign room 101 Eva`: the room's next turnover that has not ended
+/// goes to the active staff member of the property named so (full or
+/// first name, any case; a flagged cleaner first). A code drawn for someone
+/// else leaves the locks; the new cleaner's is drawn and sent the lead
+/// before the window (at once when it is closer). Audited as
+/// `turnover.assigned`.
+pub async fn assign_room_turnover(
+    conn: &mut PgConnection,
+    room_id: Uuid,
+    name: &str,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<Result<Assigned, AssignRefused>> {
+    let Some(turnover) = sqlx::query!(
+        r#"SELECT t.id, t.property_id, t.booking_id, t.staff_id, t.starts_at, t.ends_at,
+               p.timezone AS "timezone: Timezone"
+           FROM turnovers t JOIN properties p ON p.id = t.property_id
+           WHERE t.room_id = $1 AND t.state = 'planned' AND t.ends_at > $2
+           ORDER BY t.starts_at LIMIT 1 FOR UPDATE OF t"#,
+        room_id,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(Err(AssignRefused::NoTurnover));
+    };
+    let Some(staff) = sqlx::query!(
+        "SELECT s.id, s.name FROM staff s JOIN staff_properties sp ON sp.staff_id = s.id
+         WHERE sp.property_id = $1 AND s.active
+           AND (lower(s.name) = lower($2) OR lower(split_part(s.name, ' ', 1)) = lower($2))
+         ORDER BY sp.cleaner DESC, s.name, s.id LIMIT 1",
+        turnover.property_id,
+        name.trim()
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(Err(AssignRefused::NoSuchStaff));
+    };
+    if turnover.staff_id != Some(staff.id) {
+        let codes = sqlx::query_scalar!(
+            "SELECT id FROM access_codes WHERE turnover_id = $1 AND state = ANY($2)",
+            turnover.id,
+            CodeState::LIVE as &[CodeState]
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for code_id in codes {
+            lifecycle::begin_removal(&mut *conn, code_id, actor, "turnover assigned to another cleaner").await?;
+        }
+        sqlx::query!("UPDATE turnovers SET staff_id = $2, updated_at = now() WHERE id = $1", turnover.id, staff.id)
+            .execute(&mut *conn)
+            .await?;
+        let subject = Subject {
+            property_id: Some(turnover.property_id),
+            booking_id: Some(turnover.booking_id),
+            ..Default::default()
+        };
+        let details = json!({ "turnover_id": turnover.id, "staff_id": staff.id });
+        audit::record(&mut *conn, actor, "turnover.assigned", subject, details).await?;
+        let run_at = (turnover.starts_at - TURNOVER_LEAD).max(now);
+        queue::enqueue(conn, &TurnoverDue { turnover_id: turnover.id }, run_at).await?;
+    }
+    Ok(Ok(Assigned {
+        cleaner: staff.name,
+        timezone: turnover.timezone,
+        starts_at: turnover.starts_at,
+        ends_at: turnover.ends_at,
+    }))
+}

@@ -55,6 +55,8 @@ pub enum Command {
     Checkout { room: String },
     /// `/turnovers today`: the day's turnovers between stays
     Turnovers { day: Day },
+    /// `/assign room 101 Eva`: the room's next turnover to that cleaner
+    Assign { room: String, staff: String },
 }
 
 /// Which day `/arrivals` lists.
@@ -163,6 +165,12 @@ pub const COMMANDS: &[Spec] = &[
         role: Role::Staff,
         does: "turnovers between stays (today, tomorrow or a date): room, window, cleaner, code",
     },
+    Spec {
+        name: "assign",
+        usage: "/assign room 101 Eva",
+        role: Role::Manager,
+        does: "the room's next turnover to that staff member: the cleaner's code goes to them",
+    },
 ];
 
 /// Why a command could not be read: the usage line of the command, or
@@ -255,6 +263,15 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         },
         "arrivals" => Command::Arrivals { day: day(&rest).ok_or_else(usage)? },
         "turnovers" => Command::Turnovers { day: day(&rest).ok_or_else(usage)? },
+        "assign" => {
+            let args: Vec<&str> = rest.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
+            match args.as_slice() {
+                [room, name @ ..] if !name.is_empty() => {
+                    Command::Assign { room: (*room).to_owned(), staff: name.join(" ") }
+                }
+                _ => return Err(usage()),
+            }
+        }
         "link" => match rest.as_slice() {
             [reference, phone @ ..] if !phone.is_empty() => {
                 Command::Link { reference: (*reference).to_owned(), phone: phone.join("") }
@@ -366,6 +383,8 @@ mod tests {
             ("/early 12:00", "/early room 101 12:00"),
             ("/turnovers yesterday", "/turnovers today"),
             ("/turnovers today room 101", "/turnovers today"),
+            ("/assign room 101", "/assign room 101 Eva"),
+            ("/assign", "/assign room 101 Eva"),
         ] {
             let reply = parse(text).unwrap_err().reply();
             assert!(reply.starts_with(&format!("Usage: {usage}")), "{text}: {reply}");
@@ -380,6 +399,10 @@ mod tests {
         );
         assert_eq!(parse("/turnovers"), Ok(Command::Turnovers { day: Day::Today }));
         assert_eq!(parse("/Turnovers TOMORROW"), Ok(Command::Turnovers { day: Day::Tomorrow }));
+        assert_eq!(
+            parse("/assign room 7 Eva Novak"),
+            Ok(Command::Assign { room: "7".into(), staff: "Eva Novak".into() })
+        );
         assert_eq!(parse("/send 42"), Ok(Command::SendDraft { id: 42 }));
         assert_eq!(parse("/drop #7"), Ok(Command::DropDraft { id: 7 }));
         assert!(parse("/send x").unwrap_err().reply().starts_with("Usage: /send 42"));

@@ -249,6 +249,45 @@ async fn without_a_cleaner_no_code_is_made_until_one_is_flagged_and_bad_input_is
 }
 
 #[tokio::test]
+async fn assign_gives_the_rooms_next_turnover_to_another_staff_member_and_refuses_bad_input() {
+    let chat = spawn().await;
+    add_cleaner(&chat, true).await;
+    let ana =
+        json!({ "name": "Ana Kováč", "phone": "+421900000004", "role": "staff", "property_ids": [chat.property_id] });
+    assert_eq!(chat.app.post("/api/v1/staff", &ana).await.status(), 201);
+    let first_out = Utc::now().trunc_subsecs(0) - Duration::minutes(30);
+    stay(&chat, "BK-1", GUEST, first_out - Duration::days(2), first_out).await;
+    let window = (first_out, first_out + Duration::minutes(240));
+    let eva_code = code_with_window(&chat, "Room 101 door", window).await.expect("Eva's code");
+
+    let reply = chat.say(MANAGER, "/assign room 101 ana").await;
+    assert!(reply[0].contains("assigned to Ana Kováč"), "{}", reply[0]);
+    chat.app.run_jobs().await;
+    let ana_code = code_with_window(&chat, "Room 101 door", window).await.expect("Ana's code");
+    assert!(ana_code != eva_code, "a new code: Eva's left the lock");
+    assert!(chat.sent_to("421900000004").await.iter().any(|m| m.contains(&ana_code)), "Ana gets it");
+    assert!(chat.sent_to(CLEANER).await.iter().all(|m| !m.contains(&ana_code)), "Eva does not");
+    assert!(chat.say(MANAGER, "/turnovers").await[0].contains("Ana Kováč, code set"));
+
+    for (from, text, expected) in [
+        (
+            MANAGER,
+            "/assign room 101 Zed",
+            "Room 101: no staff member of that name works here. Usage: /assign room 101 Eva",
+        ),
+        (MANAGER, "/assign room 102 Ana", "Room 102: no turnover ahead. Usage: /assign room 101 Eva"),
+        (MANAGER, "/assign room 999 Ana", "No room 999"),
+        (MANAGER, "/assign room 101", "Usage: /assign room 101 Eva"),
+        (CLEANER, "/assign room 101 Eva", "needs the manager role"),
+    ] {
+        let reply = chat.say(from, text).await;
+        assert_eq!(reply.len(), 1, "{text}");
+        assert!(reply[0].contains(expected) && !reply[0].contains('\n'), "{text}: {}", reply[0]);
+    }
+    assert_eq!(code_with_window(&chat, "Room 101 door", window).await, Some(ana_code), "nothing changed");
+}
+
+#[tokio::test]
 async fn a_guest_who_says_they_have_left_is_asked_and_only_a_yes_ends_access_15_minutes_later() {
     let chat = spawn().await;
     add_cleaner(&chat, true).await;

@@ -14,9 +14,9 @@ use crate::access::overview::{Arrival, BookingOverview};
 use crate::access::phone::Phone;
 use crate::access::rooms::{RoomCode, RoomRef, Stay};
 use crate::access::timezone::Timezone;
-use crate::access::turnovers::TurnoverRow;
+use crate::access::turnovers::{Assigned, TurnoverRow};
 use crate::access::windows::{MoveRefused, MovedStay, StayEdge};
-use crate::conversation::commands::{Spec, Unreadable};
+use crate::conversation::commands::{self, Spec, Unreadable};
 use crate::conversation::handoffs::OpenHandoff;
 use crate::devices::observe::{ObserveError, ObservedCode};
 use crate::lock_providers::{DeviceStatus, ProviderError};
@@ -52,6 +52,10 @@ pub fn stopped(error: &StaffError) -> String {
         StaffError::UnknownConfirmation => "That confirmation is unknown, used or expired.".to_owned(),
         StaffError::NoDraft(id) => format!("There is no draft {id} waiting in your properties."),
         StaffError::StayNotMoved { spec, room, refused } => stay_not_moved(spec, room, refused),
+        StaffError::NotAssigned { room, refused } => {
+            let usage = commands::spec("assign").map(|s| Unreadable(Some(s)).reply()).unwrap_or_default();
+            format!("Room {room}: {refused}. {usage}")
+        }
         StaffError::Failed(e) => format!("That did not work ({}); try again in a moment.", e.cause()),
     }
 }
@@ -244,6 +248,17 @@ pub fn arrivals(arrivals: &[Arrival]) -> String {
         })
         .collect();
     format!("Arrivals:\n{}", lines.join("\n"))
+}
+
+/// `/assign`: who has the turnover now.
+pub fn assigned(room: &str, a: &Assigned) -> String {
+    format!(
+        "Turnover of room {room} ({} – {}) assigned to {}: the cleaner's code goes to them {} hours ahead (now, if sooner).",
+        a.timezone.short_time(a.starts_at),
+        a.timezone.short_time(a.ends_at),
+        a.cleaner,
+        crate::access::turnovers::TURNOVER_LEAD.num_hours()
+    )
 }
 
 /// `/turnovers today`: each turnover's room, window, cleaner and the state
