@@ -263,15 +263,7 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         },
         "arrivals" => Command::Arrivals { day: day(&rest).ok_or_else(usage)? },
         "turnovers" => Command::Turnovers { day: day(&rest).ok_or_else(usage)? },
-        "assign" => {
-            let args: Vec<&str> = rest.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
-            match args.as_slice() {
-                [room, name @ ..] if !name.is_empty() => {
-                    Command::Assign { room: (*room).to_owned(), staff: name.join(" ") }
-                }
-                _ => return Err(usage()),
-            }
-        }
+        "assign" => assign(&rest).ok_or_else(usage)?,
         "link" => match rest.as_slice() {
             [reference, phone @ ..] if !phone.is_empty() => {
                 Command::Link { reference: (*reference).to_owned(), phone: phone.join("") }
@@ -305,6 +297,13 @@ fn day(args: &[&str]) -> Option<Day> {
         [day] => NaiveDate::parse_from_str(day, "%Y-%m-%d").ok().map(Day::Date),
         _ => None,
     }
+}
+
+/// `/assign room 101 Eva Novak`.
+fn assign(args: &[&str]) -> Option<Command> {
+    let args: Vec<&str> = args.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
+    let [room, name @ ..] = args.as_slice() else { return None };
+    (!name.is_empty()).then(|| Command::Assign { room: (*room).to_owned(), staff: name.join(" ") })
 }
 
 /// `/early room 101 12:00`, `/late 101 14:00`.
