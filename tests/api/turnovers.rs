@@ -329,6 +329,34 @@ async fn a_guest_who_says_they_have_left_is_asked_and_only_a_yes_ends_access_15_
 }
 
 #[tokio::test]
+async fn a_german_guest_is_asked_and_thanked_in_german_and_a_long_stays_first_day_is_not_a_departure() {
+    let chat = spawn().await;
+    let check_in = Utc::now() - Duration::hours(30);
+    let body = json!({ "property_id": chat.property_id, "room": "101",
+        "guest": { "name": "Jonas Weber", "phone": format!("+{GUEST}"), "language": "de" },
+        "check_in_at": check_in, "check_out_at": check_in + Duration::hours(40), "status": "confirmed" });
+    assert!(chat.app.put("/api/v1/bookings/BK-DE", &body).await.status().is_success());
+    let long = json!({ "property_id": chat.property_id, "room": "102",
+        "guest": { "name": "Lena Long", "phone": format!("+{NEXT_GUEST}") },
+        "check_in_at": Utc::now() - Duration::hours(5), "check_out_at": Utc::now() + Duration::days(6), "status": "confirmed" });
+    assert!(chat.app.put("/api/v1/bookings/BK-LONG", &long).await.status().is_success());
+    chat.app.run_jobs().await;
+
+    let asked = chat.say(GUEST, "Wir sind abgereist, danke für alles!").await;
+    assert!(asked[0].starts_with("Sind Sie endgültig abgereist?"), "{}", asked[0]);
+    let done = chat.say(GUEST, "Ja").await;
+    assert!(done[0].starts_with("Vielen Dank und gute Reise!"), "{}", done[0]);
+
+    // Six days to go: "we have left" (for the day) is no departure.
+    let reply = chat.say(NEXT_GUEST, "We have left for the museum").await;
+    assert!(reply.iter().all(|m| !m.contains("Have you left for good")), "{reply:?}");
+    assert!(chat.say(NEXT_GUEST, "yes").await.iter().all(|m| !m.contains("stops working")));
+    let long: Value = chat.app.get("/api/v1/bookings/BK-LONG").await.json().await.unwrap();
+    assert_eq!(long["codes"][0]["state"], "set");
+    assert!(at(&long["check_out_at"]) > Utc::now() + Duration::days(5), "the stay keeps its end");
+}
+
+#[tokio::test]
 async fn the_consoles_stay_forms_move_the_lock_and_show_the_refusal() {
     let chat = spawn().await;
     add_cleaner(&chat, false).await;

@@ -267,9 +267,12 @@ pub fn turnovers(turnovers: &[TurnoverRow], now: DateTime<Utc>) -> String {
     if turnovers.is_empty() {
         return "No turnovers.".to_owned();
     }
+    // Several properties: each line names its own.
+    let several = turnovers.iter().any(|t| t.property_id != turnovers[0].property_id);
     let lines: Vec<String> = turnovers
         .iter()
         .map(|t| {
+            let place = if several { format!(" ({})", t.property) } else { String::new() };
             let next = t.next_reference.as_deref().map_or("no stay follows".to_owned(), |r| format!("next {r}"));
             let cleaner = t.cleaner.as_deref().unwrap_or("no cleaner yet");
             let code = match (&t.codes, t.ends_at <= now) {
@@ -281,7 +284,7 @@ pub fn turnovers(turnovers: &[TurnoverRow], now: DateTime<Utc>) -> String {
             let same_day = t.starts_at.with_timezone(&tz).date_naive() == t.ends_at.with_timezone(&tz).date_naive();
             let until = if same_day { clock(t.ends_at, t.timezone) } else { t.timezone.short_time(t.ends_at) };
             format!(
-                "room {} {}–{until} (after {}, {next}): {cleaner}, {code}",
+                "room {}{place} {}–{until} (after {}, {next}): {cleaner}, {code}",
                 t.room,
                 clock(t.starts_at, t.timezone),
                 t.reference
