@@ -185,6 +185,29 @@ async fn a_turnover_moves_with_late_and_a_cancelled_next_stay_leaves_the_cleanin
 }
 
 #[tokio::test]
+async fn a_stay_moved_to_another_room_takes_its_turnover_with_it() {
+    let chat = spawn().await;
+    add_cleaner(&chat, true).await;
+    let out = Utc::now().trunc_subsecs(0) + Duration::hours(2);
+    let body = |room: &str| {
+        json!({ "property_id": chat.property_id, "room": room,
+        "guest": { "name": "Anna Novak", "phone": format!("+{GUEST}") },
+        "check_in_at": out - Duration::days(2), "check_out_at": out, "status": "confirmed" })
+    };
+    assert!(chat.app.put("/api/v1/bookings/BK-MOVE", &body("101")).await.status().is_success());
+    chat.app.run_jobs().await;
+    let window = (out, out + Duration::minutes(240));
+    assert!(code_with_window(&chat, "Room 101 door", window).await.is_some(), "the turnover of room 101");
+
+    assert!(chat.app.put("/api/v1/bookings/BK-MOVE", &body("102")).await.status().is_success());
+    chat.app.run_jobs().await;
+    assert!(code_with_window(&chat, "Room 101 door", window).await.is_none(), "room 101's turnover is gone");
+    assert!(code_with_window(&chat, "Room 102 door", window).await.is_some(), "room 102 has it now");
+    let told = chat.sent_to(CLEANER).await.join("\n");
+    assert!(told.contains("room 101") && told.contains("is off") && told.contains("Turnover of room 102"), "{told}");
+}
+
+#[tokio::test]
 async fn without_a_cleaner_no_code_is_made_until_one_is_flagged_and_bad_input_is_refused() {
     let chat = spawn().await;
     let eva = add_cleaner(&chat, false).await;
