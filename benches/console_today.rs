@@ -173,6 +173,7 @@ async fn seed(db: &PgPool, name: &str, rooms: usize, manager: &str) -> anyhow::R
         phone: Some(Phone::parse(manager).expect("valid")),
         telegram_user_id: None,
         roles: StaffRoles::same(Role::Manager, &[property.id]),
+        cleaner: false,
     };
     let staff = create_staff(&mut tx, &staff).await?;
     // A day as it runs: the codes are on the locks (the lock jobs do not

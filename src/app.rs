@@ -193,6 +193,7 @@ pub fn registry() -> Registry<JobContext> {
         .register::<core::DeliverCodes>()
         // A stay staff moved (conversation/windows.rs).
         .register::<core::TellStayMoved>()
+        .register::<core::TurnoverDue>()
         // Message rules (conversation/journey.rs).
         .register::<core::SendRuleMessage>()
         // Staff alerts (conversation/alerts.rs).
@@ -348,6 +349,6 @@ mod tests {
     fn every_job_kind_is_registered_once() {
         let kinds = super::registry().kinds();
         assert!(kinds.contains(&"program_code") && kinds.contains(&"send_message") && kinds.contains(&"prune"));
-        assert_eq!(kinds.len(), 33, "{kinds:?}");
+        assert_eq!(kinds.len(), 34, "{kinds:?}");
     }
 }

@@ -270,6 +270,7 @@ async fn create_demo_property(tx: &mut sqlx::PgConnection) -> AccessResult<Uuid>
             phone: Some(manager),
             telegram_user_id: None,
             roles: StaffRoles::same(Role::Manager, &[property.id]),
+            cleaner: false,
         };
         create_staff(&mut *tx, &staff).await?;
     }

@@ -261,7 +261,7 @@ async fn admin_link(
             Some(telegram) => (None, Some(telegram)),
             None => (Some(Phone::parse(staff).map_err(|e| anyhow::anyhow!("--staff: {e}"))?), None),
         };
-        let new = staff::NewStaff { name, phone, telegram_user_id, roles: staff::StaffRoles::Admin };
+        let new = staff::NewStaff { name, phone, telegram_user_id, roles: staff::StaffRoles::Admin, cleaner: false };
         let mut tx = database.pool.begin().await?;
         let admin = staff::register_first_admin(&mut tx, &new).await?;
         tx.commit().await?;

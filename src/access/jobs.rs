@@ -335,3 +335,19 @@ impl Job for CheckArrived {
         Some(format!("{}:{}", Self::KIND, self.booking_id))
     }
 }
+
+/// Draw a turnover's code and tell its cleaner (SPEC §11): the lead before
+/// its window opens, and again when its window moves or it is cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnoverDue {
+    /// The turnover.
+    pub turnover_id: Uuid,
+}
+
+impl Job for TurnoverDue {
+    const KIND: &'static str = "turnover";
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("{}:{}", Self::KIND, self.turnover_id))
+    }
+}

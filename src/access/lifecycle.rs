@@ -27,8 +27,10 @@ use crate::jobs::queue;
 
 pub use super::codes::state::begin_removal;
 pub use new_bookings::{issue_for_new_bookings, NewBooking};
+pub use turnover_codes::{issue_turnover_codes, TurnoverCode};
 
 mod new_bookings;
+mod turnover_codes;
 
 /// How many times a value is drawn again after losing a race for it.
 const INSERT_ATTEMPTS: usize = 8;
@@ -134,6 +136,8 @@ pub async fn sync_booking_codes(
     // The guest's messages (SPEC §11): planned when confirmed, moved with
     // the dates, cancelled otherwise.
     let messages = super::journey::schedule_for_booking(conn, booking_id, now).await?;
+    // The room's turnovers around the stay move (or go) with it.
+    super::turnovers::sync_for_booking(conn, booking_id, actor, now).await?;
     let live = if booking.has_live_codes { live_guest_codes(conn, booking_id).await? } else { Vec::new() };
     match booking.status {
         BookingStatus::Pending => hold_for_staff(conn, &booking, &live, actor, "set back to pending", now).await,
@@ -391,6 +395,7 @@ pub async fn create_manual_code(
         label: manual.label.as_deref(),
         valid_from,
         valid_until,
+        turnover_id: None,
     };
     let rules = lock.rules(manual.kind);
     let id = insert_code_drawing(conn, &new, &rules, actor).await?;
@@ -546,12 +551,13 @@ async fn issue_guest_codes(
         Some(rules) => {
             let slots: Vec<&LockSlot> = open.iter().map(|(lock, _)| lock).collect();
             let drawn = Drawn { preferred: told, taken: Some(taken) };
-            insert_shared(conn, booking, &slots, &rules, drawn, actor, jobs).await?;
+            insert_shared(conn, guest_code(booking, slots[0]), &slots, &rules, drawn, actor, jobs).await?;
         }
         None => {
             for (lock, _) in &open {
                 let drawn = Drawn { preferred: told.clone(), taken: Some(taken.clone()) };
-                insert_shared(conn, booking, &[lock], &lock.rules(CodeKind::Guest), drawn, actor, jobs).await?;
+                let base = guest_code(booking, lock);
+                insert_shared(conn, base, &[lock], &lock.rules(CodeKind::Guest), drawn, actor, jobs).await?;
             }
         }
     }
@@ -570,10 +576,10 @@ struct Drawn {
 
 /// Inserts one guest code per lock with a single value, drawing again when
 /// a concurrent writer took the value first.
-async fn insert_shared(
+async fn insert_shared<'a>(
     conn: &mut PgConnection,
-    booking: &BookingWindow,
-    locks: &[&LockSlot],
+    base: NewCode<'a>,
+    locks: &[&'a LockSlot],
     rules: &CodeRules,
     mut drawn: Drawn,
     actor: Actor,
@@ -594,7 +600,7 @@ async fn insert_shared(
         };
         if let [lock] = locks {
             // One lock: nothing to undo when the value was taken meanwhile.
-            match insert_code(&mut *conn, &guest_code(booking, lock), &value, actor, jobs).await {
+            match insert_code(&mut *conn, &NewCode { lock, ..base }, &value, actor, jobs).await {
                 Ok(_) => return Ok(()),
                 Err(InsertError::ValueTaken) => continue,
                 Err(InsertError::Other(e)) => return Err(e),
@@ -605,7 +611,7 @@ async fn insert_shared(
         let mut lost_race = false;
         let mut these = queue::Batch::default();
         for lock in locks {
-            match insert_code(&mut savepoint, &guest_code(booking, lock), &value, actor, &mut these).await {
+            match insert_code(&mut savepoint, &NewCode { lock, ..base }, &value, actor, &mut these).await {
                 Ok(_) => {}
                 Err(InsertError::ValueTaken) => {
                     lost_race = true;
@@ -636,6 +642,7 @@ fn guest_code<'a>(booking: &'a BookingWindow, lock: &'a LockSlot) -> NewCode<'a>
         label: None,
         valid_from: booking.lock_from(),
         valid_until: Some(booking.lock_until()),
+        turnover_id: None,
     }
 }
 
@@ -669,6 +676,7 @@ fn no_free_value() -> AccessError {
     AccessError::Conflict("no free code value could be found for the lock".into())
 }
 
+#[derive(Clone, Copy)]
 struct NewCode<'a> {
     lock: &'a LockSlot,
     kind: CodeKind,
@@ -678,6 +686,8 @@ struct NewCode<'a> {
     label: Option<&'a str>,
     valid_from: DateTime<Utc>,
     valid_until: Option<DateTime<Utc>>,
+    /// The turnover a cleaner's code is for.
+    turnover_id: Option<Uuid>,
 }
 
 enum InsertError {
@@ -698,8 +708,9 @@ async fn insert_code(
     // A value on the device that doorman does not manage, or live on the
     // lock, is taken; the trigger and the unique index stay the backstop.
     let inserted = sqlx::query_scalar!(
-        "INSERT INTO access_codes (lock_id, code, kind, booking_id, staff_id, label, valid_from, valid_until, created_by)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+        "INSERT INTO access_codes (lock_id, code, kind, booking_id, staff_id, label, valid_from, valid_until, created_by,
+             turnover_id)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
          WHERE NOT EXISTS (SELECT 1 FROM device_codes d WHERE d.lock_id = $1 AND d.code = $2 AND NOT d.managed)
          ON CONFLICT DO NOTHING
          RETURNING id",
@@ -712,6 +723,7 @@ async fn insert_code(
         new.valid_from,
         new.valid_until,
         actor.to_db(),
+        new.turnover_id,
     )
     .fetch_optional(&mut *conn)
     .await;

@@ -33,6 +33,7 @@ pub mod staff;
 pub mod stay;
 pub mod timezone;
 pub mod today;
+pub mod turnovers;
 pub mod windows;
 
 pub use error::{AccessError, AccessResult};

@@ -191,6 +191,9 @@ pub struct Property {
     #[serde(serialize_with = "hh_mm::serialize_option")]
     #[schema(value_type = Option<String>, example = "22:00")]
     pub late_arrival_alert_after: Option<NaiveTime>,
+    /// How long a cleaner's turnover code is valid after a check-out when
+    /// no stay follows (SPEC §11; default 240).
+    pub cleaning_window_minutes: i32,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -218,7 +221,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
              checkout_instructions, house_rules, notify_channels, knowledge_translations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          RETURNING id, quiet_hours, battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes,
-             turnover_minutes, no_show_alert_time, late_arrival_alert_after",
+             turnover_minutes, no_show_alert_time, late_arrival_alert_after, cleaning_window_minutes",
         new.name,
         new.timezone.name(),
         new.address,
@@ -256,6 +259,7 @@ pub async fn create_property(db: impl PgExecutor<'_>, new: &NewProperty) -> Acce
         turnover_minutes: row.turnover_minutes,
         no_show_alert_time: row.no_show_alert_time,
         late_arrival_alert_after: row.late_arrival_alert_after,
+        cleaning_window_minutes: row.cleaning_window_minutes,
         created_at: Utc::now(),
     })
 }
@@ -268,7 +272,7 @@ pub async fn get_property(db: impl PgExecutor<'_>, id: Uuid) -> AccessResult<Pro
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
                battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes,
-               no_show_alert_time, late_arrival_alert_after, created_at
+               no_show_alert_time, late_arrival_alert_after, cleaning_window_minutes, created_at
            FROM properties WHERE id = $1"#,
         id
     )
@@ -286,7 +290,7 @@ pub async fn list_properties(db: impl PgExecutor<'_>) -> AccessResult<Vec<Proper
                code_release_hours, requires_verification, entry_instructions, wifi_name, wifi_password,
                parking, directions, checkout_instructions, house_rules, notify_channels, quiet_hours, knowledge_translations,
                battery_alert_percent, code_valid_before_minutes, code_valid_after_minutes, turnover_minutes,
-               no_show_alert_time, late_arrival_alert_after, created_at
+               no_show_alert_time, late_arrival_alert_after, cleaning_window_minutes, created_at
            FROM properties ORDER BY name, created_at"#
     )
     .fetch_all(db)
@@ -320,6 +324,7 @@ struct PropertyRow {
     turnover_minutes: i32,
     no_show_alert_time: Option<NaiveTime>,
     late_arrival_alert_after: Option<NaiveTime>,
+    cleaning_window_minutes: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -352,6 +357,7 @@ impl From<PropertyRow> for Property {
             turnover_minutes: row.turnover_minutes,
             no_show_alert_time: row.no_show_alert_time,
             late_arrival_alert_after: row.late_arrival_alert_after,
+            cleaning_window_minutes: row.cleaning_window_minutes,
             created_at: row.created_at,
         }
     }
@@ -393,6 +399,8 @@ pub struct PropertyChanges {
     pub no_show_alert_time: Option<Option<NaiveTime>>,
     /// The late-arrival message's local time: `Some(None)` turns it off.
     pub late_arrival_alert_after: Option<Option<NaiveTime>>,
+    /// A turnover's length when no stay follows, 15 to 1440.
+    pub cleaning_window_minutes: Option<i32>,
 }
 
 /// Changes to a knowledge base, entry by entry: `None` keeps an entry,
@@ -545,6 +553,10 @@ pub async fn update_property(
         // SPEC §12: the no-show checks still to come move to the new time.
         super::arrivals::reschedule_no_shows(&mut *conn, id, Utc::now()).await?;
     }
+    if changed.iter().any(|c| c.starts_with("code_valid_") || *c == "cleaning_window_minutes") {
+        // The turnovers between stays follow the buffers and the window.
+        super::turnovers::sync_property(&mut *conn, id, actor, Utc::now()).await?;
+    }
     Ok(property)
 }
 
@@ -580,6 +592,8 @@ fn apply_property_changes(property: &mut Property, changes: &PropertyChanges) ->
     set(&mut changed, "no_show_alert_time", &mut property.no_show_alert_time, no_show);
     let late = &changes.late_arrival_alert_after;
     set(&mut changed, "late_arrival_alert_after", &mut property.late_arrival_alert_after, late);
+    let cleaning = &changes.cleaning_window_minutes;
+    set(&mut changed, "cleaning_window_minutes", &mut property.cleaning_window_minutes, cleaning);
     changed.extend(changes.knowledge.apply(&mut property.knowledge));
     changed
 }
@@ -592,7 +606,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
              wifi_password = $11, parking = $12, directions = $13, checkout_instructions = $14,
              house_rules = $15, notify_channels = $16, quiet_hours = $17, knowledge_translations = $18,
              battery_alert_percent = $19, code_valid_before_minutes = $20, code_valid_after_minutes = $21,
-             turnover_minutes = $22, no_show_alert_time = $23, late_arrival_alert_after = $24
+             turnover_minutes = $22, no_show_alert_time = $23, late_arrival_alert_after = $24, cleaning_window_minutes = $25
          WHERE id = $1",
         property.id,
         property.name,
@@ -618,6 +632,7 @@ async fn store_property(conn: &mut PgConnection, property: &Property) -> AccessR
         property.turnover_minutes,
         property.no_show_alert_time,
         property.late_arrival_alert_after,
+        property.cleaning_window_minutes,
     )
     .execute(&mut *conn)
     .await?;

@@ -51,6 +51,8 @@ pub struct StaffLine {
     pub role: Role,
     /// Whether they may act.
     pub active: bool,
+    /// Whether they clean there (turnovers' codes go to them).
+    pub cleaner: bool,
 }
 
 /// What the Properties screen lists besides the property itself.
@@ -94,7 +96,8 @@ pub async fn setup(conn: &mut PgConnection, property_id: Uuid) -> AccessResult<S
     .await?;
     let staff = sqlx::query_as!(
         StaffLine,
-        r#"SELECT s.name, CASE WHEN s.role = 'admin' THEN 'admin' ELSE sp.role END AS "role!: Role", s.active
+        r#"SELECT s.name, CASE WHEN s.role = 'admin' THEN 'admin' ELSE sp.role END AS "role!: Role", s.active,
+               coalesce(sp.cleaner, false) AS "cleaner!"
            FROM staff s LEFT JOIN staff_properties sp ON sp.staff_id = s.id AND sp.property_id = $1
            WHERE s.role = 'admin' OR sp.property_id IS NOT NULL
            ORDER BY s.name"#,

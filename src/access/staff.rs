@@ -28,6 +28,8 @@ pub struct NewStaff {
     pub telegram_user_id: Option<i64>,
     /// Where they work and as what.
     pub roles: StaffRoles,
+    /// Whether they clean (SPEC §11) at every property of `roles`.
+    pub cleaner: bool,
 }
 
 /// Where a staff member may act, and as what.
@@ -87,6 +89,9 @@ pub struct Staff {
     pub property_ids: Vec<Uuid>,
     /// Their role at each property (empty for an admin).
     pub roles: BTreeMap<Uuid, Role>,
+    /// The properties where they are a cleaner: the turnovers' codes
+    /// between stays go to them (SPEC §11).
+    pub cleaner_property_ids: Vec<Uuid>,
     /// When they were registered.
     pub created_at: DateTime<Utc>,
 }
@@ -107,6 +112,18 @@ pub async fn create_staff(conn: &mut PgConnection, new: &NewStaff) -> AccessResu
     .fetch_one(&mut *conn)
     .await?;
     write_roles(conn, row.id, &new.roles).await?;
+    if new.cleaner {
+        if new.roles == StaffRoles::Admin {
+            return Err(AccessError::invalid("cleaner", "an admin works at no property of their own: give them roles"));
+        }
+        let properties = sqlx::query_scalar!(
+            "UPDATE staff_properties SET cleaner = true WHERE staff_id = $1 RETURNING property_id",
+            row.id
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        super::turnovers::await_cleaner(conn, &properties, Utc::now()).await?;
+    }
     get_staff(conn, row.id).await
 }
 
@@ -145,8 +162,22 @@ pub async fn set_roles(conn: &mut PgConnection, staff_id: Uuid, roles: &StaffRol
     if updated.rows_affected() == 0 {
         return Err(AccessError::NotFound { entity: "staff member" });
     }
-    sqlx::query!("DELETE FROM staff_properties WHERE staff_id = $1", staff_id).execute(&mut *conn).await?;
+    let cleaning = sqlx::query_scalar!(
+        "DELETE FROM staff_properties WHERE staff_id = $1 RETURNING CASE WHEN cleaner THEN property_id END",
+        staff_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     write_roles(conn, staff_id, roles).await?;
+    // Where they still work, they still clean.
+    let cleaning: Vec<Uuid> = cleaning.into_iter().flatten().collect();
+    sqlx::query!(
+        "UPDATE staff_properties SET cleaner = true WHERE staff_id = $1 AND property_id = ANY($2)",
+        staff_id,
+        &cleaning
+    )
+    .execute(&mut *conn)
+    .await?;
     let details = match roles {
         StaffRoles::Admin => json!({ "staff_id": staff_id, "role": "admin" }),
         StaffRoles::PerProperty(map) => json!({ "staff_id": staff_id, "roles": map }),
@@ -187,14 +218,16 @@ pub async fn get_staff(conn: &mut PgConnection, staff_id: Uuid) -> AccessResult<
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(AccessError::NotFound { entity: "staff member" })?;
-    let roles: BTreeMap<Uuid, Role> =
-        sqlx::query!(r#"SELECT property_id, role AS "role: Role" FROM staff_properties WHERE staff_id = $1"#, staff_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.property_id, r.role))
-            .collect();
-    let roles = if row.role == Role::Admin { BTreeMap::new() } else { roles };
+    let rows = sqlx::query!(
+        r#"SELECT property_id, role AS "role: Role", cleaner FROM staff_properties WHERE staff_id = $1
+           ORDER BY property_id"#,
+        staff_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let admin = row.role == Role::Admin;
+    let roles: BTreeMap<Uuid, Role> = rows.iter().filter(|_| !admin).map(|r| (r.property_id, r.role)).collect();
+    let cleaner_property_ids = rows.iter().filter(|r| r.cleaner && !admin).map(|r| r.property_id).collect();
     Ok(Staff {
         id: row.id,
         name: row.name,
@@ -204,8 +237,37 @@ pub async fn get_staff(conn: &mut PgConnection, staff_id: Uuid) -> AccessResult<
         active: row.active,
         property_ids: roles.keys().copied().collect(),
         roles,
+        cleaner_property_ids,
         created_at: row.created_at,
     })
+}
+
+/// Flags a staff member as a cleaner (or not) at every property they work
+/// at (SPEC §11); audited as `staff.cleaner_changed`. Turnovers of those
+/// properties waiting for a cleaner get one now. An admin works at no
+/// property of their own: refused.
+pub async fn set_cleaner(conn: &mut PgConnection, staff_id: Uuid, cleaner: bool, actor: Actor) -> AccessResult<()> {
+    let role = sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM staff WHERE id = $1"#, staff_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AccessError::NotFound { entity: "staff member" })?;
+    if role == Role::Admin && cleaner {
+        return Err(AccessError::invalid("cleaner", "an admin works at no property of their own: give them roles"));
+    }
+    let properties = sqlx::query_scalar!(
+        "UPDATE staff_properties SET cleaner = $2 WHERE staff_id = $1 RETURNING property_id",
+        staff_id,
+        cleaner
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let details = json!({ "staff_id": staff_id, "cleaner": cleaner, "property_ids": properties });
+    audit::record(&mut *conn, actor, "staff.cleaner_changed", Subject::default(), details).await?;
+    match cleaner {
+        true => super::turnovers::await_cleaner(conn, &properties, Utc::now()).await?,
+        false => super::turnovers::release_cleaner(conn, staff_id, &properties, actor, Utc::now()).await?,
+    }
+    Ok(())
 }
 
 /// Finds an active staff member by phone (the demo's idempotent seeding and
@@ -255,6 +317,9 @@ pub async fn deactivate_staff(conn: &mut PgConnection, staff_id: Uuid, actor: Ac
         let removed = Removed::Code { kind: code.kind.clone(), masked: mask(&code.code), lock: code.lock.clone() };
         told.entry(code.property_id).or_default().push(removed);
     }
+    // Their turnovers go to the property's other cleaner.
+    let all_properties = sqlx::query_scalar!("SELECT id FROM properties").fetch_all(&mut *conn).await?;
+    super::turnovers::release_cleaner(conn, staff_id, &all_properties, actor, chrono::Utc::now()).await?;
     let links = super::links::end_links_made_by(&mut *conn, staff_id, actor, "staff member deactivated").await?;
     for link in &links {
         let property_id = sqlx::query_scalar!("SELECT property_id FROM bookings WHERE id = $1", link.booking_id)

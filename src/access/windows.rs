@@ -115,6 +115,21 @@ pub async fn move_room_stay(
     let Some(booking_id) = booking_id else {
         return Ok(Err(MoveRefused::NoStay));
     };
+    move_booking_edge(conn, booking_id, edge, time, actor, now).await
+}
+
+/// Moves a booking's check-in (`/early`) or check-out (`/late`) to the
+/// local `time` of its arrival or departure day, as [`move_stay`] does (the
+/// console's booking page).
+#[tracing::instrument(skip_all, fields(%booking_id, ?edge))]
+pub async fn move_booking_edge(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    edge: StayEdge,
+    time: NaiveTime,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> AccessResult<Result<MovedStay, MoveRefused>> {
     let stay = load_stay(conn, booking_id).await?;
     let tz = stay.timezone.tz();
     let (check_in_at, check_out_at) = match edge {
@@ -166,7 +181,7 @@ pub async fn move_stay(
         return Ok(Err(MoveRefused::Overlap { reference, turnover_minutes: stay.turnover_minutes }));
     }
     sqlx::query!(
-        "UPDATE bookings SET check_in_at = $2, check_out_at = $3, updated_at = now() WHERE id = $1",
+        "UPDATE bookings SET check_in_at = $2, check_out_at = $3, departed_at = NULL, updated_at = now() WHERE id = $1",
         booking_id,
         new_in,
         new_out
@@ -209,9 +224,14 @@ pub async fn record_departure(
         return Ok(Err(refused));
     }
     let until = (now + DEPARTURE_GRACE).min(stay.check_out_at);
-    sqlx::query!("UPDATE bookings SET check_out_at = $2, updated_at = now() WHERE id = $1", booking_id, until)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE bookings SET check_out_at = $2, departed_at = $3, updated_at = now() WHERE id = $1",
+        booking_id,
+        until,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     let subject = Subject { property_id: Some(stay.property_id), booking_id: Some(booking_id), ..Default::default() };
     let details = json!({ "booked_until": stay.check_out_at, "access_until": until });
     audit::record(&mut *conn, actor, "booking.departed", subject, details).await?;
@@ -234,6 +254,51 @@ pub async fn record_departure(
         check_in_at: stay.check_in_at,
         check_out_at: until,
     }))
+}
+
+/// How long a guest's "we have left" waits for their yes (SPEC §11).
+pub const DEPARTURE_QUESTION_VALID: Duration = Duration::minutes(30);
+
+/// The guest said they have left: their next message within
+/// [`DEPARTURE_QUESTION_VALID`] answers the question, asked in `language`.
+/// Nothing else changes.
+pub async fn ask_departure(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    language: &str,
+    now: DateTime<Utc>,
+) -> AccessResult<()> {
+    sqlx::query!(
+        "UPDATE bookings SET departure_asked_at = $2, departure_asked_language = $3 WHERE id = $1",
+        booking_id,
+        now,
+        language
+    )
+    .execute(&mut *conn)
+    .await?;
+    let subject = Subject { booking_id: Some(booking_id), ..Default::default() };
+    audit::record(&mut *conn, Actor::System, "booking.departure_asked", subject, json!({})).await
+}
+
+/// The open departure question of a booking, taken (whatever the answer,
+/// it is asked once): the language it was asked in.
+pub async fn take_departure_question(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+    now: DateTime<Utc>,
+) -> AccessResult<Option<String>> {
+    let asked = sqlx::query!(
+        "UPDATE bookings b SET departure_asked_at = NULL, departure_asked_language = NULL
+         FROM bookings old
+         WHERE b.id = $1 AND old.id = b.id AND old.departure_asked_at IS NOT NULL
+         RETURNING old.departure_asked_at AS \"asked_at!\", old.departure_asked_language",
+        booking_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(asked
+        .filter(|a| now - a.asked_at <= DEPARTURE_QUESTION_VALID)
+        .map(|a| a.departure_asked_language.unwrap_or_else(|| "en".to_owned())))
 }
 
 /// A booking as a move sees it, its row locked.

@@ -30,7 +30,7 @@ use crate::access::properties::{get_property, Property};
 use crate::access::rooms::Stay;
 
 /// The booking `reference`, if the staff member works at its property.
-async fn find(
+pub(super) async fn find(
     conn: &mut PgConnection,
     session: &Session,
     reference: &str,
@@ -41,7 +41,7 @@ async fn find(
     Ok((booking, property))
 }
 
-fn href(booking: &Booking) -> String {
+pub(super) fn href(booking: &Booking) -> String {
     format!("/admin/bookings/{}", urlencode(&booking.external_ref))
 }
 
@@ -111,6 +111,10 @@ async fn render_page(
             may_reveal => may("code"),
             may_revoke => may("revoke"),
             may_regen => may("regen"),
+            may_move => may("late"),
+            may_depart => may("checkout") && booking.status.as_str() == "confirmed"
+                && booking.check_in_at <= Utc::now() && Utc::now() < booking.check_out_at,
+            open => booking.status.as_str() != "cancelled" && Utc::now() < booking.check_out_at,
         },
     )
 }

@@ -22,6 +22,7 @@ mod properties;
 pub mod render;
 mod session;
 mod setup;
+mod stay;
 mod today;
 mod view;
 
@@ -82,6 +83,9 @@ pub fn routes<S>(console: Console) -> Router<S> {
         .route("/bookings/{reference}/resend", post(booking::resend))
         .route("/bookings/{reference}/regen", post(booking::regen))
         .route("/bookings/{reference}/revoke", post(booking::revoke))
+        .route("/bookings/{reference}/early", post(stay::early))
+        .route("/bookings/{reference}/late", post(stay::late))
+        .route("/bookings/{reference}/depart", post(stay::depart))
         .route("/confirm", post(booking::confirm))
         .route("/locks", get(locks::list))
         .route("/locks/{id}", get(locks::page))

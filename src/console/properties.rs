@@ -136,7 +136,7 @@ async fn show(
                 status => f.last_status, fetched => f.last_fetched_at.map(|at| view::local(tz, at)), events => f.events }).collect::<Vec<_>>(),
             integrations => setup.integrations.iter().map(|i| minijinja::context! { kind => i.kind, units => i.units,
                 since => view::local(tz, i.created_at) }).collect::<Vec<_>>(),
-            staff => setup.staff.iter().map(|s| minijinja::context! { name => s.name, role => s.role.as_str(), active => s.active }).collect::<Vec<_>>(),
+            staff => setup.staff.iter().map(|s| minijinja::context! { name => s.name, role => s.role.as_str(), active => s.active, cleaner => s.cleaner }).collect::<Vec<_>>(),
             discovered,
         },
     )?;

@@ -193,13 +193,14 @@ pub async fn add_staff(
         let name = text(&f.staff_name).ok_or_else(|| AccessError::invalid("Name", "required"))?;
         let phone = crate::access::phone::Phone::parse(&f.staff_phone)
             .map_err(|e| AccessError::invalid("WhatsApp number", e.to_string()))?;
-        let role = match f.staff_role.as_str() {
-            "staff" => Role::Staff,
-            "manager" => Role::Manager,
-            _ => return Err(AccessError::invalid("Role", "staff or manager").into()),
+        let (role, cleaner) = match f.staff_role.as_str() {
+            "staff" => (Role::Staff, false),
+            "cleaner" => (Role::Staff, true),
+            "manager" => (Role::Manager, false),
+            _ => return Err(AccessError::invalid("Role", "staff, cleaner or manager").into()),
         };
         let roles = StaffRoles::PerProperty([(id, role)].into_iter().collect());
-        let new = staff::NewStaff { name, phone: Some(phone), telegram_user_id: None, roles };
+        let new = staff::NewStaff { name, phone: Some(phone), telegram_user_id: None, roles, cleaner };
         let mut tx = console.db().begin().await?;
         let member = staff::create_staff(&mut tx, &new).await?;
         let subject = Subject { property_id: Some(id), ..Default::default() };

@@ -16,6 +16,7 @@ use super::view::{self, Badge, Chrome, Done};
 use super::{render, Console};
 use crate::access::readiness::{Problem, ProblemKind};
 use crate::access::today::{self, Board, BoardProperty, BoardStay, LockAttention};
+use crate::access::turnovers::{self, TurnoverRow};
 use crate::conversation::handoffs::{self, OpenHandoff};
 
 /// How many things that need action Today lists before "and N more".
@@ -78,11 +79,13 @@ pub async fn page(
     let mut conn = console.db().acquire().await?;
     let board = today::board(&mut conn, &session.member.property_ids, now).await?;
     let handoffs = handoffs::list_open(&mut conn, &session.member.property_ids).await?;
+    let turnovers = turnovers::list_around(&mut conn, &session.member.property_ids, now).await?;
     let mut attention = attention(&board, now);
     // The top of the page stays short; the Alerts screen lists them all.
     let more = attention.len().saturating_sub(ATTENTION_ON_TODAY);
     attention.truncate(ATTENTION_ON_TODAY);
-    let properties: Vec<PropertyView> = board.properties.iter().map(|p| property_view(p, &board.stays, now)).collect();
+    let properties: Vec<PropertyView> =
+        board.properties.iter().map(|p| property_view(p, &board.stays, &turnovers, now)).collect();
     render::page(
         "today.html",
         minijinja::context! {
@@ -109,12 +112,26 @@ pub fn handoff_views(handoffs: &[OpenHandoff]) -> Vec<minijinja::Value> {
         .collect()
 }
 
-fn property_view(property: &BoardProperty, stays: &[BoardStay], now: DateTime<Utc>) -> PropertyView {
+fn property_view(
+    property: &BoardProperty,
+    stays: &[BoardStay],
+    turnovers: &[TurnoverRow],
+    now: DateTime<Utc>,
+) -> PropertyView {
     let today = property.today(now);
     let mine: Vec<&BoardStay> = stays.iter().filter(|s| s.property_id == property.id).collect();
     let days = [("Today", today), ("Tomorrow", today + Days::new(1))]
         .into_iter()
-        .map(|(name, date)| day_view(property, &mine, name, date, now))
+        .map(|(name, date)| {
+            let mut day = day_view(property, &mine, name, date, now);
+            let rows = turnovers
+                .iter()
+                .filter(|t| t.property_id == property.id && t.touches(date))
+                .map(|t| turnover_row(t, now))
+                .collect();
+            day.sections.push(Section { title: "Turnovers", rows });
+            day
+        })
         .collect();
     PropertyView { id: property.id, name: property.name.clone(), days }
 }
@@ -173,6 +190,33 @@ fn row(property: &BoardProperty, stay: &BoardStay, when: String, now: DateTime<U
         codes: codes(stay),
         badges,
         not_ready: arriving && !stay.not_ready.is_empty(),
+    }
+}
+
+/// A turnover's row: the room, the window, the cleaner, the code's state
+/// (never its value); it links to the stay that ends before it.
+fn turnover_row(t: &TurnoverRow, now: DateTime<Utc>) -> Row {
+    let tz = t.timezone;
+    let code = match (t.codes.as_deref(), t.ends_at <= now) {
+        (_, true) => Badge::past("over"),
+        (Some("set"), false) => Badge::ready("cleaner's code on the locks"),
+        (Some(states), false) => Badge::progress(format!("cleaner's code {states}")),
+        (None, false) => Badge::progress("code not drawn yet"),
+    };
+    let cleaner = match &t.cleaner {
+        Some(name) => Badge::ready(format!("cleaner {name}")),
+        None => Badge::progress("no cleaner flagged"),
+    };
+    let next = t.next_reference.as_deref().map_or("no stay follows".to_owned(), |r| format!("next {r}"));
+    Row {
+        reference: t.reference.clone(),
+        href: format!("/admin/bookings/{}", urlencode(&t.reference)),
+        guest: format!("after {}, {next}", t.reference),
+        room: t.room.clone(),
+        when: format!("{}–{}", view::time(tz, t.starts_at), view::local(tz, t.ends_at)),
+        codes: vec![code],
+        badges: vec![cleaner],
+        not_ready: false,
     }
 }
 

@@ -136,6 +136,8 @@ impl Done {
             "cancelled" => "Nothing was done.",
             "sent" => "The draft is on its way to the guest.",
             "dropped" => "The draft was dropped: the guest gets nothing.",
+            "moved" => "The stay moved on every lock it uses; the guest is told.",
+            "departed" => "The guest has left: their code stops working in 15 minutes; staff are told.",
             _ => return None,
         })
     }

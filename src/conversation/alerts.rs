@@ -132,21 +132,9 @@ pub async fn alert_staff(
     if staff.is_empty() {
         tracing::warn!(%property_id, problem, "no staff to alert for this property");
     }
-    let no_provider = senders.none_configured();
     let mut queued = 0;
     for member in staff {
-        let mut routes = Vec::new();
-        if let Some(phone) = &member.phone {
-            if senders.whatsapp.is_some() {
-                routes.push((Channel::Whatsapp, phone.clone()));
-            } else if no_provider {
-                routes.push((Channel::Console, phone.clone()));
-            }
-        }
-        if let (Some(user), Some(_)) = (member.telegram_user_id, &senders.telegram) {
-            routes.push((Channel::Telegram, user.to_string()));
-        }
-        for (channel, address) in routes {
+        for (channel, address) in staff_routes(senders, member.phone.as_deref(), member.telegram_user_id) {
             let message = Outgoing {
                 channel,
                 address,
@@ -162,6 +150,60 @@ pub async fn alert_staff(
             if outbox::enqueue(tx, &message).await?.is_some() {
                 queued += 1;
             }
+        }
+    }
+    Ok(queued)
+}
+
+/// Where a staff member can be reached: WhatsApp (or the console when no
+/// provider is configured) by phone, Telegram by user id.
+fn staff_routes(senders: &Senders, phone: Option<&str>, telegram_user_id: Option<i64>) -> Vec<(Channel, String)> {
+    let mut routes = Vec::new();
+    if let Some(phone) = phone {
+        if senders.whatsapp.is_some() {
+            routes.push((Channel::Whatsapp, phone.to_owned()));
+        } else if senders.none_configured() {
+            routes.push((Channel::Console, phone.to_owned()));
+        }
+    }
+    if let (Some(user), Some(_)) = (telegram_user_id, &senders.telegram) {
+        routes.push((Channel::Telegram, user.to_string()));
+    }
+    routes
+}
+
+/// Queues `text` to one active staff member on each channel they can be
+/// reached on, once per `key` (e.g. a cleaner's turnover code: their own
+/// chat, never a group). Returns how many messages were queued now.
+pub async fn message_staff_member(
+    tx: &mut PgConnection,
+    senders: &Senders,
+    staff_id: Uuid,
+    text: &str,
+    key: &str,
+) -> sqlx::Result<usize> {
+    let Some(member) = sqlx::query!("SELECT phone, telegram_user_id FROM staff WHERE id = $1 AND active", staff_id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let mut queued = 0;
+    for (channel, address) in staff_routes(senders, member.phone.as_deref(), member.telegram_user_id) {
+        let message = Outgoing {
+            channel,
+            address,
+            purpose: outbox::STAFF_REPLY.into(),
+            body: truncate(text, BODY_CHARS),
+            template: Some(Template { name: TEMPLATE.into(), params: vec![template_param(text)] }),
+            language: "en".into(),
+            booking_id: None,
+            dedupe_key: Some(format!("{key}:{staff_id}:{channel}")),
+            subject: None,
+            html: None,
+        };
+        if outbox::enqueue(tx, &message).await?.is_some() {
+            queued += 1;
         }
     }
     Ok(queued)

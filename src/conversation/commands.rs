@@ -53,6 +53,10 @@ pub enum Command {
     Late { room: String, time: NaiveTime },
     /// `/checkout room 101`: the guest has left
     Checkout { room: String },
+    /// `/turnovers today`: the day's turnovers between stays
+    Turnovers { day: Day },
+    /// `/assign room 101 Eva`: the room's next turnover to that cleaner
+    Assign { room: String, staff: String },
 }
 
 /// Which day `/arrivals` lists.
@@ -155,6 +159,18 @@ pub const COMMANDS: &[Spec] = &[
         role: Role::Staff,
         does: "the guest has left: their code stops working 15 minutes after you confirm",
     },
+    Spec {
+        name: "turnovers",
+        usage: "/turnovers today",
+        role: Role::Staff,
+        does: "turnovers between stays (today, tomorrow or a date): room, window, cleaner, code",
+    },
+    Spec {
+        name: "assign",
+        usage: "/assign room 101 Eva",
+        role: Role::Manager,
+        does: "the room's next turnover to that staff member: the cleaner's code goes to them",
+    },
 ];
 
 /// Why a command could not be read: the usage line of the command, or
@@ -245,15 +261,9 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
             [reference] => Command::Booking { reference: (*reference).to_owned() },
             _ => return Err(usage()),
         },
-        "arrivals" => match rest.as_slice() {
-            [] => Command::Arrivals { day: Day::Today },
-            [day] if day.eq_ignore_ascii_case("today") => Command::Arrivals { day: Day::Today },
-            [day] if day.eq_ignore_ascii_case("tomorrow") => Command::Arrivals { day: Day::Tomorrow },
-            [day] => {
-                Command::Arrivals { day: Day::Date(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| usage())?) }
-            }
-            _ => return Err(usage()),
-        },
+        "arrivals" => Command::Arrivals { day: day(&rest).ok_or_else(usage)? },
+        "turnovers" => Command::Turnovers { day: day(&rest).ok_or_else(usage)? },
+        "assign" => assign(&rest).ok_or_else(usage)?,
         "link" => match rest.as_slice() {
             [reference, phone @ ..] if !phone.is_empty() => {
                 Command::Link { reference: (*reference).to_owned(), phone: phone.join("") }
@@ -276,6 +286,24 @@ pub fn parse(text: &str) -> Result<Command, Unreadable> {
         "early" | "late" => stay_time(&name, &rest).ok_or_else(usage)?,
         _ => return Err(Unreadable(None)),
     })
+}
+
+/// `today` (or nothing), `tomorrow`, `2026-12-01`.
+fn day(args: &[&str]) -> Option<Day> {
+    match args {
+        [] => Some(Day::Today),
+        [day] if day.eq_ignore_ascii_case("today") => Some(Day::Today),
+        [day] if day.eq_ignore_ascii_case("tomorrow") => Some(Day::Tomorrow),
+        [day] => NaiveDate::parse_from_str(day, "%Y-%m-%d").ok().map(Day::Date),
+        _ => None,
+    }
+}
+
+/// `/assign room 101 Eva Novak`.
+fn assign(args: &[&str]) -> Option<Command> {
+    let args: Vec<&str> = args.iter().copied().skip_while(|a| a.eq_ignore_ascii_case("room")).collect();
+    let [room, name @ ..] = args.as_slice() else { return None };
+    (!name.is_empty()).then(|| Command::Assign { room: (*room).to_owned(), staff: name.join(" ") })
 }
 
 /// `/early room 101 12:00`, `/late 101 14:00`.
@@ -352,6 +380,10 @@ mod tests {
             ("/late room 101 25:00", "/late room 101 14:00"),
             ("/early room 101", "/early room 101 12:00"),
             ("/early 12:00", "/early room 101 12:00"),
+            ("/turnovers yesterday", "/turnovers today"),
+            ("/turnovers today room 101", "/turnovers today"),
+            ("/assign room 101", "/assign room 101 Eva"),
+            ("/assign", "/assign room 101 Eva"),
         ] {
             let reply = parse(text).unwrap_err().reply();
             assert!(reply.starts_with(&format!("Usage: {usage}")), "{text}: {reply}");
@@ -363,6 +395,12 @@ mod tests {
         assert_eq!(
             parse("/EARLY 7 09:30"),
             Ok(Command::Early { room: "7".into(), time: NaiveTime::from_hms_opt(9, 30, 0).unwrap() })
+        );
+        assert_eq!(parse("/turnovers"), Ok(Command::Turnovers { day: Day::Today }));
+        assert_eq!(parse("/Turnovers TOMORROW"), Ok(Command::Turnovers { day: Day::Tomorrow }));
+        assert_eq!(
+            parse("/assign room 7 Eva Novak"),
+            Ok(Command::Assign { room: "7".into(), staff: "Eva Novak".into() })
         );
         assert_eq!(parse("/send 42"), Ok(Command::SendDraft { id: 42 }));
         assert_eq!(parse("/drop #7"), Ok(Command::DropDraft { id: 7 }));

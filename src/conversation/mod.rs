@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod claims;
 pub mod commands;
 pub mod context;
+mod departure;
 pub mod guest;
 pub mod handoffs;
 pub mod identity;
@@ -20,6 +21,7 @@ pub mod replies;
 pub mod router;
 pub mod staff;
 mod stay_change;
+pub mod turnovers;
 mod windows;
 
 use chrono::{Duration, Utc};
@@ -114,6 +116,11 @@ pub async fn respond(
             count(message, "handed_off");
             return Ok(Vec::new());
         }
+        // The answer to "have you left for good?" (SPEC §11).
+        if let Some(answer) = departure::answer_pending(tx, message, guest, body).await? {
+            count(message, "departure");
+            return Ok(answer);
+        }
     }
     let previous = context::previous_intent(tx, message).await?;
     let classification = router::classify_after(body, previous);
@@ -153,6 +160,10 @@ async fn read_intent(
         Some(StayEdge::CheckIn) if routed == Intent::Unknown => return Ok(Intent::CheckinTime),
         Some(StayEdge::CheckOut) if routed == Intent::Unknown => return Ok(Intent::Checkout),
         _ => {}
+    }
+    // "We have left": a departure to confirm, never a question for the model.
+    if departure::says_left(body) {
+        return Ok(Intent::Checkout);
     }
     if routed == Intent::Unknown {
         if let Some(booking) = guest.and_then(|g| g.booking.as_ref()) {
@@ -242,6 +253,10 @@ impl<'a> Conversation<'a> {
         let localized = guest.booking.as_ref().map(|b| b.in_language(self.language));
         let booking = localized.as_ref();
         let now = Utc::now();
+        if let Some(b) = booking.filter(|b| departure::in_last_days(b, now) && departure::says_left(body)) {
+            let question = departure::ask(tx, b, self.language).await?;
+            return Ok(vec![self.reply(question)]);
+        }
         if let Some(b) = booking.filter(|b| b.status != BookingStatus::Cancelled && b.check_out_at > now) {
             if let Some(edge) = stay_change::asks_to_move(intent, body) {
                 return self.ask_team_to_move(tx, guest, b, edge, body).await;

@@ -246,7 +246,11 @@ async fn a_calendars_new_stays_end_as_a_booking_made_through_the_api_does() {
     let mut values = std::collections::HashSet::new();
     for n in 0..5 {
         let reference = format!("HMSET0000{n}");
-        assert_eq!(trail(&s.app, &reference).await, expected, "{reference}");
+        let (mut actions, jobs) = trail(&s.app, &reference).await;
+        // The last stay's turnover ran to the end of its cleaning window
+        // until BK-ALONE came after it: it now runs to BK-ALONE's check-in.
+        actions.retain(|a| !(n == 4 && a == "turnover.moved"));
+        assert_eq!((actions, jobs), expected, "{reference}");
         let codes = codes_of(&s.app, &reference).await;
         let live = live(&codes);
         assert_eq!(live.len(), 2, "entrance and room 101");

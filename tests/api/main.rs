@@ -33,4 +33,5 @@ mod sms_email;
 mod staff;
 mod staff_commands;
 mod trail;
+mod turnovers;
 mod windows;

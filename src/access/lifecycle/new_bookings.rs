@@ -113,6 +113,8 @@ pub async fn issue_for_new_bookings(
         schedule_pre_arrival(window, now, &mut jobs)?;
     }
     jobs.enqueue(conn).await?;
+    // The room's turnovers between the new stays (SPEC §11): one room here.
+    crate::access::turnovers::sync_for_booking(conn, first.id, actor, now).await?;
     // A value another writer took meanwhile: those bookings' missing codes
     // are drawn again the usual way.
     one_by_one(conn, incomplete.into_iter(), actor, now).await

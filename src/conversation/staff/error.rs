@@ -56,6 +56,13 @@ pub enum StaffError {
         /// Why.
         refused: MoveRefused,
     },
+    /// `/assign` changed nothing.
+    NotAssigned {
+        /// The room typed.
+        room: String,
+        /// Why.
+        refused: crate::access::turnovers::AssignRefused,
+    },
     /// The database or a provider failed: the command is retried.
     Failed(JobError),
 }

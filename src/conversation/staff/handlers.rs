@@ -54,6 +54,11 @@ pub(super) async fn perform(ctx: &JobContext, tx: &mut PgConnection, staff: &Sta
         Command::Early { room, time } => move_stay(tx, staff, &room, StayEdge::CheckIn, time).await,
         Command::Late { room, time } => move_stay(tx, staff, &room, StayEdge::CheckOut, time).await,
         Command::Checkout { room } => checkout(tx, staff, &room).await,
+        Command::Assign { room, staff: name } => assign(tx, staff, &room, &name).await,
+        Command::Turnovers { day } => {
+            let turnovers = crate::access::turnovers::list_day(tx, &staff.property_ids, day, Utc::now()).await?;
+            Ok(replies::turnovers(&turnovers, Utc::now()))
+        }
     }
 }
 
@@ -74,6 +79,16 @@ async fn checkout(tx: &mut PgConnection, staff: &StaffMember, name: &str) -> Ans
     let Some(stay) = stay else { return Err(StaffError::NoStay(room.room)) };
     let pending = Pending::Depart { booking_id: stay.booking_id, room: room.room.clone() };
     ask(tx, staff, &pending, &replies::depart_summary(&room, &stay)).await
+}
+
+/// `/assign room 101 Eva`: the room's next turnover to that staff member.
+async fn assign(tx: &mut PgConnection, staff: &StaffMember, name: &str, cleaner: &str) -> Answer {
+    let room = find_room(tx, staff, name).await?;
+    let done = crate::access::turnovers::assign_room_turnover(tx, room.room_id, cleaner, staff.actor(), Utc::now());
+    match done.await? {
+        Ok(assigned) => Ok(replies::assigned(&room.room, &assigned)),
+        Err(refused) => Err(StaffError::NotAssigned { room: room.room, refused }),
+    }
 }
 
 /// `/early room 101 12:00`, `/late room 101 14:00`: the stay's start or

@@ -14,8 +14,9 @@ use crate::access::overview::{Arrival, BookingOverview};
 use crate::access::phone::Phone;
 use crate::access::rooms::{RoomCode, RoomRef, Stay};
 use crate::access::timezone::Timezone;
+use crate::access::turnovers::{Assigned, TurnoverRow};
 use crate::access::windows::{MoveRefused, MovedStay, StayEdge};
-use crate::conversation::commands::{Spec, Unreadable};
+use crate::conversation::commands::{self, Spec, Unreadable};
 use crate::conversation::handoffs::OpenHandoff;
 use crate::devices::observe::{ObserveError, ObservedCode};
 use crate::lock_providers::{DeviceStatus, ProviderError};
@@ -51,6 +52,10 @@ pub fn stopped(error: &StaffError) -> String {
         StaffError::UnknownConfirmation => "That confirmation is unknown, used or expired.".to_owned(),
         StaffError::NoDraft(id) => format!("There is no draft {id} waiting in your properties."),
         StaffError::StayNotMoved { spec, room, refused } => stay_not_moved(spec, room, refused),
+        StaffError::NotAssigned { room, refused } => {
+            let usage = commands::spec("assign").map(|s| Unreadable(Some(s)).reply()).unwrap_or_default();
+            format!("Room {room}: {refused}. {usage}")
+        }
         StaffError::Failed(e) => format!("That did not work ({}); try again in a moment.", e.cause()),
     }
 }
@@ -243,6 +248,50 @@ pub fn arrivals(arrivals: &[Arrival]) -> String {
         })
         .collect();
     format!("Arrivals:\n{}", lines.join("\n"))
+}
+
+/// `/assign`: who has the turnover now.
+pub fn assigned(room: &str, a: &Assigned) -> String {
+    format!(
+        "Turnover of room {room} ({} – {}) assigned to {}: the cleaner's code goes to them {} hours ahead (now, if sooner).",
+        a.timezone.short_time(a.starts_at),
+        a.timezone.short_time(a.ends_at),
+        a.cleaner,
+        crate::access::turnovers::TURNOVER_LEAD.num_hours()
+    )
+}
+
+/// `/turnovers today`: each turnover's room, window, cleaner and the state
+/// of its code (never its value: the list may be read in a group).
+pub fn turnovers(turnovers: &[TurnoverRow], now: DateTime<Utc>) -> String {
+    if turnovers.is_empty() {
+        return "No turnovers.".to_owned();
+    }
+    // Several properties: each line names its own.
+    let several = turnovers.iter().any(|t| t.property_id != turnovers[0].property_id);
+    let lines: Vec<String> = turnovers
+        .iter()
+        .map(|t| {
+            let place = if several { format!(" ({})", t.property) } else { String::new() };
+            let next = t.next_reference.as_deref().map_or("no stay follows".to_owned(), |r| format!("next {r}"));
+            let cleaner = t.cleaner.as_deref().unwrap_or("no cleaner yet");
+            let code = match (&t.codes, t.ends_at <= now) {
+                (_, true) => "over".to_owned(),
+                (Some(states), false) => format!("code {states}"),
+                (None, false) => "code not drawn yet".to_owned(),
+            };
+            let tz = t.timezone.tz();
+            let same_day = t.starts_at.with_timezone(&tz).date_naive() == t.ends_at.with_timezone(&tz).date_naive();
+            let until = if same_day { clock(t.ends_at, t.timezone) } else { t.timezone.short_time(t.ends_at) };
+            format!(
+                "room {}{place} {}–{until} (after {}, {next}): {cleaner}, {code}",
+                t.room,
+                clock(t.starts_at, t.timezone),
+                t.reference
+            )
+        })
+        .collect();
+    format!("Turnovers:\n{}", lines.join("\n"))
 }
 
 /// One lock of `/status`: how it is, and what codes are on it.

@@ -180,6 +180,11 @@ pub struct PropertyPatch {
     #[serde(default, deserialize_with = "schema::nullable")]
     #[schema(value_type = Option<String>, nullable, example = "22:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$")]
     pub late_arrival_alert_after: Option<Option<String>>,
+    /// How long a cleaner's turnover code is valid after a check-out when no
+    /// stay follows, 15 to 1440 minutes (default 240).
+    #[serde(default, deserialize_with = "schema::whole_number")]
+    #[schema(minimum = 15, maximum = 1440)]
+    pub cleaning_window_minutes: Option<i32>,
 }
 
 /// Knowledge base entries to change: a text sets an entry, an empty text
@@ -330,6 +335,13 @@ impl TryFrom<PropertyPatch> for PropertyChanges {
             turnover_minutes: window("turnover_minutes", patch.turnover_minutes)?,
             no_show_alert_time: optional_time("no_show_alert_time", patch.no_show_alert_time)?,
             late_arrival_alert_after: optional_time("late_arrival_alert_after", patch.late_arrival_alert_after)?,
+            cleaning_window_minutes: patch
+                .cleaning_window_minutes
+                .map(|m| match m {
+                    15..=1440 => Ok(m),
+                    _ => Err(AccessError::invalid("cleaning_window_minutes", "15 to 1440 minutes")),
+                })
+                .transpose()?,
         })
     }
 }

@@ -38,6 +38,10 @@ pub struct StaffRequest {
     /// Their role at each property: `{"<property_id>": "manager", …}`.
     #[schema(schema_with = super::schema::per_property_roles)]
     pub roles: Option<BTreeMap<Uuid, Role>>,
+    /// A cleaner at every property listed (SPEC §11): the turnovers' codes
+    /// between stays go to them. Not for an admin.
+    #[serde(default)]
+    pub cleaner: bool,
 }
 
 /// `role` + `property_ids`, or `roles`: exactly one of the two forms.
@@ -72,7 +76,7 @@ impl TryFrom<StaffRequest> for NewStaff {
             return Err(AccessError::invalid("telegram_user_id", "a positive number"));
         }
         let roles = parse_roles(request.role, &request.property_ids, request.roles)?;
-        Ok(NewStaff { name, phone, telegram_user_id: request.telegram_user_id, roles })
+        Ok(NewStaff { name, phone, telegram_user_id: request.telegram_user_id, roles, cleaner: request.cleaner })
     }
 }
 
@@ -108,6 +112,9 @@ pub struct StaffPatch {
     /// Their role at each property.
     #[schema(schema_with = super::schema::per_property_roles)]
     pub roles: Option<BTreeMap<Uuid, Role>>,
+    /// `true`: a cleaner at every property they work at (after any change
+    /// of roles); `false`: at none.
+    pub cleaner: Option<bool>,
 }
 
 /// The staff member after the change.
@@ -140,12 +147,17 @@ pub async fn update(
         (None, None) => None,
         (role, roles) => Some(parse_roles(role, &patch.property_ids, roles)?),
     };
-    if patch.active.is_none() && new_roles.is_none() {
-        return Err(AccessError::invalid("active", "nothing to change: give active: false, role or roles").into());
+    if patch.active.is_none() && new_roles.is_none() && patch.cleaner.is_none() {
+        return Err(
+            AccessError::invalid("active", "nothing to change: give active: false, role, roles or cleaner").into()
+        );
     }
     let mut tx = state.db.begin().await.map_err(AccessError::from)?;
     if let Some(roles) = &new_roles {
         staff::set_roles(&mut tx, id, roles, Actor::Api).await?;
+    }
+    if let Some(cleaner) = patch.cleaner {
+        staff::set_cleaner(&mut tx, id, cleaner, Actor::Api).await?;
     }
     let done = match patch.active {
         Some(false) => staff::deactivate_staff(&mut tx, id, Actor::Api).await?,
