@@ -124,7 +124,11 @@ pub async fn respond(
     }
     let previous = context::previous_intent(tx, message).await?;
     let classification = router::classify_after(body, previous);
-    let language = catalog::pick(&[classification.language, guest.as_ref().map(|g| g.language.as_str())]);
+    // A command's words ("/revoke room 101") are no language: a stranger's
+    // command is answered as any unknown text would be, not in whatever
+    // language the words happen to look like.
+    let said = classification.language.filter(|_| !body.trim_start().starts_with('/'));
+    let language = catalog::pick(&[said, guest.as_ref().map(|g| g.language.as_str())]);
     let intent = read_intent(tx, guest.as_ref(), body, classification.intent).await?;
     // Strangers never reach the model: they get the one fixed answer anyway
     // (and so does a guest without a booking).
