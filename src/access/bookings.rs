@@ -194,6 +194,10 @@ pub async fn upsert_booking(
     let stay = property.stay(input.stay)?;
 
     let previous = lock_booking(&mut *conn, &input.external_ref).await?;
+    let stay = match &previous {
+        Some((id, _)) => super::windows::keep_staff_moves(&mut *conn, *id, stay).await?,
+        None => stay,
+    };
     let guest_id = upsert_guest(&mut *conn, &input.guest, previous.as_ref().map(|p| p.1.guest_id)).await?;
     let current =
         BookingState {

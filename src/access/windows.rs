@@ -181,7 +181,12 @@ pub async fn move_stay(
         return Ok(Err(MoveRefused::Overlap { reference, turnover_minutes: stay.turnover_minutes }));
     }
     sqlx::query!(
-        "UPDATE bookings SET check_in_at = $2, check_out_at = $3, departed_at = NULL, updated_at = now() WHERE id = $1",
+        "UPDATE bookings SET check_in_at = $2, check_out_at = $3, departed_at = NULL, updated_at = now(),
+             upstream_check_in_at = CASE WHEN $2 <> check_in_at THEN COALESCE(upstream_check_in_at, check_in_at)
+                                         ELSE upstream_check_in_at END,
+             upstream_check_out_at = CASE WHEN $3 <> check_out_at THEN COALESCE(upstream_check_out_at, check_out_at)
+                                          ELSE upstream_check_out_at END
+         WHERE id = $1",
         booking_id,
         new_in,
         new_out
@@ -195,6 +200,46 @@ pub async fn move_stay(
     let key = format!("{}:{}", new_in.timestamp(), new_out.timestamp());
     queue::enqueue(conn, &TellStayMoved { booking_id, key }, now).await?;
     Ok(Ok(moved))
+}
+
+/// A calendar or PMS sends a stay staff have moved (`/early`, `/late`,
+/// `PATCH /bookings/{ref}`, a departure): an edge upstream still gives as
+/// it was before the move keeps the staff's time, so a resend does not undo
+/// a late check-out or give a guest who has left their access back. An
+/// edge upstream has changed since wins, and the staff's move of it is
+/// forgotten; a guest who has left keeps the shortened check-out whatever
+/// upstream says, until staff move it.
+pub async fn keep_staff_moves(conn: &mut PgConnection, booking_id: Uuid, sent: Stay) -> AccessResult<Stay> {
+    let row = sqlx::query!(
+        "SELECT check_in_at, check_out_at, upstream_check_in_at, upstream_check_out_at, departed_at
+         FROM bookings WHERE id = $1",
+        booking_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let edge = |sent: DateTime<Utc>, ours: DateTime<Utc>, upstream: Option<DateTime<Utc>>| match upstream {
+        Some(before) if before == sent => (ours, upstream),
+        _ => (sent, None),
+    };
+    let (check_in_at, upstream_in) = edge(sent.check_in_at, row.check_in_at, row.upstream_check_in_at);
+    let (mut check_out_at, mut upstream_out) = edge(sent.check_out_at, row.check_out_at, row.upstream_check_out_at);
+    if row.departed_at.is_some() && check_out_at > row.check_out_at {
+        (check_out_at, upstream_out) = (row.check_out_at, Some(sent.check_out_at));
+    }
+    if check_in_at >= check_out_at {
+        return Ok(sent);
+    }
+    if (upstream_in, upstream_out) != (row.upstream_check_in_at, row.upstream_check_out_at) {
+        sqlx::query!(
+            "UPDATE bookings SET upstream_check_in_at = $2, upstream_check_out_at = $3 WHERE id = $1",
+            booking_id,
+            upstream_in,
+            upstream_out
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Stay { check_in_at, check_out_at })
 }
 
 /// How long a guest who has left keeps access (SPEC §11): time to come
@@ -225,7 +270,9 @@ pub async fn record_departure(
     }
     let until = (now + DEPARTURE_GRACE).min(stay.check_out_at);
     sqlx::query!(
-        "UPDATE bookings SET check_out_at = $2, departed_at = $3, updated_at = now() WHERE id = $1",
+        "UPDATE bookings SET check_out_at = $2, departed_at = $3, updated_at = now(),
+             upstream_check_out_at = COALESCE(upstream_check_out_at, check_out_at)
+         WHERE id = $1",
         booking_id,
         until,
         now

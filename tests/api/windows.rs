@@ -360,3 +360,47 @@ async fn an_early_departure_ends_access_15_minutes_later_once_confirmed() {
     let booking: Value = chat.app.get("/api/v1/bookings/BK-NEXT").await.json().await.unwrap();
     assert_eq!(booking["codes"][0]["state"], "set", "the next stay is untouched");
 }
+
+/// A calendar or PMS sends the stay again with the times it had before
+/// staff moved it: the late check-out stays; a new time from upstream wins.
+#[tokio::test]
+async fn a_resend_with_the_old_times_keeps_a_late_check_out_and_a_new_time_from_upstream_wins() {
+    let chat = spawn().await;
+    let arrival = local_date_in(2);
+    let departure = arrival + Duration::days(3);
+    book_dates(&chat, "BK-KEEP", GUEST, "101", arrival, 3).await;
+    assert!(chat.say(MANAGER, "/late room 101 14:00").await[0].contains("Check-out moved to"));
+    chat.app.run_jobs().await;
+
+    book_dates(&chat, "BK-KEEP", GUEST, "101", arrival, 3).await;
+    let booking: Value = chat.app.get("/api/v1/bookings/BK-KEEP").await.json().await.unwrap();
+    assert_eq!(at(&booking["check_out_at"]), local(departure, 14, 0), "the resend did not undo /late");
+    assert_eq!(door_window(&chat, "101").await, (local(arrival, 15, 0), local(departure, 14, 0)));
+
+    // The guest books another night upstream: that is the new check-out.
+    book_dates(&chat, "BK-KEEP", GUEST, "101", arrival, 4).await;
+    let booking: Value = chat.app.get("/api/v1/bookings/BK-KEEP").await.json().await.unwrap();
+    let later = departure + Duration::days(1);
+    assert_eq!(at(&booking["check_out_at"]), local(later, 11, 0), "upstream's new time wins");
+    assert_eq!(door_window(&chat, "101").await.1, local(later, 11, 0));
+}
+
+/// A guest who has left does not get their access back from a resend.
+#[tokio::test]
+async fn a_resend_after_an_early_departure_does_not_give_the_guest_their_access_back() {
+    let chat = spawn().await;
+    let arrival = local_date_in(-1);
+    book_dates(&chat, "BK-GONE", GUEST, "101", arrival, 3).await;
+    let asked = chat.say(MANAGER, "/checkout room 101").await;
+    let token = asked[0].split("/confirm ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(chat.say(MANAGER, &format!("/confirm {token}")).await[0].contains("stops working at"));
+    chat.app.run_jobs().await;
+    let (_, until) = door_window(&chat, "101").await;
+    assert!(until < Utc::now() + Duration::minutes(16), "access ends 15 minutes after the departure: {until}");
+
+    for nights in [3, 4] {
+        book_dates(&chat, "BK-GONE", GUEST, "101", arrival, nights).await;
+        let (_, still) = door_window(&chat, "101").await;
+        assert_eq!(still, until, "a resend of {nights} nights keeps the departure");
+    }
+}
